@@ -1,0 +1,1 @@
+"""Prefect flows that orchestrate qgov's services (ingest first; more follow)."""

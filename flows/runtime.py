@@ -1,0 +1,50 @@
+"""How qgov runs Prefect: offline, quiet, and without the per-flow heartbeat cost.
+
+Prefect reads its own environment variables at import time, so :func:`configure_prefect`
+must run before ``prefect`` is imported. It only fills in values the operator has not
+set: pointing ``PREFECT_API_URL`` at a Prefect server makes every flow run there (that
+is how qgov scales out to work pools), otherwise Prefect starts a temporary local server
+in-process (ephemeral mode) with its database under ``$QGOV_HOME/prefect``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    "GX_ANALYTICS_ENABLED": "False",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+
+def configure_prefect(home: Path) -> None:
+    """Set Prefect's offline defaults (without overriding the operator's choices)."""
+    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+@contextmanager
+def flow_settings() -> Iterator[None]:
+    """Disable the flow-run heartbeat for in-process runs.
+
+    Measured here: it costs ~1.05 s per flow run (the engine joins its 1 s sleeping
+    thread); without it an empty flow takes ~0.06 s. Heartbeats detect crashed runs on
+    remote workers, which in-process runs do not have.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+__all__ = ["configure_prefect", "flow_settings"]

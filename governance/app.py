@@ -1,0 +1,52 @@
+"""The application context: settings, database, key and blob store, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from governance.config import Settings
+from governance.db import make_engine, migrate
+from qgov.errors import ConfigError
+from storage import BlobStore, TinkKeyset, open_backend
+
+
+@dataclass
+class App:
+    """Everything a service needs; services take it as their first argument."""
+
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings)
+        migrate(engine)  # automatic on first use; a no-op once at head
+        return engine
+
+    @cached_property
+    def kek(self) -> TinkKeyset:
+        if self.settings.kek_json is not None:
+            return TinkKeyset.from_json(self.settings.kek_json.get_secret_value(), "QGOV_KEK")
+        if not self.settings.key_file.exists():
+            raise ConfigError(
+                f"key file {self.settings.key_file} does not exist; run 'qgov init' first (or set QGOV_KEK)"
+            )
+        return TinkKeyset.load(self.settings.key_file)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        backend = open_backend(self.settings.storage_url, **self.settings.storage_options)
+        return BlobStore(backend, self.kek)
+
+    @property
+    def user(self) -> str:
+        return self.settings.user
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+__all__ = ["App"]

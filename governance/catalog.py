@@ -1,0 +1,375 @@
+"""Catalog service: datasets, artifacts, roles and decryption for authorised users.
+
+Every state change here writes its provenance event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from governance import tables as t
+from governance.app import App
+from governance.db import transaction
+from governance.validation import build_expectations
+from lineage import EventLog, NewEvent
+from qgov.errors import AccessDenied, InputError, NotFoundError
+
+SUBJECT_TYPES = (
+    "quantum_computer",
+    "qkd",
+    "cryogenic_cooling",
+    "parametric_amplifier",
+    "cryo_cmos",
+    "cryogenic_wafer_prober",
+    "isotope_material",
+    "none",
+)
+ITEM_KINDS = ("technology", "source_code", "object_code", "hardware", "dataset")
+RESEARCH_FIELDS = ("fundamental", "intended_for_publication", "restrictions_accepted")
+_NAMESPACE = uuid.UUID("6f1c0a52-7d0b-4c8e-9a55-0c6b3b9f1e21")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a data manager says about a dataset when registering it (DESIGN.md ITEM schema)."""
+
+    name: str
+    owner: str
+    description: str = ""
+    kind: str = "dataset"
+    subject: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
+    research: dict[str, bool | None] = field(default_factory=dict)
+    sponsor: str | None = None
+    published: bool = False
+    catalog_course: bool = False
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: str) -> DatasetSpec:
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a mapping of dataset fields")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"{source}: unknown field {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
+        for required in ("name", "owner"):
+            if not isinstance(data.get(required), str) or not data[required].strip():
+                raise InputError(f"{source}: field {required!r} is required (a non-empty string)")
+        return cls(**data)
+
+    def validated(self) -> DatasetSpec:
+        name = self.name.strip()
+        if not name or len(name) > 200 or any(c in name for c in "/\\\n\t"):
+            raise InputError(f"dataset name {self.name!r}: expected 1-200 characters without slashes or control characters")
+        if self.kind not in ITEM_KINDS:
+            raise InputError(f"kind: expected one of {', '.join(ITEM_KINDS)}, got {self.kind!r}")
+        if not isinstance(self.subject, dict) or self.subject.get("type") not in SUBJECT_TYPES:
+            got = self.subject.get("type") if isinstance(self.subject, dict) else self.subject
+            raise InputError(f"subject.type: expected one of {', '.join(SUBJECT_TYPES)}, got {got!r}")
+        for key, value in self.subject.items():
+            if key != "type" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
+                raise InputError(f"subject.{key}: expected a number or a string, got {value!r}")
+        if not isinstance(self.research, dict):
+            raise InputError("research: expected a mapping of fundamental / intended_for_publication / restrictions_accepted")
+        for key, value in self.research.items():
+            if key not in RESEARCH_FIELDS:
+                raise InputError(f"research.{key}: unknown field; expected one of {', '.join(RESEARCH_FIELDS)}")
+            if value is not None and not isinstance(value, bool):
+                raise InputError(f"research.{key}: expected true, false or null (unknown), got {value!r}")
+        for flag in ("published", "catalog_course"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InputError(f"{flag}: expected true or false, got {getattr(self, flag)!r}")
+        if self.expectations:
+            build_expectations(self.expectations, "expectations")
+        return DatasetSpec(
+            name=name,
+            owner=self.owner.strip(),
+            description=self.description,
+            kind=self.kind,
+            subject=dict(self.subject),
+            research={k: self.research.get(k) for k in RESEARCH_FIELDS},
+            sponsor=self.sponsor,
+            published=self.published,
+            catalog_course=self.catalog_course,
+            expectations=list(self.expectations),
+        )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: str
+    name: str
+    owner: str
+    description: str
+    kind: str
+    subject: dict[str, Any]
+    research: dict[str, Any]
+    sponsor: str | None
+    published: bool
+    catalog_course: bool
+    expectations: list[dict[str, Any]]
+    created_at: datetime
+
+    def as_item(self) -> dict[str, Any]:
+        """The dataset as a DESIGN.md ITEM document (what classification reads)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "subject": self.subject,
+            "research": self.research,
+            "published": self.published,
+            "catalog_course": self.catalog_course,
+        }
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: str
+    dataset: str
+    path: str
+    sha256: str
+    size: int
+    media_type: str
+    format: dict[str, Any]
+    source: dict[str, Any]
+    created_at: datetime
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "sha256": self.sha256, "size": self.size, "media_type": self.media_type}
+
+
+def artifact_id(dataset_id: str, path: str, sha256: str) -> str:
+    """Deterministic id: the same file content at the same path of a dataset is one artifact."""
+    return str(uuid.uuid5(_NAMESPACE, f"{dataset_id}\x00{path}\x00{sha256}"))
+
+
+# -- roles --------------------------------------------------------------------
+def roles_of(conn: Connection, person: str) -> set[str]:
+    rows = conn.execute(select(t.role_assignments.c.role).where(t.role_assignments.c.person == person))
+    return {r.role for r in rows}
+
+
+def require_role(conn: Connection, person: str, role: str, action: str) -> None:
+    """Authorization lives here, in the service layer, whatever the entry point."""
+    if role not in roles_of(conn, person):
+        raise AccessDenied(f"user {person!r} may not {action}: it needs the {role} role")
+
+
+def grant_initial_admin(app: App) -> bool:
+    """On a fresh store the person running ``qgov init`` becomes its admin."""
+    with transaction(app.engine) as conn:
+        if conn.execute(select(func.count()).select_from(t.role_assignments)).scalar_one():
+            return False
+        conn.execute(
+            insert(t.role_assignments).values(
+                person=app.user, role="admin", granted_at=datetime.now(UTC), granted_by=app.user
+            )
+        )
+        EventLog(conn).append(
+            NewEvent("role.granted", app.user, subjects=[], payload={"role": "admin", "reason": "initial admin at qgov init"})
+        )
+    return True
+
+
+# -- datasets -----------------------------------------------------------------
+def _dataset_from_row(row: Any) -> Dataset:
+    return Dataset(
+        id=row.id,
+        name=row.name,
+        owner=row.owner,
+        description=row.description,
+        kind=row.kind,
+        subject=dict(row.subject),
+        research=dict(row.research),
+        sponsor=row.sponsor,
+        published=bool(row.published),
+        catalog_course=bool(row.catalog_course),
+        expectations=list(row.expectations),
+        created_at=row.created_at,
+    )
+
+
+def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
+    spec = spec.validated()
+    now = datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        if conn.execute(select(t.datasets.c.id).where(t.datasets.c.name == spec.name)).first():
+            raise InputError(f"dataset {spec.name!r} is already registered; choose another name")
+        dataset_id = str(uuid.uuid4())
+        conn.execute(
+            insert(t.datasets).values(
+                id=dataset_id,
+                name=spec.name,
+                owner=spec.owner,
+                description=spec.description,
+                kind=spec.kind,
+                subject=spec.subject,
+                research=spec.research,
+                sponsor=spec.sponsor,
+                published=spec.published,
+                catalog_course=spec.catalog_course,
+                expectations=spec.expectations,
+                created_at=now,
+            )
+        )
+        log = EventLog(conn)
+        log.append(
+            NewEvent(
+                "dataset.registered",
+                app.user,
+                subjects=[dataset_id],
+                payload={
+                    "dataset": spec.name,
+                    "owner_ref": log.actor_ref(spec.owner),
+                    "kind": spec.kind,
+                    "subject": spec.subject,
+                    "research": spec.research,
+                    "sponsor": spec.sponsor,
+                    "published": spec.published,
+                    "catalog_course": spec.catalog_course,
+                    "expectations": len(spec.expectations),
+                },
+                occurred_at=now,
+            )
+        )
+        row = conn.execute(select(t.datasets).where(t.datasets.c.id == dataset_id)).one()
+    return _dataset_from_row(row)
+
+
+def get_dataset(conn: Connection, name: str) -> Dataset:
+    row = conn.execute(select(t.datasets).where(t.datasets.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"dataset {name!r} is not registered; register it with 'qgov dataset register {name}'")
+    return _dataset_from_row(row)
+
+
+def find_dataset(app: App, name: str) -> Dataset:
+    with app.engine.connect() as conn:
+        return get_dataset(conn, name)
+
+
+def list_datasets(app: App) -> list[tuple[Dataset, int, int]]:
+    """Datasets with their artifact count and stored bytes."""
+    with app.engine.connect() as conn:
+        counts = {
+            r.dataset_id: (int(r.n), int(r.bytes or 0))
+            for r in conn.execute(
+                select(t.artifacts.c.dataset_id, func.count().label("n"), func.sum(t.artifacts.c.size).label("bytes"))
+                .group_by(t.artifacts.c.dataset_id)
+            )
+        }
+        rows = conn.execute(select(t.datasets).order_by(t.datasets.c.name)).all()
+    return [(_dataset_from_row(r), *counts.get(r.id, (0, 0))) for r in rows]
+
+
+# -- artifacts ----------------------------------------------------------------
+def _artifact_from_row(row: Any, dataset_name: str) -> Artifact:
+    return Artifact(
+        id=row.id,
+        dataset=dataset_name,
+        path=row.path,
+        sha256=row.sha256,
+        size=int(row.size),
+        media_type=row.media_type,
+        format=dict(row.format),
+        source=dict(row.source),
+        created_at=row.created_at,
+    )
+
+
+def get_artifact(conn: Connection, artifact: str) -> Artifact:
+    row = conn.execute(
+        select(t.artifacts, t.datasets.c.name.label("dataset_name"))
+        .join(t.datasets, t.datasets.c.id == t.artifacts.c.dataset_id)
+        .where(t.artifacts.c.id == artifact)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"artifact {artifact!r} does not exist; list artifacts with 'qgov artifact list'")
+    return _artifact_from_row(row, row.dataset_name)
+
+
+def find_artifact(app: App, artifact: str) -> Artifact:
+    with app.engine.connect() as conn:
+        return get_artifact(conn, artifact)
+
+
+def list_artifacts(app: App, dataset: str | None = None) -> list[Artifact]:
+    with app.engine.connect() as conn:
+        query = (
+            select(t.artifacts, t.datasets.c.name.label("dataset_name"))
+            .join(t.datasets, t.datasets.c.id == t.artifacts.c.dataset_id)
+            .order_by(t.datasets.c.name, t.artifacts.c.path, t.artifacts.c.created_at)
+        )
+        if dataset is not None:
+            query = query.where(t.datasets.c.id == get_dataset(conn, dataset).id)
+        return [_artifact_from_row(r, r.dataset_name) for r in conn.execute(query)]
+
+
+def list_quarantine(app: App, dataset: str | None = None) -> list[dict[str, Any]]:
+    with app.engine.connect() as conn:
+        query = (
+            select(t.quarantine, t.datasets.c.name.label("dataset_name"))
+            .join(t.datasets, t.datasets.c.id == t.quarantine.c.dataset_id)
+            .order_by(t.quarantine.c.created_at)
+        )
+        if dataset is not None:
+            query = query.where(t.datasets.c.id == get_dataset(conn, dataset).id)
+        return [
+            {"dataset": r.dataset_name, "path": r.path, "sha256": r.sha256, "reason": r.reason, "report": r.report}
+            for r in conn.execute(query)
+        ]
+
+
+def fetch(app: App, artifact: str, destination: Path) -> Artifact:
+    """Decrypt an artifact to ``destination`` for an authorised user, and log the access."""
+    with app.engine.connect() as conn:
+        found = get_artifact(conn, artifact)
+        require_role(conn, app.user, "admin", f"fetch artifact {artifact}")
+        key_row = conn.execute(
+            select(t.blobs.c.wrapped_key, t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)
+        ).one()
+    if key_row.wrapped_key is None:
+        raise InputError(f"artifact {artifact}: its data key was destroyed on {key_row.shredded_at}; it cannot be read")
+
+    def log_access() -> None:
+        with transaction(app.engine) as conn:
+            require_role(conn, app.user, "admin", f"fetch artifact {artifact}")
+            EventLog(conn).append(
+                NewEvent(
+                    "artifact.fetched",
+                    app.user,
+                    subjects=[found.id, found.sha256],
+                    payload={"artifact": found.id, "sha256": found.sha256, "size": found.size, "authority": "role:admin"},
+                )
+            )
+
+    app.blobs.fetch_to_path(found.sha256, key_row.wrapped_key, destination, before_publish=log_access)
+    return found
+
+
+__all__ = [
+    "ITEM_KINDS",
+    "SUBJECT_TYPES",
+    "Artifact",
+    "Dataset",
+    "DatasetSpec",
+    "artifact_id",
+    "fetch",
+    "find_artifact",
+    "find_dataset",
+    "get_artifact",
+    "get_dataset",
+    "grant_initial_admin",
+    "list_artifacts",
+    "list_datasets",
+    "list_quarantine",
+    "register_dataset",
+    "require_role",
+    "roles_of",
+]

@@ -1,0 +1,488 @@
+"""The ``qgov`` command line: parse, call one service function, render. Nothing more."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+import yaml
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from governance.cli._render import console, exit_with_error, human_size, print_json
+from governance.config import load_settings
+from qgov.canonical import iso_utc
+from qgov.errors import InputError, QgovError
+
+app = typer.Typer(
+    name="qgov",
+    help="Governance and provenance for quantum research outputs: register and ingest data, "
+    "keep it encrypted, and prove what happened to it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+dataset_app = typer.Typer(help="Register and inspect datasets.", no_args_is_help=True)
+artifact_app = typer.Typer(help="Inspect ingested artifacts.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage the key-encryption key.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify the provenance log and read its events.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(artifact_app, name="artifact")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+
+
+def _app() -> Any:
+    from governance.app import App
+
+    return App(load_settings())
+
+
+# -- init -------------------------------------------------------------------
+@app.command()
+def init(as_json: JsonFlag = False) -> None:
+    """Create the store under QGOV_HOME: database schema, key file (0600), first admin."""
+    from governance.catalog import grant_initial_admin
+    from governance.db import current_revision
+    from governance.keys import create_key_file
+
+    qg = _app()
+    created_key = create_key_file(qg)
+    revision = current_revision(qg.engine)
+    admin = grant_initial_admin(qg)
+    result = {
+        "home": str(qg.settings.home),
+        "settings": qg.settings.redacted(),
+        "schema_revision": revision,
+        "key_created": created_key,
+        "admin_granted_to": qg.user if admin else None,
+    }
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"qgov store ready at [bold]{qg.settings.home}[/]")
+    console.print(f"  database  {result['settings']['database_url']} (schema {revision})")
+    console.print(f"  storage   {qg.settings.storage_url}")
+    console.print(f"  key       {result['settings']['key']}" + (" [green](new)[/]" if created_key else ""))
+    if admin:
+        console.print(f"  admin     {qg.user}")
+
+
+# -- datasets ---------------------------------------------------------------
+def _load_document(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} file {path}: cannot be read ({exc})") from None
+    try:
+        return yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        kind = "YAML" if path.suffix.lower() in {".yaml", ".yml"} else "JSON"
+        detail = " ".join(str(exc).split())[:160]
+        raise InputError(f"{what} file {path}: not valid {kind} ({detail})") from None
+
+
+def _parse_subject(subject_type: str, params: list[str]) -> dict[str, Any]:
+    subject: dict[str, Any] = {"type": subject_type}
+    for param in params:
+        key, sep, raw = param.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--param {param!r}: expected KEY=VALUE, e.g. physical_qubits=120")
+        try:
+            value: Any = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        subject[key.strip()] = value
+    return subject
+
+
+def _tristate(value: str | None, option: str) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.lower()
+    if lowered in {"yes", "true", "y", "1"}:
+        return True
+    if lowered in {"no", "false", "n", "0"}:
+        return False
+    if lowered in {"unknown", ""}:
+        return None
+    raise InputError(f"{option}: expected yes, no or unknown, got {value!r}")
+
+
+@dataset_app.command("register")
+def dataset_register(
+    name: Annotated[str, typer.Argument(help="Unique dataset name, e.g. transmon-calibration-2026-03.")],
+    spec: Annotated[Path | None, typer.Option("--spec", help="YAML/JSON file with all fields (flags override it).")] = None,
+    owner: Annotated[str | None, typer.Option(help="Responsible person (default: you).")] = None,
+    description: Annotated[str | None, typer.Option(help="What the data is.")] = None,
+    kind: Annotated[str | None, typer.Option(help="technology | source_code | object_code | hardware | dataset.")] = None,
+    subject_type: Annotated[str | None, typer.Option("--subject-type", help="quantum_computer, qkd, cryogenic_cooling, … or none.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Technical parameter KEY=VALUE of the subject (repeatable).")] = None,
+    fundamental: Annotated[str | None, typer.Option(help="Fundamental research? yes / no / unknown.")] = None,
+    publication: Annotated[str | None, typer.Option("--intended-for-publication", help="yes / no / unknown.")] = None,
+    restrictions: Annotated[str | None, typer.Option("--restrictions-accepted", help="Sponsor restrictions accepted? yes / no / unknown.")] = None,
+    sponsor: Annotated[str | None, typer.Option(help="Sponsor of the research.")] = None,
+    expectations: Annotated[Path | None, typer.Option("--expectations", help="YAML/JSON list of Great Expectations checks for tabular files.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a dataset: owner, research context and the technical subject it describes."""
+    from governance.catalog import DatasetSpec, register_dataset
+
+    qg = _app()
+    data: dict[str, Any] = dict(_load_document(spec, "spec")) if spec else {}
+    if spec and not isinstance(data, dict):
+        raise InputError(f"spec file {spec}: expected a mapping of dataset fields")
+    data["name"] = name
+    data.setdefault("owner", qg.user)
+    for key, value in (("owner", owner), ("description", description), ("kind", kind), ("sponsor", sponsor)):
+        if value is not None:
+            data[key] = value
+    if subject_type is not None or param:
+        data["subject"] = _parse_subject(subject_type or data.get("subject", {}).get("type", "none"), param or [])
+    research = dict(data.get("research") or {})
+    for key, value, option in (
+        ("fundamental", fundamental, "--fundamental"),
+        ("intended_for_publication", publication, "--intended-for-publication"),
+        ("restrictions_accepted", restrictions, "--restrictions-accepted"),
+    ):
+        if value is not None:
+            research[key] = _tristate(value, option)
+    data["research"] = research
+    if expectations is not None:
+        data["expectations"] = _load_document(expectations, "expectations")
+    ds = register_dataset(qg, DatasetSpec.from_mapping(data, str(spec) if spec else "dataset"))
+    if as_json:
+        print_json(_dataset_json(ds))
+        return
+    console.print(f"registered dataset [bold]{ds.name}[/] ({ds.id}), owner {ds.owner}")
+
+
+def _dataset_json(ds: Any, count: int | None = None, size: int | None = None) -> dict[str, Any]:
+    doc = {
+        "id": ds.id,
+        "name": ds.name,
+        "owner": ds.owner,
+        "description": ds.description,
+        "item": ds.as_item(),
+        "sponsor": ds.sponsor,
+        "expectations": ds.expectations,
+        "created_at": iso_utc(ds.created_at),
+    }
+    if count is not None:
+        doc.update(artifacts=count, bytes=size)
+    return doc
+
+
+@dataset_app.command("list")
+def dataset_list(as_json: JsonFlag = False) -> None:
+    """List registered datasets with their artifact counts."""
+    from governance.catalog import list_datasets
+
+    rows = list_datasets(_app())
+    if as_json:
+        print_json({"datasets": [_dataset_json(ds, n, b) for ds, n, b in rows]})
+        return
+    table = Table("dataset", "owner", "subject", "artifacts", "size")
+    for ds, n, b in rows:
+        table.add_row(ds.name, ds.owner, ds.subject.get("type", "?"), str(n), human_size(b))
+    console.print(table)
+
+
+@dataset_app.command("show")
+def dataset_show(name: str, as_json: JsonFlag = False) -> None:
+    """Show one dataset: its description as an ITEM, its artifacts and quarantined files."""
+    from governance.catalog import find_dataset, list_artifacts, list_quarantine
+
+    qg = _app()
+    ds = find_dataset(qg, name)
+    arts = list_artifacts(qg, name)
+    quarantined = list_quarantine(qg, name)
+    if as_json:
+        doc = _dataset_json(ds, len(arts), sum(a.size for a in arts))
+        doc["artifact_list"] = [a.summary() for a in arts]
+        doc["quarantine"] = quarantined
+        print_json(doc)
+        return
+    console.print_json(json.dumps(_dataset_json(ds, len(arts), sum(a.size for a in arts)), default=str))
+    _artifact_table(arts)
+    for q in quarantined:
+        console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
+
+
+# -- ingest -----------------------------------------------------------------
+def _artifact_table(arts: list[Any]) -> None:
+    table = Table("artifact", "path", "media type", "size", "sha256")
+    table.columns[0].overflow = "fold"
+    table.columns[0].min_width = 36
+    for a in arts:
+        get = a.get if isinstance(a, dict) else lambda k, a=a: getattr(a, k)
+        table.add_row(get("id"), get("path"), get("media_type"), human_size(int(get("size"))), get("sha256")[:16] + "…")
+    console.print(table)
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file, a directory tree, or a DVC repository.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Registered dataset to ingest into.")],
+    batch_files: Annotated[int, typer.Option("--batch-files", min=1, max=100000, help="Files per task/transaction.")] = 1000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest files into a dataset: describe, validate, encrypt and record provenance.
+
+    Re-running is safe: what is already ingested is recognised and skipped. Files that
+    fail validation are quarantined (not stored); files that cannot be read are listed.
+    Exit code 1 when anything was quarantined, 2 when a file could not be read.
+    """
+    from flows import progress
+    from flows.runtime import configure_prefect, flow_settings
+
+    settings = load_settings()
+    configure_prefect(settings.home)
+    from flows.ingest import ingest_flow
+
+    _app().kek  # noqa: B018 - fail before Prefect starts when no key is configured
+    with _ingest_progress() as sink, progress.watching(sink), flow_settings():
+        report = ingest_flow(settings, str(path), dataset, batch_files=batch_files)
+    _render_ingest(report, as_json)
+    if report.failed:
+        raise SystemExit(2)
+    if report.quarantined:
+        raise SystemExit(1)
+
+
+class _ingest_progress:  # noqa: N801 - used as a context manager like a function
+    def __enter__(self) -> Any:
+        self.bar = Progress(
+            TextColumn("[bold]ingest[/]"),
+            BarColumn(),
+            TextColumn("{task.fields[files]}"),
+            DownloadColumn(binary_units=True),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("ingest", total=None, files="planning")
+
+        def sink(_stage: str, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
+            self.bar.update(self.task, completed=done_bytes, total=max(total_bytes, 1), files=f"{done}/{total} files")
+
+        return sink
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def _render_ingest(report: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "dataset": report.dataset,
+                "run_id": report.run_id,
+                "git_rev": report.git_rev,
+                "artifacts": report.artifacts,
+                "ingested": report.ingested,
+                "unchanged": report.unchanged,
+                "quarantined": report.quarantined,
+                "failed": report.failed,
+                "dvc_stages": report.dvc_stages,
+            }
+        )
+        return
+    console.print(
+        f"dataset [bold]{report.dataset}[/]: {report.ingested} new, {report.unchanged} unchanged, "
+        f"{len(report.quarantined)} quarantined, {len(report.failed)} unreadable"
+        + (f"; {report.dvc_stages} DVC stage(s) recorded as lineage" if report.dvc_stages else "")
+    )
+    if report.artifacts and len(report.artifacts) <= 50:
+        _artifact_table(report.artifacts)
+    for q in report.quarantined:
+        console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
+    for f in report.failed:
+        console.print(f"[red]not ingested[/] {f['error']}")
+
+
+# -- fetch ------------------------------------------------------------------
+@app.command()
+def fetch(
+    artifact: Annotated[str, typer.Argument(help="Artifact id (see 'qgov artifact list').")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plaintext.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Decrypt an artifact to a file, after verifying all of it (admins only for now)."""
+    from governance.catalog import fetch as fetch_artifact
+
+    art = fetch_artifact(_app(), artifact, output)
+    if as_json:
+        print_json({"artifact": art.id, "output": str(output), "sha256": art.sha256, "size": art.size})
+        return
+    console.print(f"wrote {output} ({human_size(art.size)}, sha256 {art.sha256[:16]}… verified)")
+
+
+# -- artifacts --------------------------------------------------------------
+@artifact_app.command("list")
+def artifact_list(
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List ingested artifacts."""
+    from governance.catalog import list_artifacts
+
+    arts = list_artifacts(_app(), dataset)
+    if as_json:
+        print_json({"artifacts": [a.summary() | {"dataset": a.dataset} for a in arts]})
+        return
+    _artifact_table(arts)
+
+
+@artifact_app.command("show")
+def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
+    """Show an artifact: format metadata, DVC origin, and its provenance events."""
+    from governance.audit import list_events
+    from governance.catalog import find_artifact
+
+    qg = _app()
+    art = find_artifact(qg, artifact)
+    doc = art.summary() | {
+        "dataset": art.dataset,
+        "format": art.format,
+        "source": art.source,
+        "created_at": iso_utc(art.created_at),
+        "events": [{k: e[k] for k in ("seq", "type", "occurred_at", "actor")} for e in list_events(qg, subject=art.id)],
+    }
+    if as_json:
+        print_json(doc)
+        return
+    console.print_json(json.dumps(doc, default=str))
+
+
+# -- keys -------------------------------------------------------------------
+@keys_app.command("rotate")
+def keys_rotate(as_json: JsonFlag = False) -> None:
+    """Add a new key-encryption key and re-wrap every data key under it (no data is re-encrypted)."""
+    from governance.keys import rotate
+
+    with Progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        task = bar.add_task("rewrap", total=None)
+        report = rotate(_app(), progress=lambda done, total: bar.update(task, completed=done, total=total))
+    doc = {
+        "new_key_id": report.new_key_id,
+        "rewrapped": report.rewrapped,
+        "retired_key_ids": report.retired_key_ids,
+        "resumed": report.resumed,
+    }
+    if as_json:
+        print_json(doc)
+        return
+    console.print(
+        f"rotated: {report.rewrapped} data key(s) re-wrapped under key {report.new_key_id}; "
+        f"retired {len(report.retired_key_ids)} old key(s)" + (" (finished an interrupted rotation)" if report.resumed else "")
+    )
+
+
+# -- audit ------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify(
+    blobs: Annotated[bool, typer.Option("--blobs", help="Also decrypt and re-hash every stored object.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute the hash chain of the provenance log; exit 1 naming the first bad event."""
+    from governance.audit import verify_blobs, verify_log
+
+    qg = _app()
+    report = verify_log(qg)
+    doc: dict[str, Any] = {
+        "ok": report.ok,
+        "events_checked": report.events_checked,
+        "head_hash": report.head_hash,
+    }
+    if not report.ok:
+        doc["first_bad_event"] = {"seq": report.first_bad_seq, "event_id": report.first_bad_event_id, "problem": report.problem}
+    if blobs:
+        with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+            task = bar.add_task("verify", total=None)
+            check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        doc["objects_checked"] = check.checked
+        doc["bad_objects"] = check.bad
+        doc["ok"] = doc["ok"] and not check.bad
+    if as_json:
+        print_json(doc)
+    elif report.ok:
+        console.print(f"[green]log intact[/]: {report.events_checked} events, head {report.head_hash[:16]}…")
+    else:
+        console.print(f"[bold red]log tampered[/] at event #{report.first_bad_seq} ({report.first_bad_event_id}): {report.problem}")
+    if blobs and not as_json:
+        if doc["bad_objects"]:
+            for bad in doc["bad_objects"]:
+                console.print(f"[bold red]bad object[/] {bad['error']}")
+        else:
+            console.print(f"[green]objects intact[/]: {doc['objects_checked']} decrypted and re-hashed")
+    if not doc["ok"]:
+        raise SystemExit(1)
+
+
+@audit_app.command("events")
+def audit_events(
+    subject: Annotated[str | None, typer.Option("--subject", help="Only events about this id.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many (oldest first).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List provenance events, oldest first."""
+    from governance.audit import list_events
+
+    events = list_events(_app(), subject=subject, limit=limit)
+    if as_json:
+        print_json({"events": events})
+        return
+    table = Table("#", "time", "type", "actor", "subjects")
+    for e in events:
+        table.add_row(str(e["seq"]), e["occurred_at"], e["type"], e["actor"], ", ".join(s[:12] for s in e["subjects"][:3]))
+    console.print(table)
+
+
+# -- demo -------------------------------------------------------------------
+@app.command()
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Where to build the demo (default: a new temp dir).")] = None,
+) -> None:
+    """Run the whole story on generated sample quantum data, in a store of its own."""
+    from governance.demo import run_demo
+
+    run_demo(workdir, console)
+
+
+def main() -> None:
+    """Console-script entry point: maps every error to its exit code in one place."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        console.print(f"[bold red]usage error:[/] {exc.format_message()}")
+        raise SystemExit(2) from None
+    except click.exceptions.Abort:
+        console.print("aborted")
+        raise SystemExit(130) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except QgovError as exc:
+        exit_with_error(exc)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        exit_with_error(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Settings: read once from the environment into a typed object and passed down.
+
+| variable            | default                              | meaning                                   |
+|---------------------|--------------------------------------|-------------------------------------------|
+| QGOV_HOME           | ./.qgov                              | where the embedded database, blobs and key file live |
+| QGOV_DATABASE_URL   | sqlite:///$QGOV_HOME/qgov.db         | SQLAlchemy URL; PostgreSQL as postgresql+psycopg://… |
+| QGOV_STORAGE_URL    | $QGOV_HOME/blobs                     | a directory, file://…, or s3://bucket/prefix |
+| QGOV_KEY_FILE       | $QGOV_HOME/keys/kek.json             | the key-encryption key (Tink keyset, mode 0600) |
+| QGOV_KEK            | unset                                | the same keyset as JSON text, instead of a file |
+| QGOV_USER           | the OS user                          | who the command line acts as              |
+| QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
+
+Nothing else in qgov reads the environment (Prefect and DVC read their own variables).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from qgov.errors import ConfigError
+
+SETTINGS_VARIABLES = (
+    "QGOV_HOME",
+    "QGOV_DATABASE_URL",
+    "QGOV_STORAGE_URL",
+    "QGOV_KEY_FILE",
+    "QGOV_KEK",
+    "QGOV_USER",
+    "QGOV_S3_ENDPOINT_URL",
+)
+
+
+class Settings(BaseModel):
+    """Everything qgov needs to know about where it runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path
+    database_url: str
+    storage_url: str
+    key_file: Path
+    kek_json: SecretStr | None = None
+    user: str
+    s3_endpoint_url: str | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def storage_options(self) -> dict[str, object]:
+        if self.storage_url.startswith("s3://") and self.s3_endpoint_url:
+            return {"client_kwargs": {"endpoint_url": self.s3_endpoint_url}}
+        return {}
+
+    def redacted(self) -> dict[str, str]:
+        """The settings as a user may see them (no secrets, no passwords)."""
+        from sqlalchemy.engine import make_url
+
+        return {
+            "home": str(self.home),
+            "database_url": make_url(self.database_url).render_as_string(hide_password=True),
+            "storage_url": self.storage_url,
+            "key": "QGOV_KEK (environment)" if self.kek_json else str(self.key_file),
+            "user": self.user,
+        }
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("QGOV_HOME") or ".qgov").expanduser().resolve()
+    database_url = env.get("QGOV_DATABASE_URL") or f"sqlite:///{home / 'qgov.db'}"
+    if not database_url.startswith(("sqlite", "postgresql")):
+        raise ConfigError(
+            f"QGOV_DATABASE_URL: expected sqlite:///PATH or postgresql+psycopg://…, got {database_url.split(':', 1)[0]}://…"
+        )
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    storage_url = env.get("QGOV_STORAGE_URL") or str(home / "blobs")
+    user = env.get("QGOV_USER") or _os_user()
+    if not user.strip():
+        raise ConfigError("QGOV_USER: expected a user name, got an empty value")
+    kek = env.get("QGOV_KEK")
+    return Settings(
+        home=home,
+        database_url=database_url,
+        storage_url=storage_url,
+        key_file=Path(env.get("QGOV_KEY_FILE") or home / "keys" / "kek.json").expanduser(),
+        kek_json=SecretStr(kek) if kek else None,
+        user=user.strip(),
+        s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
+    )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
+__all__ = ["SETTINGS_VARIABLES", "Settings", "load_settings"]

@@ -1,0 +1,112 @@
+"""Catalog tables: datasets, stored objects, artifacts, quarantine and ingest runs.
+
+The provenance tables live in :mod:`lineage.schema`; both share one MetaData so that
+one Alembic history creates them all.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from lineage.schema import metadata
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("owner", String(256), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("kind", String(32), nullable=False),
+    Column("subject", JSON, nullable=False),
+    Column("research", JSON, nullable=False),
+    Column("sponsor", String(256), nullable=True),
+    Column("published", Boolean, nullable=False, default=False),
+    Column("catalog_course", Boolean, nullable=False, default=False),
+    Column("expectations", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per distinct plaintext (content address). The wrapped data key lives here and
+# nowhere else: destroying it is crypto-shredding.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("object_id", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("ciphertext_size", BigInteger, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("kek_key_id", BigInteger, nullable=True, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("shredded_at", DateTime(timezone=True), nullable=True),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("path", String(1024), nullable=False),
+    Column("sha256", String(64), ForeignKey("blobs.object_id"), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False),
+    Column("format", JSON, nullable=False),
+    Column("source", JSON, nullable=False),
+    Column("ingest_run_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dataset_id", "path", "sha256", name="uq_artifacts_dataset_path_sha"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("path", String(1024), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("ingest_run_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dataset_id", "path", "sha256", name="uq_quarantine_dataset_path_sha"),
+)
+
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("source", String(2048), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("counts", JSON, nullable=False),
+)
+
+# Who holds which role. Access grants (a later capability) build on this; until then
+# the admin role is what lets a person decrypt.
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("role", String(32), primary_key=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("granted_by", String(256), nullable=False),
+)
+
+ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
+
+__all__ = ["ROLES", "role_assignments", "artifacts", "blobs", "datasets", "ingest_runs", "metadata", "quarantine"]

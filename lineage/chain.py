@@ -1,0 +1,127 @@
+"""The hash chain of the provenance log: pure functions over plain data.
+
+Each event's hash is SHA-256 over the canonical encoding (``qgov.canonical``) of its
+body, and the body includes the previous event's hash and the event's sequence number.
+So editing, deleting, reordering or inserting any event changes a hash that every later
+event depends on, and :func:`verify_chain` names the first event where the stored log
+and the recomputed log part ways.
+
+Personal data (a person's name) never enters the hashed body: the body carries
+``actor_ref``, a salted hash of the person record kept beside the log, so a person can
+be erased later without breaking the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from qgov.canonical import canonical_hash, iso_utc
+
+GENESIS_HASH = "0" * 64
+EVENT_SCHEMA = "qgov.event/v1"
+
+
+@dataclass(frozen=True)
+class EventBody:
+    """Everything about an event that its hash covers."""
+
+    seq: int
+    event_id: str
+    type: str
+    occurred_at: datetime
+    actor_ref: str
+    subjects: tuple[str, ...]
+    payload: dict[str, Any]
+    prev_hash: str
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "schema": EVENT_SCHEMA,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "type": self.type,
+            "occurred_at": iso_utc(self.occurred_at),
+            "actor_ref": self.actor_ref,
+            "subjects": list(self.subjects),
+            "payload": self.payload,
+            "prev_hash": self.prev_hash,
+        }
+
+
+def event_hash(body: EventBody) -> str:
+    return canonical_hash(body.canonical())
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as read back from storage: its body and the hash stored with it."""
+
+    body: EventBody
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Outcome of a verification: ``ok`` or the first bad event and why."""
+
+    events_checked: int
+    ok: bool
+    head_hash: str
+    first_bad_seq: int | None = None
+    first_bad_event_id: str | None = None
+    problem: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def verify_chain(
+    events: Iterable[StoredEvent], head_seq: int | None = None, head_hash: str | None = None
+) -> ChainReport:
+    """Recompute the chain over ``events`` (in stored order) and compare with the head.
+
+    ``head_seq``/``head_hash`` are the separately stored tip of the log; they catch the
+    deletion of the newest events, which no remaining event can reveal.
+    """
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for event in events:
+        body = event.body
+        count += 1
+
+        def bad(problem: str, body: EventBody = body, count: int = count) -> ChainReport:
+            return ChainReport(count - 1, False, expected_prev, body.seq, body.event_id, problem)
+
+        if body.seq != expected_seq:
+            if body.seq > expected_seq:
+                return bad(f"sequence gap: expected event #{expected_seq}, found #{body.seq} (events deleted)")
+            return bad(f"sequence out of order: expected event #{expected_seq}, found #{body.seq}")
+        if body.prev_hash != expected_prev:
+            return bad(
+                f"prev_hash {body.prev_hash[:16]}… does not match the hash of event #{expected_seq - 1} "
+                f"({expected_prev[:16]}…): an event was removed, inserted or reordered"
+            )
+        recomputed = event_hash(body)
+        if recomputed != event.hash:
+            return bad(
+                f"content does not match its hash (stored {event.hash[:16]}…, recomputed {recomputed[:16]}…): "
+                "the event was edited"
+            )
+        expected_prev = event.hash
+        expected_seq += 1
+    if head_seq is not None and head_hash is not None and (head_seq != expected_seq - 1 or head_hash != expected_prev):
+        return ChainReport(
+            count,
+            False,
+            expected_prev,
+            expected_seq,
+            None,
+            f"log ends at event #{expected_seq - 1} but its head records #{head_seq}: "
+            "the newest events were deleted or the head was altered",
+        )
+    return ChainReport(count, True, expected_prev)
+
+
+__all__ = ["EVENT_SCHEMA", "GENESIS_HASH", "ChainReport", "EventBody", "StoredEvent", "event_hash", "verify_chain"]

@@ -1,0 +1,199 @@
+"""The provenance log in the database: append under a lock, read in order, verify.
+
+Appends happen inside the caller's transaction, so an event commits or rolls back with
+the state change it records. The head row is locked (``SELECT … FOR UPDATE`` on
+PostgreSQL; SQLite transactions are ``BEGIN IMMEDIATE``, which serialises writers), so
+concurrent writers never fork the chain.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from lineage import schema
+from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
+from qgov.canonical import sha256_hex
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: what happened, to which objects, by whom."""
+
+    type: str
+    actor: str
+    subjects: Sequence[str] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    child_id: str
+    parent_id: str
+    relation: str
+    activity: str
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class EventLog:
+    """Append and read provenance events on one database connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._actor_cache: dict[str, str] = {}
+
+    # -- people -------------------------------------------------------------------
+    def actor_ref(self, name: str) -> str:
+        """The salted reference that stands for ``name`` inside hashed events."""
+        if name in self._actor_cache:
+            return self._actor_cache[name]
+        row = self.conn.execute(select(schema.actors.c.ref).where(schema.actors.c.name == name)).first()
+        if row is None:
+            salt = secrets.token_hex(16)
+            ref = sha256_hex(f"qgov/actor/v1:{salt}:{name}".encode())
+            self.conn.execute(
+                insert(schema.actors).values(ref=ref, name=name, salt=salt, created_at=datetime.now(UTC))
+            )
+        else:
+            ref = row.ref
+        self._actor_cache[name] = ref
+        return ref
+
+    # -- appending ----------------------------------------------------------------
+    def lock_head(self) -> tuple[int, str]:
+        """Lock the tip of the log for this transaction and return it (seq, hash)."""
+        row = self.conn.execute(
+            select(schema.chain_head.c.seq, schema.chain_head.c.hash)
+            .where(schema.chain_head.c.id == 1)
+            .with_for_update()
+        ).first()
+        if row is None:
+            self.conn.execute(insert(schema.chain_head).values(id=1, seq=0, hash=GENESIS_HASH))
+            return 0, GENESIS_HASH
+        return int(row.seq), str(row.hash)
+
+    def append(self, event: NewEvent) -> StoredEvent:
+        return self.append_many([event])[0]
+
+    def append_many(self, new_events: Sequence[NewEvent], edges: Sequence[EdgeSpec] = ()) -> list[StoredEvent]:
+        """Append events (and the lineage edges the last of them records) in order."""
+        if not new_events:
+            return []
+        seq, prev = self.lock_head()
+        now = datetime.now(UTC)
+        stored: list[StoredEvent] = []
+        rows: list[dict[str, Any]] = []
+        subject_rows: list[dict[str, Any]] = []
+        for new in new_events:
+            seq += 1
+            body = EventBody(
+                seq=seq,
+                event_id=str(uuid.uuid4()),
+                type=new.type,
+                occurred_at=_aware(new.occurred_at or now),
+                actor_ref=self.actor_ref(new.actor),
+                subjects=tuple(new.subjects),
+                payload=dict(new.payload),
+                prev_hash=prev,
+            )
+            digest = event_hash(body)
+            stored.append(StoredEvent(body, digest))
+            rows.append(
+                {
+                    "seq": seq,
+                    "event_id": body.event_id,
+                    "type": body.type,
+                    "occurred_at": body.occurred_at,
+                    "actor_ref": body.actor_ref,
+                    "subjects": list(body.subjects),
+                    "payload": body.payload,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
+            subject_rows.extend({"subject_id": s, "seq": seq} for s in dict.fromkeys(body.subjects))
+            prev = digest
+        self.conn.execute(insert(schema.events), rows)
+        if subject_rows:
+            self.conn.execute(insert(schema.event_subjects), subject_rows)
+        if edges:
+            last = stored[-1].body
+            self.conn.execute(
+                insert(schema.edges),
+                [
+                    {
+                        "child_id": e.child_id,
+                        "parent_id": e.parent_id,
+                        "relation": e.relation,
+                        "activity": e.activity,
+                        "valid_from": last.occurred_at,
+                        "event_seq": last.seq,
+                    }
+                    for e in edges
+                ],
+            )
+        self.conn.execute(update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev))
+        return stored
+
+    # -- reading ------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        row = self.conn.execute(
+            select(schema.chain_head.c.seq, schema.chain_head.c.hash).where(schema.chain_head.c.id == 1)
+        ).first()
+        return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
+
+    def iter_events(self, batch: int = 5000, subject: str | None = None) -> Iterator[StoredEvent]:
+        """Events in log order, read in pages so memory stays flat."""
+        last = 0
+        t = schema.events
+        while True:
+            query = select(t).where(t.c.seq > last).order_by(t.c.seq).limit(batch)
+            if subject is not None:
+                query = query.where(
+                    t.c.seq.in_(
+                        select(schema.event_subjects.c.seq).where(schema.event_subjects.c.subject_id == subject)
+                    )
+                )
+            rows = self.conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield StoredEvent(
+                    EventBody(
+                        seq=int(row.seq),
+                        event_id=row.event_id,
+                        type=row.type,
+                        occurred_at=_aware(row.occurred_at),
+                        actor_ref=row.actor_ref,
+                        subjects=tuple(row.subjects),
+                        payload=dict(row.payload),
+                        prev_hash=row.prev_hash,
+                    ),
+                    row.hash,
+                )
+            last = int(rows[-1].seq)
+
+    def actor_names(self, refs: Sequence[str]) -> dict[str, str]:
+        if not refs:
+            return {}
+        rows = self.conn.execute(
+            select(schema.actors.c.ref, schema.actors.c.name).where(schema.actors.c.ref.in_(set(refs)))
+        ).all()
+        return {r.ref: (r.name or "[erased]") for r in rows}
+
+    def verify(self) -> ChainReport:
+        head_seq, head_hash = self.head()
+        return verify_chain(self.iter_events(), head_seq, head_hash)
+
+
+__all__ = ["EdgeSpec", "EventLog", "NewEvent"]

@@ -1,0 +1,246 @@
+"""Encrypted, content-addressed blobs.
+
+Each object is addressed by the SHA-256 of its plaintext and encrypted under its own
+data key with Tink's streaming AEAD (AES256_GCM_HKDF_1MB: 1 MiB segments, a per-stream
+HKDF key, the segment index and a last-segment flag in each nonce). The object id is
+the associated data of the stream *and* of the wrapped data key, so a blob moved under
+another object id, or a key moved onto another row, fails authentication.
+
+Reading never hands out plaintext that has not been authenticated: :meth:`fetch_to_path`
+verifies the whole object first, then decrypts into a 0600 temp file beside the
+destination and renames it into place; any failure removes the temp file.
+Memory stays flat with object size: everything streams in 1 MiB chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import tink
+from tink import streaming_aead
+
+from qgov.errors import InputError, IntegrityError, StorageError
+from storage.backends import Backend, Staged
+from storage.keys import KeyEncryptionKey, WrappedKey, new_data_key, unwrap_data_key, wrap_data_key
+
+CHUNK = 1 << 20
+_STREAM_AD = b"qgov/object/v1:"
+
+
+def object_key(object_id: str) -> str:
+    """Backend key of an object: sharded by the first two bytes of its id."""
+    return f"objects/{object_id[:2]}/{object_id[2:4]}/{object_id}"
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a file looked like when hashing began, to notice it changing underneath us."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass(frozen=True)
+class PendingObject:
+    """An object encrypted into staging, not yet published."""
+
+    object_id: str
+    size: int
+    wrapped_key: WrappedKey
+    staged: Staged
+    ciphertext_size: int
+
+
+class _NonClosingSink(io.RawIOBase):
+    """Tink closes the stream it writes to; the backend must close (and fsync) it itself."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        super().__init__()
+        self._target = target
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._target.write(data)
+        self.count += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+def digest_file(path: Path) -> tuple[str, int, FileStamp]:
+    """SHA-256 and size of a file, streamed; raises InputError if it cannot be read."""
+    try:
+        stamp = FileStamp.of(path)
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: not readable (permission denied)") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    return digest, stamp.size, stamp
+
+
+class BlobStore:
+    """Envelope-encrypted objects in a backend; data keys are returned to the caller to keep."""
+
+    def __init__(self, backend: Backend, kek: KeyEncryptionKey) -> None:
+        self.backend = backend
+        self.kek = kek
+
+    # -- writing ------------------------------------------------------------------
+    def encrypt_file(self, path: Path, object_id: str, stamp: FileStamp) -> PendingObject:
+        """Encrypt ``path`` into staging under ``object_id`` (its plaintext SHA-256)."""
+        handle = new_data_key()
+        primitive = handle.primitive(streaming_aead.StreamingAead)
+        with self.backend.stage(object_key(object_id)) as slot:
+            sink = _NonClosingSink(slot.stream)
+            try:
+                with open(path, "rb") as source, primitive.new_encrypting_stream(
+                    sink, _STREAM_AD + object_id.encode()
+                ) as enc:
+                    while chunk := source.read(CHUNK):
+                        enc.write(chunk)
+            except OSError as exc:
+                raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+            if FileStamp.of(path) != stamp:
+                raise InputError(f"{path}: changed while it was being ingested; run again")
+        return PendingObject(
+            object_id=object_id,
+            size=stamp.size,
+            wrapped_key=wrap_data_key(self.kek, handle, object_id),
+            staged=slot,
+            ciphertext_size=sink.count,
+        )
+
+    def publish(self, pending: Sequence[PendingObject]) -> None:
+        self.backend.publish([p.staged for p in pending])
+
+    def discard(self, pending: Sequence[PendingObject]) -> None:
+        self.backend.discard([p.staged for p in pending])
+
+    # -- reading ------------------------------------------------------------------
+    def _decrypting_stream(self, object_id: str, wrapped_key: bytes) -> IO[bytes]:
+        handle = unwrap_data_key(self.kek, wrapped_key, object_id)
+        primitive = handle.primitive(streaming_aead.StreamingAead)
+        source = self.backend.open_read(object_key(object_id))
+        try:
+            return primitive.new_decrypting_stream(source, _STREAM_AD + object_id.encode())
+        except tink.TinkError:
+            source.close()
+            raise self._tampered(object_id) from None
+
+    @staticmethod
+    def _tampered(object_id: str) -> IntegrityError:
+        return IntegrityError(
+            f"object {object_id}: ciphertext failed authentication (truncated, reordered, "
+            "altered, moved from another object, or encrypted under another key)"
+        )
+
+    def decrypt_into(self, object_id: str, wrapped_key: bytes, consume: Callable[[bytes], object]) -> int:
+        """Stream authenticated plaintext chunks of an object to ``consume``; returns bytes seen.
+
+        Each chunk is authenticated before it is passed on, but a later chunk may still
+        fail: callers that must not release partial plaintext use :meth:`fetch_to_path`.
+        """
+        total = 0
+        stream = self._decrypting_stream(object_id, wrapped_key)
+        try:
+            while True:
+                try:
+                    chunk = stream.read(CHUNK)
+                except tink.TinkError:
+                    raise self._tampered(object_id) from None
+                if not chunk:
+                    return total
+                consume(chunk)
+                total += len(chunk)
+        finally:
+            try:
+                stream.close()
+            except tink.TinkError:
+                pass
+
+    def verify(self, object_id: str, wrapped_key: bytes) -> str:
+        """Authenticate an object end to end; returns the SHA-256 of its plaintext."""
+        digest = hashlib.sha256()
+        self.decrypt_into(object_id, wrapped_key, digest.update)
+        if digest.hexdigest() != object_id:
+            raise IntegrityError(
+                f"object {object_id}: decrypted content hashes to {digest.hexdigest()}, expected {object_id}"
+            )
+        return object_id
+
+    def fetch_to_path(
+        self,
+        object_id: str,
+        wrapped_key: bytes,
+        destination: Path,
+        before_publish: Callable[[], None] | None = None,
+    ) -> int:
+        """Write an object's plaintext to ``destination`` only once all of it is authentic.
+
+        ``before_publish`` runs after the plaintext is complete and verified but before it
+        appears under ``destination`` (the caller logs the access there); if it raises,
+        nothing is left behind.
+        """
+        destination = destination.expanduser()
+        parent = destination.parent if str(destination.parent) else Path(".")
+        if destination.is_dir():
+            raise InputError(f"output {destination}: is a directory, expected a file path")
+        if not parent.is_dir():
+            raise InputError(f"output {destination}: directory {parent} does not exist")
+        self.verify(object_id, wrapped_key)
+        tmp = parent / f".{destination.name}.qgov-{os.getpid()}.part"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out:
+
+                def _write(chunk: bytes) -> None:
+                    digest.update(chunk)
+                    out.write(chunk)
+
+                size = self.decrypt_into(object_id, wrapped_key, _write)
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != object_id:
+                raise IntegrityError(f"object {object_id}: changed while being fetched")
+            if before_publish is not None:
+                before_publish()
+            os.replace(tmp, destination)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"output {destination}: cannot be written ({exc.strerror})") from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return size
+
+    def exists(self, object_id: str) -> bool:
+        return self.backend.exists(object_key(object_id))
+
+    def delete(self, object_id: str) -> None:
+        self.backend.delete(object_key(object_id))
+
+
+__all__ = ["BlobStore", "FileStamp", "PendingObject", "digest_file", "object_key"]
