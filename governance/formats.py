@@ -71,7 +71,7 @@ def extract(path: Path, display: str | None = None) -> FormatInfo:
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return FormatInfo(media, "opaque", {})
     try:
-        return reader(path)
+        return reader(path, name)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - third-party parsers raise anything; we name the file
@@ -79,7 +79,7 @@ def extract(path: Path, display: str | None = None) -> FormatInfo:
         raise InputError(f"{name}: not a valid {_LABEL[kind]} file ({detail})") from None
 
 
-def _csv(path: Path) -> FormatInfo:
+def _csv(path: Path, name: str) -> FormatInfo:
     import pyarrow.csv as pcsv
 
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -91,7 +91,7 @@ def _csv(path: Path) -> FormatInfo:
     return FormatInfo("text/csv", "csv", {"rows": rows, "columns": schema})
 
 
-def _parquet(path: Path) -> FormatInfo:
+def _parquet(path: Path, name: str) -> FormatInfo:
     import pyarrow.parquet as pq
 
     meta = pq.ParquetFile(path)
@@ -103,7 +103,7 @@ def _parquet(path: Path) -> FormatInfo:
     )
 
 
-def _hdf5(path: Path) -> FormatInfo:
+def _hdf5(path: Path, name: str) -> FormatInfo:
     import h5py
 
     groups: list[str] = []
@@ -129,19 +129,19 @@ def _hdf5(path: Path) -> FormatInfo:
     )
 
 
-def _qasm(path: Path) -> FormatInfo:
+def _qasm(path: Path, name: str) -> FormatInfo:
     import openqasm3
     from openqasm3 import ast
 
     try:
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not a valid OpenQASM file (not UTF-8 text)") from None
+        raise InputError(f"{name}: not a valid OpenQASM file (not UTF-8 text)") from None
     try:
         program = openqasm3.parse(source)
     except Exception as exc:  # noqa: BLE001 - the ANTLR parser raises several types
         detail = " ".join(str(exc).split())[:200] or "syntax error"
-        raise InputError(f"{path}: not a valid OpenQASM file ({detail})") from None
+        raise InputError(f"{name}: not a valid OpenQASM file ({detail})") from None
     qubits = 0
     gates: Counter[str] = Counter()
     measurements = 0
@@ -178,14 +178,14 @@ def _qasm(path: Path) -> FormatInfo:
 _JSON_SUMMARY_LIMIT = 64 << 20
 
 
-def _json(path: Path) -> FormatInfo:
+def _json(path: Path, name: str) -> FormatInfo:
     if path.stat().st_size > _JSON_SUMMARY_LIMIT:  # keep memory bounded; the bytes are still stored
         return FormatInfo("application/json", "json", {"top_level": "not summarised (over 64 MiB)"})
     with open(path, "rb") as handle:
         try:
             value = json.load(handle)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not a valid JSON file ({exc})") from None
+            raise InputError(f"{name}: not a valid JSON file ({exc})") from None
     summary: dict[str, Any] = {"top_level": type(value).__name__}
     if isinstance(value, dict):
         summary["keys"] = sorted(value)[:64]

@@ -90,7 +90,7 @@ ingest_runs = Table(
     Column("id", String(36), primary_key=True),
     Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False, index=True),
     Column("source", String(2048), nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("counts", JSON, nullable=False),

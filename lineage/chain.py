@@ -96,7 +96,9 @@ def verify_chain(
 
         if body.seq != expected_seq:
             if body.seq > expected_seq:
-                return bad(f"sequence gap: expected event #{expected_seq}, found #{body.seq} (events deleted)")
+                return bad(
+                    f"sequence gap: expected event #{expected_seq}, found #{body.seq} (events deleted or reordered)"
+                )
             return bad(f"sequence out of order: expected event #{expected_seq}, found #{body.seq}")
         if body.prev_hash != expected_prev:
             return bad(

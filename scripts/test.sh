@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite on SQLite and on a real PostgreSQL started (and stopped) here.
+# With CI=true the PostgreSQL tests must run: failing to start the server fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pgdir=$(mktemp -d /tmp/qgov-pg.XXXXXX)
+cleanup() { bash scripts/postgres.sh stop "$pgdir" || true; rm -rf "$pgdir"; }
+trap cleanup EXIT
+if url=$(bash scripts/postgres.sh start "$pgdir"); then
+  export QGOV_TEST_PG_URL="$url"
+  echo "PostgreSQL test server: $url (pid $(cat "$pgdir/server.pid"))"
+elif [ "${CI:-}" = "true" ]; then
+  echo "error: PostgreSQL could not be started; its tests must run in CI" >&2
+  exit 1
+else
+  echo "warning: PostgreSQL not available; its tests will be skipped" >&2
+fi
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,170 @@
+"""Shared fixtures: a database per test on SQLite and on PostgreSQL, a store, a Prefect server.
+
+PostgreSQL comes from ``scripts/test.sh`` (``QGOV_TEST_PG_URL``). Under ``CI=true`` a
+missing server fails the run instead of skipping: those tests must run in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+QGOV = str(VENV_BIN / "qgov")
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+def _pg_base() -> str | None:
+    url = os.environ.get("QGOV_TEST_PG_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("QGOV_TEST_PG_URL is not set: PostgreSQL tests must run in CI (use 'make test')")
+        pytest.skip("PostgreSQL not available (run the suite with 'make test')")
+    return url
+
+
+def _admin_conn(base: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'qgov.db'}"
+        return
+    base = _pg_base()
+    assert base is not None
+    name = f"qgov_{uuid.uuid4().hex[:12]}"
+    with _admin_conn(base) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with _admin_conn(base) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    """qgov settings for one test (as environment variables)."""
+    return {
+        "QGOV_HOME": str(tmp_path / "home"),
+        "QGOV_DATABASE_URL": db_url,
+        "QGOV_USER": "alice",
+    }
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[object]:
+    """An initialised store: schema, key file, and alice as admin."""
+    from governance.app import App
+    from governance.catalog import grant_initial_admin
+    from governance.config import load_settings
+    from governance.keys import create_key_file
+
+    qg = App(load_settings(env))
+    create_key_file(qg)
+    grant_initial_admin(qg)
+    yield qg
+    qg.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server for the session (how qgov runs at scale), stopped by its PID."""
+    home = tmp_path_factory.mktemp("prefect")
+    port = _free_port()
+    environ = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    environ.pop("PREFECT_API_URL", None)
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.25)
+        if proc.poll() is not None:
+            pytest.fail(f"Prefect server exited: {(home / 'server.log').read_text()[-2000:]}")
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("Prefect server did not start within 120 s")
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture
+def run_flow(prefect_api: str):  # type: ignore[no-untyped-def]
+    """Call a flow in-process against the session's Prefect server."""
+    from flows.runtime import flow_settings
+
+    def _run(flow, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: prefect_api}), flow_settings():
+            return flow(*args, **kwargs)
+
+    return _run
+
+
+@pytest.fixture
+def cli(env: dict[str, str], prefect_api: str):  # type: ignore[no-untyped-def]
+    """Run the installed ``qgov`` command as a user would; returns the CompletedProcess."""
+
+    def _cli(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        environ = dict(os.environ, **env, PREFECT_API_URL=prefect_api, **(extra_env or {}))
+        return subprocess.run([QGOV, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False)
+
+    return _cli
+
+
+@pytest.fixture(scope="session")
+def sample_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from governance.sample_data import write_sample_folder
+
+    return write_sample_folder(tmp_path_factory.mktemp("sample") / "run-2026-03")
+
+
+@pytest.fixture(scope="session")
+def dvc_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from governance.sample_data import write_dvc_repo
+
+    return write_dvc_repo(tmp_path_factory.mktemp("dvc") / "calibration-pipeline")
