@@ -13,6 +13,7 @@ under an object's final name until it is complete and durable:
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -85,7 +86,9 @@ class LocalBackend(Backend):
 
     @contextmanager
     def stage(self, key: str) -> Iterator[Staged]:
-        token = f"{uuid.uuid4().hex}.part"
+        # The owner's PID is in the name so that cleaning up after a killed run never
+        # removes the staged files of another ingest that is still running.
+        token = f"{os.getpid()}-{uuid.uuid4().hex}.part"
         tmp = self._tmp / token
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -137,9 +140,24 @@ class LocalBackend(Backend):
     def clean_stale_staging(self) -> int:
         count = 0
         for leftover in self._tmp.glob("*.part"):
+            owner = leftover.name.split("-", 1)[0]
+            if owner.isdigit() and _alive(int(owner)):
+                continue
             leftover.unlink(missing_ok=True)
             count += 1
         return count
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -170,6 +188,9 @@ class FsspecBackend(Backend):
         try:
             with self.fs.open(path, "wb") as out:
                 yield Staged(key, token, out)
+        except OSError as exc:
+            self._quiet_rm(path)
+            raise StorageError(f"storage {self.url}: writing {key.rsplit('/', 1)[-1]} failed ({exc})") from None
         except BaseException:
             self._quiet_rm(path)
             raise
@@ -203,14 +224,24 @@ class FsspecBackend(Backend):
     def delete(self, key: str) -> None:
         self._quiet_rm(self._full(key))
 
-    def clean_stale_staging(self) -> int:
+    def clean_stale_staging(self, older_than_s: float = 3600.0) -> int:
+        """Remove staged objects older than an hour (an object store has no PIDs to ask)."""
         try:
+            self.fs.invalidate_cache()
             leftovers = self.fs.glob(self._full(f"{_TMP}/*.part"))
         except FileNotFoundError:
             return 0
+        removed = 0
+        now = time.time()
         for path in leftovers:
-            self._quiet_rm(path)
-        return len(leftovers)
+            try:
+                modified = self.fs.modified(path).timestamp()
+            except (OSError, NotImplementedError, AttributeError):
+                modified = 0.0
+            if now - modified >= older_than_s:
+                self._quiet_rm(path)
+                removed += 1
+        return removed
 
 
 def open_backend(url: str, **storage_options: Any) -> Backend:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -109,20 +111,40 @@ class BlobStore:
 
     # -- writing ------------------------------------------------------------------
     def encrypt_file(self, path: Path, object_id: str, stamp: FileStamp) -> PendingObject:
-        """Encrypt ``path`` into staging under ``object_id`` (its plaintext SHA-256)."""
+        """Encrypt ``path`` into staging under ``object_id`` (its plaintext SHA-256).
+
+        The plaintext is hashed again as it is encrypted (on a second core: hashlib
+        releases the GIL) so that the content stored under an address is exactly the
+        content that hashes to it, even if the file was rewritten in between.
+        """
         handle = new_data_key()
         primitive = handle.primitive(streaming_aead.StreamingAead)
-        with self.backend.stage(object_key(object_id)) as slot:
+        digest = hashlib.sha256()
+        with self.backend.stage(object_key(object_id)) as slot, ThreadPoolExecutor(1) as hasher:
             sink = _NonClosingSink(slot.stream)
+            hashing: Future[None] | None = None
             try:
                 with open(path, "rb") as source, primitive.new_encrypting_stream(
                     sink, _STREAM_AD + object_id.encode()
                 ) as enc:
-                    while chunk := source.read(CHUNK):
+                    while True:
+                        try:
+                            chunk = source.read(CHUNK)
+                        except OSError as exc:
+                            raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+                        if not chunk:
+                            break
+                        if hashing is not None:
+                            hashing.result()
+                        hashing = hasher.submit(digest.update, chunk)
                         enc.write(chunk)
-            except OSError as exc:
-                raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-            if FileStamp.of(path) != stamp:
+                if hashing is not None:
+                    hashing.result()
+            except FileNotFoundError:
+                raise InputError(f"{path}: no such file") from None
+            except tink.TinkError as exc:
+                raise StorageError(f"object {object_id}: writing ciphertext to {self.backend.url} failed ({exc})") from None
+            if digest.hexdigest() != object_id or FileStamp.of(path) != stamp:
                 raise InputError(f"{path}: changed while it was being ingested; run again")
         return PendingObject(
             object_id=object_id,
@@ -144,7 +166,8 @@ class BlobStore:
         primitive = handle.primitive(streaming_aead.StreamingAead)
         source = self.backend.open_read(object_key(object_id))
         try:
-            return primitive.new_decrypting_stream(source, _STREAM_AD + object_id.encode())
+            stream: IO[bytes] = primitive.new_decrypting_stream(source, _STREAM_AD + object_id.encode())
+            return stream
         except tink.TinkError:
             source.close()
             raise self._tampered(object_id) from None
@@ -210,7 +233,7 @@ class BlobStore:
         if not parent.is_dir():
             raise InputError(f"output {destination}: directory {parent} does not exist")
         self.verify(object_id, wrapped_key)
-        tmp = parent / f".{destination.name}.qgov-{os.getpid()}.part"
+        tmp = parent / f".{destination.name}.qgov-{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             digest = hashlib.sha256()

@@ -16,6 +16,7 @@ import random
 import re
 import shutil
 import stat
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from tink import secret_key_access
 
 from qgov.errors import ConfigError, InputError, IntegrityError, StorageError
 from storage.backends import LocalBackend
-from storage.blobs import BlobStore, PendingObject, digest_file, object_key
+from storage.blobs import BlobStore, FileStamp, PendingObject, digest_file, object_key
 from storage.keys import TinkKeyset, new_data_key, rewrap_data_key, unwrap_data_key, wrap_data_key
 
 SEGMENT = 1 << 20  # ciphertext bytes per segment
@@ -122,10 +123,12 @@ ROUND_TRIP_IDS = ["empty", "one-byte", "fills-first-segment", "first-segment-plu
 
 
 @pytest.mark.parametrize("size", ROUND_TRIP_SIZES, ids=ROUND_TRIP_IDS)
-def test_round_trip(size: int, put: Callable[[bytes], Stored], store: BlobStore, out_dir: Path) -> None:
+def test_round_trip(
+    size: int, put: Callable[[bytes], Stored], store: BlobStore, backend: LocalBackend, out_dir: Path
+) -> None:
     obj = put(payload(size))
 
-    assert obj.path == store.backend.root / "objects" / obj.object_id[:2] / obj.object_id[2:4] / obj.object_id
+    assert obj.path == backend.root / "objects" / obj.object_id[:2] / obj.object_id[2:4] / obj.object_id
     assert obj.path.stat().st_size == obj.pending.ciphertext_size == expected_ciphertext_size(size)
     assert stat.S_IMODE(obj.path.stat().st_mode) == 0o600
     assert obj.pending.size == size
@@ -481,31 +484,25 @@ def test_encrypt_file_missing_source(tmp_path: Path, store: BlobStore, backend: 
     source.write_bytes(b"data")
     oid, _, stamp = digest_file(source)
     source.unlink()
-    with pytest.raises(InputError, match=rf"{re.escape(str(source))}: cannot be read"):
+    with pytest.raises(InputError, match=rf"{re.escape(str(source))}: no such file"):
         store.encrypt_file(source, oid, stamp)
     assert staging_files(backend) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IntegrityError,
-    reason="encrypt_file trusts (size, mtime_ns, inode) and does not hash what it encrypts: "
-    "an in-place rewrite that keeps size and mtime is stored under the old id",
-)
-def test_encrypt_file_rejects_content_that_no_longer_matches_its_id(tmp_path: Path, store: BlobStore) -> None:
+def test_encrypt_file_rejects_content_that_no_longer_matches_its_id(
+    tmp_path: Path, store: BlobStore, backend: LocalBackend
+) -> None:
     source = tmp_path / "data.bin"
     source.write_bytes(b"X" * 4096)
     oid, _, stamp = digest_file(source)
     with open(source, "r+b") as handle:  # same inode, same size
         handle.write(b"Y")
     os.utime(source, ns=(stamp.mtime_ns, stamp.mtime_ns))  # mtime put back (or a coarse clock)
+    assert FileStamp.of(source) == stamp  # only the content tells
 
-    try:
-        pending = store.encrypt_file(source, oid, stamp)
-    except InputError:
-        return  # the desired behaviour
-    store.publish([pending])
-    store.verify(oid, pending.wrapped_key.ciphertext)  # raises: content hashes to another id
+    with pytest.raises(InputError, match="changed while it was being ingested"):
+        store.encrypt_file(source, oid, stamp)
+    assert staging_files(backend) == []
 
 
 # -- confidentiality and staging ------------------------------------------------------
@@ -543,6 +540,14 @@ def test_staged_write_is_invisible_until_published_and_cleaned_up(
     assert b"STAGED-MARKER-" not in staged_bytes
     assert stat.S_IMODE((backend.root / "tmp" / staged[0]).stat().st_mode) == 0o600
 
+    # A live owner's staged write is left alone (it may be another ingest in progress) ...
+    assert backend.clean_stale_staging() == 0
+    assert staging_files(backend) == [pending.staged.token]
+    # ... a dead owner's is garbage.
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    orphan = f"{finished.pid}-{pending.staged.token.split('-', 1)[1]}"
+    (backend.root / "tmp" / pending.staged.token).rename(backend.root / "tmp" / orphan)
     assert backend.clean_stale_staging() == 1
     assert staging_files(backend) == []
     assert not store.exists(oid)
