@@ -18,7 +18,9 @@ _DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Prefect's warnings (e.g. its event worker flushing at exit) are about Prefect, not
+    # about the user's data; failures reach the user through qgov's own errors.
+    "PREFECT_LOGGING_LEVEL": "ERROR",
     # A failing task is reported to the user as one line by the CLI and recorded as a
     # failed state in Prefect; its traceback on the terminal would only confuse.
     "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "CRITICAL",

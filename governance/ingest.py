@@ -102,12 +102,19 @@ def _walk(root: Path, skip_dvc_pointers: bool) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
-def plan_ingest(app: App, path: Path, dataset: str) -> IngestPlan:
-    """Resolve what an ingest of ``path`` into ``dataset`` covers; no state changes."""
+def check_ingest(app: App, path: Path, dataset: str) -> Dataset:
+    """Fail fast, before any flow starts: the path exists, the dataset and the key are there."""
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     with app.engine.connect() as conn:
-        ds = get_dataset(conn, dataset)
+        found = get_dataset(conn, dataset)
+    app.kek  # noqa: B018 - raises ConfigError naming the missing or unsafe key file
+    return found
+
+
+def plan_ingest(app: App, path: Path, dataset: str) -> IngestPlan:
+    """Resolve what an ingest of ``path`` into ``dataset`` covers; no state changes."""
+    ds = check_ingest(app, path, dataset)
     # Staged writes of a run that was killed are garbage: nothing references them.
     app.blobs.backend.clean_stale_staging()
     root = path.resolve()
@@ -474,4 +481,4 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
         )
 
 
-__all__ = ["BatchResult", "IngestPlan", "SourceFile", "finish_run", "ingest_batch", "plan_ingest", "record_dvc_lineage"]
+__all__ = ["BatchResult", "IngestPlan", "SourceFile", "check_ingest", "finish_run", "ingest_batch", "plan_ingest", "record_dvc_lineage"]

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
+from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 import typer
 import yaml
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -246,12 +246,13 @@ def ingest(
     """
     from flows import progress
     from flows.runtime import configure_prefect, flow_settings
+    from governance.ingest import check_ingest
 
     settings = load_settings()
+    check_ingest(_app(), path, dataset)  # a typo fails at once, not after Prefect starts
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
 
-    _app().kek  # noqa: B018 - fail before Prefect starts when no key is configured
     with _ingest_progress() as sink, progress.watching(sink), flow_settings():
         report = ingest_flow(settings, str(path), dataset, batch_files=batch_files)
     _render_ingest(report, as_json)
@@ -466,13 +467,14 @@ def main() -> None:
     """Console-script entry point: maps every error to its exit code in one place."""
     try:
         app(standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        console.print(f"[bold red]usage error:[/] {exc.format_message()}")
+    except click_exceptions.UsageError as exc:
+        if exc.format_message():  # empty when only the help text was shown
+            console.print(f"[bold red]usage error:[/] {exc.format_message()}")
         raise SystemExit(2) from None
-    except click.exceptions.Abort:
+    except typer.Abort:
         console.print("aborted")
         raise SystemExit(130) from None
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except QgovError as exc:
         exit_with_error(exc)
