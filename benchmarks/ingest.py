@@ -35,6 +35,7 @@ ends them. The scratch directory is removed in a ``finally``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -113,10 +114,8 @@ def _end_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> list[str]:
     pgid = proc.pid
     if proc.poll() is None:
         actions.append("terminated")
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -285,7 +284,7 @@ def worker_main(config_path: Path) -> None:
 
     from flows.runtime import configure_prefect
 
-    configure_prefect(scratch / "worker-home-unused")  # PREFECT_HOME is already set; fills in the rest
+    configure_prefect(scratch)  # PREFECT_HOME is already set (scratch/prefect-worker); this fills in the rest
     started = time.perf_counter()
     import flows.ingest  # noqa: F401 - imports Prefect: timed as part of its start-up
 
@@ -316,7 +315,19 @@ def worker_main(config_path: Path) -> None:
         outdir = scratch / f"a-native-{i}"
         outdir.mkdir()
         out = outdir / "big.enc"
-        enc_cmd = ["openssl", "enc", "-aes-256-ctr", "-K", secrets.token_hex(32), "-iv", secrets.token_hex(16), "-in", str(big), "-out", str(out)]
+        enc_cmd = [
+            "openssl",
+            "enc",
+            "-aes-256-ctr",
+            "-K",
+            secrets.token_hex(32),
+            "-iv",
+            secrets.token_hex(16),
+            "-in",
+            str(big),
+            "-out",
+            str(out),
+        ]
         warm(big)
         settle()
         dgst_s, dgst_out, _ = run(dgst_cmd, timeout=timeout)
@@ -331,7 +342,9 @@ def worker_main(config_path: Path) -> None:
             os.close(fd)
         fsync_s = time.perf_counter() - fsync_started
         shutil.rmtree(outdir)
-        openssl_runs.append({"dgst_s": _r(dgst_s), "enc_s": _r(enc_s), "sum_s": _r(dgst_s + enc_s), "fsync_output_s": _r(fsync_s)})
+        openssl_runs.append(
+            {"dgst_s": _r(dgst_s), "enc_s": _r(enc_s), "sum_s": _r(dgst_s + enc_s), "fsync_output_s": _r(fsync_s)}
+        )
         note(f"A native  run {i + 1}/{repeat}: dgst {dgst_s:.3f} s + enc {enc_s:.3f} s = {dgst_s + enc_s:.3f} s")
 
         home = scratch / f"a-qgov-{i}"
@@ -346,7 +359,10 @@ def worker_main(config_path: Path) -> None:
         qgov_big.append(_r(flow_s))
         note(f"A qgov    run {i + 1}/{repeat}: {flow_s:.3f} s")
     result["big_native"] = {
-        "commands": ["openssl dgst -sha256 FILE", "openssl enc -aes-256-ctr -K <64 hex> -iv <32 hex> -in FILE -out OUTFILE"],
+        "commands": [
+            "openssl dgst -sha256 FILE",
+            "openssl enc -aes-256-ctr -K <64 hex> -iv <32 hex> -in FILE -out OUTFILE",
+        ],
         "runs": openssl_runs,
         "median_dgst_s": _r(_median([r["dgst_s"] for r in openssl_runs])),
         "median_enc_s": _r(_median([r["enc_s"] for r in openssl_runs])),
@@ -441,14 +457,18 @@ def cli_store(qgov: list[str], scratch: Path, home: Path, timeout: float) -> dic
     return {"init_s": _r(init_s), "register_s": _r(register_s)}
 
 
-def cli_ingest(qgov: list[str], scratch: Path, home: Path, path: Path, expect: int, timeout: float) -> tuple[float, str]:
+def cli_ingest(
+    qgov: list[str], scratch: Path, home: Path, path: Path, expect: int, timeout: float
+) -> tuple[float, str]:
     cmd = [*qgov, "ingest", str(path), "-d", DATASET, "--json"]
     warm(path)
     settle()
     wall_s, out, _ = run(cmd, env=cli_env(scratch, home), timeout=timeout)
     doc = json.loads(out)
     if doc.get("ingested") != expect or doc.get("failed") or doc.get("quarantined"):
-        raise RuntimeError(f"qgov ingest {path}: ingested {doc.get('ingested')} of {expect}, failed {doc.get('failed')}")
+        raise RuntimeError(
+            f"qgov ingest {path}: ingested {doc.get('ingested')} of {expect}, failed {doc.get('failed')}"
+        )
     return wall_s, " ".join(["qgov", "ingest", "PATH", "-d", DATASET, "--json"])
 
 
@@ -544,8 +564,21 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     warm(big)
     settle()
     run(
-        [sys.executable, "-c", LAUNCHER, sys.executable, str(Path(__file__).resolve()),
-         "--child-ingest", str(big), "--home", str(rss_home), "--warmup", str(tiny), "--out", str(rss_out)],
+        [
+            sys.executable,
+            "-c",
+            LAUNCHER,
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child-ingest",
+            str(big),
+            "--home",
+            str(rss_home),
+            "--warmup",
+            str(tiny),
+            "--out",
+            str(rss_out),
+        ],
         env=child_env,
         timeout=timeout,
         stdout=sys.stderr.fileno(),
@@ -594,7 +627,12 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "cache": "warm",
         "environment": facts,
         "files": {
-            "big": {"bytes": big_bytes, "mib": big_mib, "sha256": big_sha, "content": "random bytes (os.urandom), written in 8 MiB chunks"},
+            "big": {
+                "bytes": big_bytes,
+                "mib": big_mib,
+                "sha256": big_sha,
+                "content": "random bytes (os.urandom), written in 8 MiB chunks",
+            },
             "small": {
                 "count": n_small,
                 "bytes_each": SMALL_FILE_BYTES,
@@ -607,10 +645,11 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "method": [
             "cache warm: every input is read once before each timed run (dropping the page cache is not possible here)",
             "os.sync() before each timed run so earlier writes are not flushed during it",
-            "each qgov measurement uses a fresh QGOV_HOME (sqlite database and blob directory) under the scratch directory; "
-            "the native outputs go to the same filesystem",
-            "qgov in-process times are the wall time around ingest_flow(...) only, inside flows.runtime.flow_settings() "
-            "(no heartbeats), after a warm-up flow run in the same process; they include the flow building its App "
+            "each qgov measurement uses a fresh QGOV_HOME (sqlite database and blob directory) under the "
+            "scratch directory; the native outputs go to the same filesystem",
+            "qgov in-process times are the wall time around ingest_flow(...) only, inside "
+            "flows.runtime.flow_settings() (no heartbeats), after a warm-up flow run in the same process; "
+            "they include the flow building its App "
             "(engine, schema check) for the fresh store",
             "baseline and qgov runs alternate (baseline first) in each repeat; medians are reported",
             "qgov fsyncs every blob and the directories it publishes into; openssl and dvc add do not fsync",
@@ -634,7 +673,9 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
                 "(started via a launcher so it does not inherit the parent's peak); Prefect's ephemeral server "
                 "is a separate process and not counted",
                 "vmhwm_mib": _r(rss["vmhwm_kib"] / 1024, 1) if rss["vmhwm_kib"] else None,
-                "before_big_ingest_mib": _r(rss["vmhwm_before_big_ingest_kib"] / 1024, 1) if rss["vmhwm_before_big_ingest_kib"] else None,
+                "before_big_ingest_mib": _r(rss["vmhwm_before_big_ingest_kib"] / 1024, 1)
+                if rss["vmhwm_before_big_ingest_kib"]
+                else None,
                 "child_flow_s": _r(rss["flow_s"]),
             },
         },
@@ -652,8 +693,8 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "cli": {
             "command": cli_cmd,
             "note": "wall time of the subprocess: interpreter start, imports, Prefect's ephemeral server start, "
-            "the flow, and exit; fresh store per run (made by 'qgov init' and 'qgov dataset register', not timed in wall_s); "
-            "the CLI's Prefect database was created by one earlier run (first_run_tiny_file_s)",
+            "the flow, and exit; fresh store per run (made by 'qgov init' and 'qgov dataset register', "
+            "not timed in wall_s); the CLI's Prefect database was created by one earlier run (first_run_tiny_file_s)",
             "first_run_tiny_file_s": _r(cli_first_s),
             "fixed_cost_s": _r(cli_fixed_s),
             "fixed_cost_note": "the same 1 KiB file again into the same store (already ingested, nothing written): "
@@ -662,9 +703,21 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
             "big_file": {"wall_s": _r(cli_big_s), "mib": big_mib, "store_setup": big_store},
         },
         "targets": {
-            "big_file_ratio": {"value": _r(big_ratio, 3), "target": f"<= {TARGET_BIG_RATIO}", "met": big_ratio <= TARGET_BIG_RATIO},
-            "big_file_peak_rss_mib": {"value": _r(peak_mib, 1), "target": f"<= {TARGET_PEAK_RSS_MIB}", "met": peak_mib <= TARGET_PEAK_RSS_MIB},
-            "small_files_ratio": {"value": _r(small_ratio, 3), "target": f"<= {TARGET_SMALL_RATIO}", "met": small_ratio <= TARGET_SMALL_RATIO},
+            "big_file_ratio": {
+                "value": _r(big_ratio, 3),
+                "target": f"<= {TARGET_BIG_RATIO}",
+                "met": big_ratio <= TARGET_BIG_RATIO,
+            },
+            "big_file_peak_rss_mib": {
+                "value": _r(peak_mib, 1),
+                "target": f"<= {TARGET_PEAK_RSS_MIB}",
+                "met": peak_mib <= TARGET_PEAK_RSS_MIB,
+            },
+            "small_files_ratio": {
+                "value": _r(small_ratio, 3),
+                "target": f"<= {TARGET_SMALL_RATIO}",
+                "met": small_ratio <= TARGET_SMALL_RATIO,
+            },
         },
         "benchmark_wall_s": _r(time.perf_counter() - run_started, 1),
         "loadavg_at_end": _loadavg(),
@@ -672,13 +725,25 @@ def orchestrate(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smoke test: 64 MiB, 1,000 small files, 1 repeat")
-    parser.add_argument("--big-mib", type=int, default=None, help="size of the big file in MiB (default 1024; 64 with --quick)")
-    parser.add_argument("--small-files", type=int, default=None, help="number of 1 KiB files (default 10000; 1000 with --quick)")
-    parser.add_argument("--repeat", type=int, default=None, help="runs of each A/B measurement (default 3; 1 with --quick)")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds any one subprocess may take (default 3600)")
-    parser.add_argument("--scratch-parent", type=Path, default=Path(tempfile.gettempdir()), help="where the scratch directory is made")
+    parser.add_argument(
+        "--big-mib", type=int, default=None, help="size of the big file in MiB (default 1024; 64 with --quick)"
+    )
+    parser.add_argument(
+        "--small-files", type=int, default=None, help="number of 1 KiB files (default 10000; 1000 with --quick)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs of each A/B measurement (default 3; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds any one subprocess may take (default 3600)"
+    )
+    parser.add_argument(
+        "--scratch-parent", type=Path, default=Path(tempfile.gettempdir()), help="where the scratch directory is made"
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-ingest", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -722,7 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     free = shutil.disk_usage(args.scratch_parent).free
     need = (3 * args.big_mib << 20) + 8 * args.small_files * 4096 + (512 << 20)
     if free < need:
-        print(f"benchmark needs about {need >> 20} MiB free in {args.scratch_parent}, found {free >> 20} MiB", file=sys.stderr)
+        print(
+            f"benchmark needs about {need >> 20} MiB free in {args.scratch_parent}, found {free >> 20} MiB",
+            file=sys.stderr,
+        )
         return 2
     scratch = Path(tempfile.mkdtemp(prefix="qgov-bench-", dir=args.scratch_parent))
     os.environ.update(BENCH_ENV)
@@ -732,7 +800,10 @@ def main(argv: list[str] | None = None) -> int:
         DVC_GLOBAL_CONFIG_DIR=str(scratch / "dvc-global-config"),
         DVC_SYSTEM_CONFIG_DIR=str(scratch / "dvc-system-config"),
     )
-    note(f"scratch directory {scratch}; big file {args.big_mib} MiB, {args.small_files} small files, repeat {args.repeat}")
+    note(
+        f"scratch directory {scratch}; big file {args.big_mib} MiB, "
+        f"{args.small_files} small files, repeat {args.repeat}"
+    )
     try:
         doc = orchestrate(args, scratch)
     finally:
