@@ -42,7 +42,10 @@ def _gx() -> Any:
 
     import great_expectations as gx
 
-    # GE logs an INFO line per ephemeral context ("Created temporary directory …").
+    # GE logs an INFO line per ephemeral context ("Created temporary directory …") from
+    # loggers it configures itself, so quieten each of them, not only the parent.
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")]:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     return gx
 
