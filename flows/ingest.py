@@ -42,7 +42,9 @@ def plan_task(settings: Settings, path: str, dataset: str) -> IngestPlan:
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, persist_result=False)
-def batch_task(settings: Settings, plan: IngestPlan, index: int, batch: tuple[Any, ...], done: tuple[int, int]) -> BatchResult:
+def batch_task(
+    settings: Settings, plan: IngestPlan, index: int, batch: tuple[Any, ...], done: tuple[int, int]
+) -> BatchResult:
     files_done, bytes_done = done
 
     def tick(n: int, size: int) -> None:
@@ -71,7 +73,15 @@ def ingest_flow(settings: Settings, path: str, dataset: str, batch_files: int = 
     advance("ingest", 0, len(plan.files), 0, plan.total_bytes)
     total = BatchResult()
     for index, batch in enumerate(plan.batches(max_files=batch_files)):
-        total.merge(batch_task(settings, plan, index, batch, (len(total.ingested) + len(total.unchanged) + len(total.quarantined) + len(total.failed), total.bytes)))
+        total.merge(
+            batch_task(
+                settings,
+                plan,
+                index,
+                batch,
+                (len(total.ingested) + len(total.unchanged) + len(total.quarantined) + len(total.failed), total.bytes),
+            )
+        )
     stages = lineage_task(settings, plan)
     finish_task(settings, plan, total, started, stages)
     return IngestReport(

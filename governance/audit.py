@@ -29,9 +29,13 @@ def verify_log(app: App) -> ChainReport:
 def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -> BlobCheck:
     """Decrypt and re-hash every stored object (slow: reads all ciphertext)."""
     with app.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(t.blobs).where(t.blobs.c.wrapped_key.is_not(None))).scalar_one()
+        total = conn.execute(
+            select(func.count()).select_from(t.blobs).where(t.blobs.c.wrapped_key.is_not(None))
+        ).scalar_one()
         rows = conn.execute(
-            select(t.blobs.c.object_id, t.blobs.c.wrapped_key).where(t.blobs.c.wrapped_key.is_not(None)).order_by(t.blobs.c.object_id)
+            select(t.blobs.c.object_id, t.blobs.c.wrapped_key)
+            .where(t.blobs.c.wrapped_key.is_not(None))
+            .order_by(t.blobs.c.object_id)
         ).all()
     bad: list[dict[str, str]] = []
     for index, row in enumerate(rows, 1):

@@ -66,7 +66,9 @@ class DatasetSpec:
     def validated(self) -> DatasetSpec:
         name = self.name.strip()
         if not name or len(name) > 200 or any(c in name for c in "/\\\n\t"):
-            raise InputError(f"dataset name {self.name!r}: expected 1-200 characters without slashes or control characters")
+            raise InputError(
+                f"dataset name {self.name!r}: expected 1-200 characters without slashes or control characters"
+            )
         if self.kind not in ITEM_KINDS:
             raise InputError(f"kind: expected one of {', '.join(ITEM_KINDS)}, got {self.kind!r}")
         if not isinstance(self.subject, dict) or self.subject.get("type") not in SUBJECT_TYPES:
@@ -76,7 +78,9 @@ class DatasetSpec:
             if key != "type" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
                 raise InputError(f"subject.{key}: expected a number or a string, got {value!r}")
         if not isinstance(self.research, dict):
-            raise InputError("research: expected a mapping of fundamental / intended_for_publication / restrictions_accepted")
+            raise InputError(
+                "research: expected a mapping of fundamental / intended_for_publication / restrictions_accepted"
+            )
         for key, value in self.research.items():
             if key not in RESEARCH_FIELDS:
                 raise InputError(f"research.{key}: unknown field; expected one of {', '.join(RESEARCH_FIELDS)}")
@@ -141,7 +145,13 @@ class Artifact:
     created_at: datetime
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path, "sha256": self.sha256, "size": self.size, "media_type": self.media_type}
+        return {
+            "id": self.id,
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+        }
 
 
 def artifact_id(dataset_id: str, path: str, sha256: str) -> str:
@@ -172,7 +182,9 @@ def grant_initial_admin(app: App) -> bool:
             )
         )
         EventLog(conn).append(
-            NewEvent("role.granted", app.user, subjects=[], payload={"role": "admin", "reason": "initial admin at qgov init"})
+            NewEvent(
+                "role.granted", app.user, subjects=[], payload={"role": "admin", "reason": "initial admin at qgov init"}
+            )
         )
     return True
 
@@ -260,8 +272,9 @@ def list_datasets(app: App) -> list[tuple[Dataset, int, int]]:
         counts = {
             r.dataset_id: (int(r.n), int(r.bytes or 0))
             for r in conn.execute(
-                select(t.artifacts.c.dataset_id, func.count().label("n"), func.sum(t.artifacts.c.size).label("bytes"))
-                .group_by(t.artifacts.c.dataset_id)
+                select(
+                    t.artifacts.c.dataset_id, func.count().label("n"), func.sum(t.artifacts.c.size).label("bytes")
+                ).group_by(t.artifacts.c.dataset_id)
             )
         }
         rows = conn.execute(select(t.datasets).order_by(t.datasets.c.name)).all()
@@ -345,7 +358,12 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
                     "artifact.fetched",
                     app.user,
                     subjects=[found.id, found.sha256],
-                    payload={"artifact": found.id, "sha256": found.sha256, "size": found.size, "authority": "role:admin"},
+                    payload={
+                        "artifact": found.id,
+                        "sha256": found.sha256,
+                        "size": found.size,
+                        "authority": "role:admin",
+                    },
                 )
             )
 

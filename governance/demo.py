@@ -64,37 +64,52 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         if text:
             console.print(text)
 
-    console.print(Panel.fit(
-        "qgov demo — a lab data manager registers quantum calibration data, qgov validates it,\n"
-        "encrypts it, records where it came from, and proves nothing was changed.\n"
-        f"Everything happens in [bold]{root}[/] (your own store is not touched).",
-        title="qgov"))
+    console.print(
+        Panel.fit(
+            "qgov demo — a lab data manager registers quantum calibration data, qgov validates it,\n"
+            "encrypts it, records where it came from, and proves nothing was changed.\n"
+            f"Everything happens in [bold]{root}[/] (your own store is not touched).",
+            title="qgov",
+        )
+    )
 
-    say("Generate sample data", "a calibration table, an HDF5 readout file, OpenQASM 2/3 circuits, a device file, "
-        "a DVC pipeline, and one calibration table with an instrument fault.")
+    say(
+        "Generate sample data",
+        "a calibration table, an HDF5 readout file, OpenQASM 2/3 circuits, a device file, "
+        "a DVC pipeline, and one calibration table with an instrument fault.",
+    )
     samples = write_sample_folder(root / "data" / "run-2026-03-02")
     repo = write_dvc_repo(root / "data" / "calibration-pipeline")
     faulty = root / "data" / "faulty"
     faulty.mkdir(parents=True, exist_ok=True)
     calibration_table(qubits=24, seed=5, bad_rows=3).to_csv(faulty / "calibration-fridge-b.csv", index=False)
 
-    say("Create the store", f"database {settings.redacted()['database_url']}, encrypted blobs in {settings.storage_url}, "
-        f"key-encryption key in {settings.key_file} (mode 600)")
+    say(
+        "Create the store",
+        f"database {settings.redacted()['database_url']}, encrypted blobs in {settings.storage_url}, "
+        f"key-encryption key in {settings.key_file} (mode 600)",
+    )
     app = App(settings)
     create_key_file(app)
     grant_initial_admin(app)
 
-    say("Register the dataset", "owner, research context, the technical subject it describes, and expectations "
-        "that every calibration table must meet.")
-    ds = register_dataset(app, DatasetSpec(
-        name="transmon-calibration-2026-03",
-        owner="ada.byron",
-        description="Daily calibration of the 27-qubit transmon device in lab B",
-        subject={"type": "quantum_computer", "physical_qubits": 27, "cnot_error": 0.006},
-        research={"fundamental": True, "intended_for_publication": True, "restrictions_accepted": False},
-        sponsor="National Science Foundation",
-        expectations=EXPECTATIONS,
-    ))
+    say(
+        "Register the dataset",
+        "owner, research context, the technical subject it describes, and expectations "
+        "that every calibration table must meet.",
+    )
+    ds = register_dataset(
+        app,
+        DatasetSpec(
+            name="transmon-calibration-2026-03",
+            owner="ada.byron",
+            description="Daily calibration of the 27-qubit transmon device in lab B",
+            subject={"type": "quantum_computer", "physical_qubits": 27, "cnot_error": 0.006},
+            research={"fundamental": True, "intended_for_publication": True, "restrictions_accepted": False},
+            sponsor="National Science Foundation",
+            expectations=EXPECTATIONS,
+        ),
+    )
     console.print(f"registered [bold]{ds.name}[/] ({ds.id})")
 
     def run(path: Path) -> Any:
@@ -103,10 +118,14 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
             report = ingest_flow(settings, str(path), ds.name)
         console.print(
             f"[dim]Prefect flow qgov-ingest: {report.ingested} new, {report.unchanged} unchanged, "
-            f"{len(report.quarantined)} quarantined in {time.monotonic() - t0:.1f}s[/]")
+            f"{len(report.quarantined)} quarantined in {time.monotonic() - t0:.1f}s[/]"
+        )
         return report
 
-    say("Ingest a measurement run (Prefect flow)", "each file is described, validated, hashed, encrypted under its own key.")
+    say(
+        "Ingest a measurement run (Prefect flow)",
+        "each file is described, validated, hashed, encrypted under its own key.",
+    )
     first = run(samples)
     table = Table("path", "media type", "what qgov read", "sha256")
     from governance.catalog import list_artifacts
@@ -114,14 +133,21 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     described = {a.path: a for a in list_artifacts(app, ds.name)}
     for art in first.artifacts:
         fmt = described[art["path"]].format
-        what = (f"{fmt['rows']} rows, {len(fmt['columns'])} columns" if "rows" in fmt else
-                f"{fmt['qubits']} qubits, gates {fmt['gate_counts']}" if "qubits" in fmt else
-                f"{len(fmt['datasets'])} HDF5 datasets in {len(fmt['groups'])} groups" if "datasets" in fmt else
-                f"JSON {fmt.get('top_level')}")
+        what = (
+            f"{fmt['rows']} rows, {len(fmt['columns'])} columns"
+            if "rows" in fmt
+            else f"{fmt['qubits']} qubits, gates {fmt['gate_counts']}"
+            if "qubits" in fmt
+            else f"{len(fmt['datasets'])} HDF5 datasets in {len(fmt['groups'])} groups"
+            if "datasets" in fmt
+            else f"JSON {fmt.get('top_level')}"
+        )
         table.add_row(art["path"], art["media_type"], what, art["sha256"][:16] + "…")
     console.print(table)
 
-    say("A faulty calibration table is quarantined", "Great Expectations checks every table; a failure is not governed.")
+    say(
+        "A faulty calibration table is quarantined", "Great Expectations checks every table; a failure is not governed."
+    )
     bad = run(faulty)
     for q in bad.quarantined:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
@@ -177,7 +203,9 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     with sqlite3.connect(tampered) as conn:
         conn.execute("PRAGMA wal_checkpoint")
         conn.execute("UPDATE events SET payload = json_set(payload, '$.size', 1) WHERE seq = 4")
-    copy = App(load_settings({"QGOV_HOME": str(home), "QGOV_DATABASE_URL": f"sqlite:///{tampered}", "QGOV_USER": "auditor"}))
+    copy = App(
+        load_settings({"QGOV_HOME": str(home), "QGOV_DATABASE_URL": f"sqlite:///{tampered}", "QGOV_USER": "auditor"})
+    )
     with copy.engine.connect() as conn:
         broken = EventLog(conn).verify()
     copy.close()
@@ -186,11 +214,12 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     say("What happened", "")
     console.print(
-        f"In {elapsed:.0f}s qgov registered a dataset, ingested {len(first.artifacts) + len(dvc.artifacts)} files through "
-        "Prefect, quarantined one faulty table, encrypted everything under per-object keys, linked a DVC stage's\n"
-        "inputs and outputs, refused to ingest anything twice, returned an exact copy to an authorised user,\n"
-        "and proved the log intact — then caught an edit to it.\n"
-        f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events")
+        f"In {elapsed:.0f}s qgov registered a dataset, ingested {len(first.artifacts) + len(dvc.artifacts)} files "
+        "through Prefect, quarantined one faulty table, encrypted everything under per-object keys,\n"
+        "linked a DVC stage's inputs and outputs, refused to ingest anything twice,\n"
+        "returned an exact copy to an authorised user, and proved the log intact — then caught an edit to it.\n"
+        f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events"
+    )
     app.close()
     return {"workdir": str(root), "events": report.events_checked, "tamper_detected": not broken.ok, "fetched_ok": same}
 

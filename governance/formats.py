@@ -124,9 +124,7 @@ def _hdf5(path: Path, name: str) -> FormatInfo:
                 }
 
         handle.visititems(visit)
-    return FormatInfo(
-        "application/x-hdf5", "hdf5", {"groups": sorted(groups), "datasets": datasets, "attrs": attrs}
-    )
+    return FormatInfo("application/x-hdf5", "hdf5", {"groups": sorted(groups), "datasets": datasets, "attrs": attrs})
 
 
 def _qasm(path: Path, name: str) -> FormatInfo:

@@ -179,11 +179,21 @@ def ingest_batch(
         dataset = get_dataset(conn, plan.dataset)
         paths = [f.rel for f in batch]
         existing = {
-            (r.path, r.sha256): {"id": r.id, "path": r.path, "sha256": r.sha256, "size": int(r.size), "media_type": r.media_type}
+            (r.path, r.sha256): {
+                "id": r.id,
+                "path": r.path,
+                "sha256": r.sha256,
+                "size": int(r.size),
+                "media_type": r.media_type,
+            }
             for r in conn.execute(
-                select(t.artifacts.c.id, t.artifacts.c.path, t.artifacts.c.sha256, t.artifacts.c.size, t.artifacts.c.media_type).where(
-                    t.artifacts.c.dataset_id == dataset.id, t.artifacts.c.path.in_(paths)
-                )
+                select(
+                    t.artifacts.c.id,
+                    t.artifacts.c.path,
+                    t.artifacts.c.sha256,
+                    t.artifacts.c.size,
+                    t.artifacts.c.media_type,
+                ).where(t.artifacts.c.dataset_id == dataset.id, t.artifacts.c.path.in_(paths))
             )
         }
     pending: dict[str, PendingObject] = {}
@@ -233,7 +243,13 @@ def _prepare_file(
     except InputError as exc:
         result.failed.append({"path": f.rel, "error": exc.diagnostics()})
         return
-    summary = {"id": artifact_id(dataset.id, f.rel, sha), "path": f.rel, "sha256": sha, "size": size, "media_type": info.media_type}
+    summary = {
+        "id": artifact_id(dataset.id, f.rel, sha),
+        "path": f.rel,
+        "sha256": sha,
+        "size": size,
+        "media_type": info.media_type,
+    }
     existing[(f.rel, sha)] = summary  # the same file twice in one batch is one artifact
     new_artifacts.append({"summary": summary, "format": info.summary, "source": source})
     result.bytes += size
@@ -257,7 +273,9 @@ def _commit_batch(
         have_blob = _existing_blobs(conn, list(pending))
         for sha in have_blob:
             app.blobs.discard([pending.pop(sha)])
-        have_art = _existing_artifacts(conn, dataset.id, [(a["summary"]["path"], a["summary"]["sha256"]) for a in new_artifacts])
+        have_art = _existing_artifacts(
+            conn, dataset.id, [(a["summary"]["path"], a["summary"]["sha256"]) for a in new_artifacts]
+        )
         new_artifacts[:] = [a for a in new_artifacts if (a["summary"]["path"], a["summary"]["sha256"]) not in have_art]
         have_q = _existing_quarantine(conn, dataset.id, [(q["path"], q["sha256"]) for q in new_quarantine])
         new_quarantine[:] = [q for q in new_quarantine if (q["path"], q["sha256"]) not in have_q]
@@ -335,7 +353,14 @@ def _commit_batch(
                     "artifact.quarantined",
                     app.user,
                     subjects=[dataset.id, q["sha256"]],
-                    payload={"dataset": dataset.name, "path": q["path"], "sha256": q["sha256"], "size": q["size"], "reason": q["reason"], "ingest_run": plan.run_id},
+                    payload={
+                        "dataset": dataset.name,
+                        "path": q["path"],
+                        "sha256": q["sha256"],
+                        "size": q["size"],
+                        "reason": q["reason"],
+                        "ingest_run": plan.run_id,
+                    },
                     occurred_at=now,
                 )
                 for q in new_quarantine
@@ -377,7 +402,9 @@ def _existing_quarantine(conn: Connection, dataset_id: str, keys: list[tuple[str
 # -- DVC lineage ----------------------------------------------------------------
 def _activity_recorded(conn: Connection, activity: str) -> bool:
     return (
-        conn.execute(select(schema.event_subjects.c.seq).where(schema.event_subjects.c.subject_id == activity).limit(1)).first()
+        conn.execute(
+            select(schema.event_subjects.c.seq).where(schema.event_subjects.c.subject_id == activity).limit(1)
+        ).first()
         is not None
     )
 
@@ -397,7 +424,8 @@ def record_dvc_lineage(app: App, plan: IngestPlan) -> int:
         current = {
             r.path: r.id
             for r in conn.execute(
-                select(t.artifacts.c.id, t.artifacts.c.path).where(t.artifacts.c.dataset_id == plan.dataset_id)
+                select(t.artifacts.c.id, t.artifacts.c.path)
+                .where(t.artifacts.c.dataset_id == plan.dataset_id)
                 .order_by(t.artifacts.c.created_at)
             )
         }
@@ -423,7 +451,9 @@ def record_dvc_lineage(app: App, plan: IngestPlan) -> int:
                 ids = members(out.path, out.is_dir)
                 outs_payload.append({"path": out.path, "md5": out.md5, "artifacts": ids})
                 edge_specs += [EdgeSpec(aid, activity, "wasGeneratedBy", stage.name) for aid in ids]
-            subjects = [activity, plan.dataset_id] + sorted({e.parent_id for e in edge_specs} | {e.child_id for e in edge_specs} - {activity})
+            subjects = [activity, plan.dataset_id] + sorted(
+                {e.parent_id for e in edge_specs} | {e.child_id for e in edge_specs} - {activity}
+            )
             log.append_many(
                 [
                     NewEvent(
@@ -475,10 +505,24 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
                 "ingest.completed",
                 app.user,
                 subjects=[plan.run_id, plan.dataset_id],
-                payload={"dataset": plan.dataset, "ingest_run": plan.run_id, "git_rev": plan.dvc.git_rev if plan.dvc else None, **counts},
+                payload={
+                    "dataset": plan.dataset,
+                    "ingest_run": plan.run_id,
+                    "git_rev": plan.dvc.git_rev if plan.dvc else None,
+                    **counts,
+                },
                 occurred_at=now,
             )
         )
 
 
-__all__ = ["BatchResult", "IngestPlan", "SourceFile", "check_ingest", "finish_run", "ingest_batch", "plan_ingest", "record_dvc_lineage"]
+__all__ = [
+    "BatchResult",
+    "IngestPlan",
+    "SourceFile",
+    "check_ingest",
+    "finish_run",
+    "ingest_batch",
+    "plan_ingest",
+    "record_dvc_lineage",
+]

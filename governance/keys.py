@@ -50,7 +50,9 @@ def rotate(app: App, progress: Callable[[int, int], None] | None = None) -> Rota
     new_id = kek.primary_key_id if resumed else kek.begin_rotation()
     with app.engine.connect() as conn:
         todo = conn.execute(
-            select(func.count()).select_from(t.blobs).where(t.blobs.c.wrapped_key.is_not(None), t.blobs.c.kek_key_id != new_id)
+            select(func.count())
+            .select_from(t.blobs)
+            .where(t.blobs.c.wrapped_key.is_not(None), t.blobs.c.kek_key_id != new_id)
         ).scalar_one()
     done = 0
     while True:

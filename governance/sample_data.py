@@ -32,7 +32,9 @@ def calibration_table(qubits: int = 24, seed: int = 7, bad_rows: int = 0) -> pd.
             "t2_us": np.round(rng.gamma(6.0, 11.0, qubits), 2),
             "readout_error": np.round(rng.beta(2, 80, qubits), 5),
             "cnot_error": np.round(rng.beta(2, 300, qubits), 6),
-            "calibrated_at": pd.date_range("2026-03-02T06:00:00Z", periods=qubits, freq="min").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "calibrated_at": pd.date_range("2026-03-02T06:00:00Z", periods=qubits, freq="min").strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
         }
     )
     if bad_rows:
@@ -131,8 +133,21 @@ def write_dvc_repo(root: Path) -> Path:
     (root / "src" / "fit.py").write_text(FIT_SCRIPT, encoding="utf-8")
     _run([*dvc, "add", "-q", "data/calibration.csv"], root)
     _run(
-        [*dvc, "stage", "add", "-q", "-n", "fit", "-d", "src/fit.py", "-d", "data/calibration.csv",
-         "-o", "results/fit_params.json", f"{sys.executable} src/fit.py"],
+        [
+            *dvc,
+            "stage",
+            "add",
+            "-q",
+            "-n",
+            "fit",
+            "-d",
+            "src/fit.py",
+            "-d",
+            "data/calibration.csv",
+            "-o",
+            "results/fit_params.json",
+            f"{sys.executable} src/fit.py",
+        ],
         root,
     )
     _run([*dvc, "repro", "-q"], root)

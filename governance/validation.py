@@ -106,9 +106,7 @@ def validate_table(path: Path, kind: str, specs: list[dict[str, Any]]) -> Valida
         except Exception:  # noqa: BLE001 - GE raises its own lookup error type
             source = context.data_sources.add_pandas(name)
         asset = source.add_dataframe_asset(f"a{len(source.assets)}")
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
+        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(gx.ExpectationSuite(name="ingest", expectations=expectations))
     results = [_summarise(res) for res in result.results]
     return ValidationOutcome(

@@ -4,8 +4,8 @@ A pure core: it imports nothing from ``governance`` or ``flows``; its I/O seam i
 database connection it is handed.
 """
 
-from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
 from lineage import schema
+from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
 from lineage.store import EdgeSpec, EventLog, NewEvent
 
 __all__ = [

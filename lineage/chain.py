@@ -89,28 +89,10 @@ def verify_chain(
     count = 0
     for event in events:
         body = event.body
+        problem = _problem(event, expected_seq, expected_prev)
+        if problem is not None:
+            return ChainReport(count, False, expected_prev, body.seq, body.event_id, problem)
         count += 1
-
-        def bad(problem: str, body: EventBody = body, count: int = count) -> ChainReport:
-            return ChainReport(count - 1, False, expected_prev, body.seq, body.event_id, problem)
-
-        if body.seq != expected_seq:
-            if body.seq > expected_seq:
-                return bad(
-                    f"sequence gap: expected event #{expected_seq}, found #{body.seq} (events deleted or reordered)"
-                )
-            return bad(f"sequence out of order: expected event #{expected_seq}, found #{body.seq}")
-        if body.prev_hash != expected_prev:
-            return bad(
-                f"prev_hash {body.prev_hash[:16]}… does not match the hash of event #{expected_seq - 1} "
-                f"({expected_prev[:16]}…): an event was removed, inserted or reordered"
-            )
-        recomputed = event_hash(body)
-        if recomputed != event.hash:
-            return bad(
-                f"content does not match its hash (stored {event.hash[:16]}…, recomputed {recomputed[:16]}…): "
-                "the event was edited"
-            )
         expected_prev = event.hash
         expected_seq += 1
     if head_seq is not None and head_hash is not None and (head_seq != expected_seq - 1 or head_hash != expected_prev):
@@ -124,6 +106,27 @@ def verify_chain(
             "the newest events were deleted or the head was altered",
         )
     return ChainReport(count, True, expected_prev)
+
+
+def _problem(event: StoredEvent, expected_seq: int, expected_prev: str) -> str | None:
+    """Why ``event`` cannot follow a chain that ends at ``expected_seq - 1``/``expected_prev``."""
+    body = event.body
+    if body.seq != expected_seq:
+        if body.seq > expected_seq:
+            return f"sequence gap: expected event #{expected_seq}, found #{body.seq} (events deleted or reordered)"
+        return f"sequence out of order: expected event #{expected_seq}, found #{body.seq}"
+    if body.prev_hash != expected_prev:
+        return (
+            f"prev_hash {body.prev_hash[:16]}… does not match the hash of event #{expected_seq - 1} "
+            f"({expected_prev[:16]}…): an event was removed, inserted or reordered"
+        )
+    recomputed = event_hash(body)
+    if recomputed != event.hash:
+        return (
+            f"content does not match its hash (stored {event.hash[:16]}…, recomputed {recomputed[:16]}…): "
+            "the event was edited"
+        )
+    return None
 
 
 __all__ = ["EVENT_SCHEMA", "GENESIS_HASH", "ChainReport", "EventBody", "StoredEvent", "event_hash", "verify_chain"]

@@ -61,9 +61,7 @@ class EventLog:
         if row is None:
             salt = secrets.token_hex(16)
             ref = sha256_hex(f"qgov/actor/v1:{salt}:{name}".encode())
-            self.conn.execute(
-                insert(schema.actors).values(ref=ref, name=name, salt=salt, created_at=datetime.now(UTC))
-            )
+            self.conn.execute(insert(schema.actors).values(ref=ref, name=name, salt=salt, created_at=datetime.now(UTC)))
         else:
             ref = row.ref
         self._actor_cache[name] = ref

@@ -63,9 +63,7 @@ def parse_iso(text: str, field: str = "time") -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(
-            f"{field}: expected an ISO 8601 time such as 2026-05-01T12:00:00Z, got {text!r}"
-        ) from None
+        raise InputError(f"{field}: expected an ISO 8601 time such as 2026-05-01T12:00:00Z, got {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -60,7 +60,7 @@ class PolicyError(QgovError):
     exit_code = 2
 
 
-class AccessDenied(QgovError):
+class AccessDenied(QgovError):  # noqa: N818 - the name STYLE.md and DESIGN.md use
     """The acting user is not allowed to perform this operation."""
 
 

@@ -17,7 +17,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -207,10 +207,8 @@ class FsspecBackend(Backend):
             self._quiet_rm(self._full(f"{_TMP}/{item.token}"))
 
     def _quiet_rm(self, path: str) -> None:
-        try:
+        with suppress(FileNotFoundError, OSError):
             self.fs.rm(path)
-        except (FileNotFoundError, OSError):
-            pass
 
     def open_read(self, key: str) -> IO[bytes]:
         try:

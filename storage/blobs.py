@@ -14,6 +14,7 @@ Memory stays flat with object size: everything streams in 1 MiB chunks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -124,9 +125,10 @@ class BlobStore:
             sink = _NonClosingSink(slot.stream)
             hashing: Future[None] | None = None
             try:
-                with open(path, "rb") as source, primitive.new_encrypting_stream(
-                    sink, _STREAM_AD + object_id.encode()
-                ) as enc:
+                with (
+                    open(path, "rb") as source,
+                    primitive.new_encrypting_stream(sink, _STREAM_AD + object_id.encode()) as enc,
+                ):
                     while True:
                         try:
                             chunk = source.read(CHUNK)
@@ -143,7 +145,9 @@ class BlobStore:
             except FileNotFoundError:
                 raise InputError(f"{path}: no such file") from None
             except tink.TinkError as exc:
-                raise StorageError(f"object {object_id}: writing ciphertext to {self.backend.url} failed ({exc})") from None
+                raise StorageError(
+                    f"object {object_id}: writing ciphertext to {self.backend.url} failed ({exc})"
+                ) from None
             if digest.hexdigest() != object_id or FileStamp.of(path) != stamp:
                 raise InputError(f"{path}: changed while it was being ingested; run again")
         return PendingObject(
@@ -198,10 +202,8 @@ class BlobStore:
                 consume(chunk)
                 total += len(chunk)
         finally:
-            try:
+            with contextlib.suppress(tink.TinkError):
                 stream.close()
-            except tink.TinkError:
-                pass
 
     def verify(self, object_id: str, wrapped_key: bytes) -> str:
         """Authenticate an object end to end; returns the SHA-256 of its plaintext."""

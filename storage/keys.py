@@ -57,17 +57,13 @@ def new_data_key() -> tink.KeysetHandle:
 
 
 def wrap_data_key(kek: KeyEncryptionKey, handle: tink.KeysetHandle, object_id: str) -> WrappedKey:
-    blob = tink.proto_keyset_format.serialize_encrypted(
-        handle, kek.aead(), _DATA_KEY_AD + object_id.encode()
-    )
+    blob = tink.proto_keyset_format.serialize_encrypted(handle, kek.aead(), _DATA_KEY_AD + object_id.encode())
     return WrappedKey(blob, kek.primary_key_id)
 
 
 def unwrap_data_key(kek: KeyEncryptionKey, wrapped: bytes, object_id: str) -> tink.KeysetHandle:
     try:
-        return tink.proto_keyset_format.parse_encrypted(
-            wrapped, kek.aead(), _DATA_KEY_AD + object_id.encode()
-        )
+        return tink.proto_keyset_format.parse_encrypted(wrapped, kek.aead(), _DATA_KEY_AD + object_id.encode())
     except tink.TinkError:
         raise IntegrityError(
             f"object {object_id}: its data key does not unwrap under the key-encryption key "
@@ -106,9 +102,7 @@ class TinkKeyset:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            raise ConfigError(
-                f"key file {path} does not exist; run 'qgov init' or set QGOV_KEK"
-            ) from None
+            raise ConfigError(f"key file {path} does not exist; run 'qgov init' or set QGOV_KEK") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
                 f"key file {path} is readable by group or others (mode {stat.S_IMODE(mode):o}); "
@@ -174,9 +168,7 @@ class TinkKeyset:
             )
 
     def _to_json(self, handle: tink.KeysetHandle | None = None) -> str:
-        return str(
-            tink.json_proto_keyset_format.serialize(handle or self._handle, secret_key_access.TOKEN)
-        )
+        return str(tink.json_proto_keyset_format.serialize(handle or self._handle, secret_key_access.TOKEN))
 
     def _replace(self, text: str) -> None:
         handle = tink.json_proto_keyset_format.parse(text, secret_key_access.TOKEN)

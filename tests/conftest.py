@@ -149,7 +149,9 @@ def run_flow(prefect_api: str):  # type: ignore[no-untyped-def]
 def cli(env: dict[str, str], prefect_api: str):  # type: ignore[no-untyped-def]
     """Run the installed ``qgov`` command as a user would; returns the CompletedProcess."""
 
-    def _cli(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def _cli(
+        *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         environ = dict(os.environ, **env, PREFECT_API_URL=prefect_api, **(extra_env or {}))
         return subprocess.run([QGOV, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False)
 

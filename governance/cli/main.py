@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 import typer
 import yaml
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._render import console, exit_with_error, human_size, print_json
 from governance.config import load_settings
@@ -123,17 +123,30 @@ def _tristate(value: str | None, option: str) -> bool | None:
 @dataset_app.command("register")
 def dataset_register(
     name: Annotated[str, typer.Argument(help="Unique dataset name, e.g. transmon-calibration-2026-03.")],
-    spec: Annotated[Path | None, typer.Option("--spec", help="YAML/JSON file with all fields (flags override it).")] = None,
+    spec: Annotated[
+        Path | None, typer.Option("--spec", help="YAML/JSON file with all fields (flags override it).")
+    ] = None,
     owner: Annotated[str | None, typer.Option(help="Responsible person (default: you).")] = None,
     description: Annotated[str | None, typer.Option(help="What the data is.")] = None,
-    kind: Annotated[str | None, typer.Option(help="technology | source_code | object_code | hardware | dataset.")] = None,
-    subject_type: Annotated[str | None, typer.Option("--subject-type", help="quantum_computer, qkd, cryogenic_cooling, … or none.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Technical parameter KEY=VALUE of the subject (repeatable).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="technology | source_code | object_code | hardware | dataset.")
+    ] = None,
+    subject_type: Annotated[
+        str | None, typer.Option("--subject-type", help="quantum_computer, qkd, cryogenic_cooling, … or none.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Technical parameter KEY=VALUE of the subject (repeatable).")
+    ] = None,
     fundamental: Annotated[str | None, typer.Option(help="Fundamental research? yes / no / unknown.")] = None,
     publication: Annotated[str | None, typer.Option("--intended-for-publication", help="yes / no / unknown.")] = None,
-    restrictions: Annotated[str | None, typer.Option("--restrictions-accepted", help="Sponsor restrictions accepted? yes / no / unknown.")] = None,
+    restrictions: Annotated[
+        str | None, typer.Option("--restrictions-accepted", help="Sponsor restrictions accepted? yes / no / unknown.")
+    ] = None,
     sponsor: Annotated[str | None, typer.Option(help="Sponsor of the research.")] = None,
-    expectations: Annotated[Path | None, typer.Option("--expectations", help="YAML/JSON list of Great Expectations checks for tabular files.")] = None,
+    expectations: Annotated[
+        Path | None,
+        typer.Option("--expectations", help="YAML/JSON list of Great Expectations checks for tabular files."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a dataset: owner, research context and the technical subject it describes."""
@@ -235,7 +248,9 @@ def _artifact_table(arts: list[Any]) -> None:
 def ingest(
     path: Annotated[Path, typer.Argument(help="A file, a directory tree, or a DVC repository.")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Registered dataset to ingest into.")],
-    batch_files: Annotated[int, typer.Option("--batch-files", min=1, max=100000, help="Files per task/transaction.")] = 1000,
+    batch_files: Annotated[
+        int, typer.Option("--batch-files", min=1, max=100000, help="Files per task/transaction.")
+    ] = 1000,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest files into a dataset: describe, validate, encrypt and record provenance.
@@ -388,7 +403,8 @@ def keys_rotate(as_json: JsonFlag = False) -> None:
         return
     console.print(
         f"rotated: {report.rewrapped} data key(s) re-wrapped under key {report.new_key_id}; "
-        f"retired {len(report.retired_key_ids)} old key(s)" + (" (finished an interrupted rotation)" if report.resumed else "")
+        f"retired {len(report.retired_key_ids)} old key(s)"
+        + (" (finished an interrupted rotation)" if report.resumed else "")
     )
 
 
@@ -409,7 +425,11 @@ def audit_verify(
         "head_hash": report.head_hash,
     }
     if not report.ok:
-        doc["first_bad_event"] = {"seq": report.first_bad_seq, "event_id": report.first_bad_event_id, "problem": report.problem}
+        doc["first_bad_event"] = {
+            "seq": report.first_bad_seq,
+            "event_id": report.first_bad_event_id,
+            "problem": report.problem,
+        }
     if blobs:
         with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
             task = bar.add_task("verify", total=None)
@@ -422,7 +442,10 @@ def audit_verify(
     elif report.ok:
         console.print(f"[green]log intact[/]: {report.events_checked} events, head {report.head_hash[:16]}…")
     else:
-        console.print(f"[bold red]log tampered[/] at event #{report.first_bad_seq} ({report.first_bad_event_id}): {report.problem}")
+        console.print(
+            f"[bold red]log tampered[/] at event #{report.first_bad_seq} "
+            f"({report.first_bad_event_id}): {report.problem}"
+        )
     if blobs and not as_json:
         if doc["bad_objects"]:
             for bad in doc["bad_objects"]:
@@ -448,14 +471,18 @@ def audit_events(
         return
     table = Table("#", "time", "type", "actor", "subjects")
     for e in events:
-        table.add_row(str(e["seq"]), e["occurred_at"], e["type"], e["actor"], ", ".join(s[:12] for s in e["subjects"][:3]))
+        table.add_row(
+            str(e["seq"]), e["occurred_at"], e["type"], e["actor"], ", ".join(s[:12] for s in e["subjects"][:3])
+        )
     console.print(table)
 
 
 # -- demo -------------------------------------------------------------------
 @app.command()
 def demo(
-    workdir: Annotated[Path | None, typer.Option("--workdir", help="Where to build the demo (default: a new temp dir).")] = None,
+    workdir: Annotated[
+        Path | None, typer.Option("--workdir", help="Where to build the demo (default: a new temp dir).")
+    ] = None,
 ) -> None:
     """Run the whole story on generated sample quantum data, in a store of its own."""
     from governance.demo import run_demo

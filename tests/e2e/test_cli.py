@@ -36,7 +36,8 @@ def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_pat
     assert init["admin_granted_to"] == "alice" and init["key_created"]
     spec = tmp_path / "spec.yaml"
     spec.write_text(
-        "owner: Dr. Ada Byron\ndescription: transmon calibration, lab B\nsubject: {type: quantum_computer, physical_qubits: 27}\n"
+        "owner: Dr. Ada Byron\ndescription: transmon calibration, lab B\n"
+        "subject: {type: quantum_computer, physical_qubits: 27}\n"
         "research: {fundamental: true, intended_for_publication: true, restrictions_accepted: false}\n"
     )
     registered = _ok(cli("dataset", "register", "calib-2026-03", "--spec", str(spec), "--json"))
@@ -105,21 +106,48 @@ def test_tampered_blob_is_named_by_verify_and_fetch_leaves_nothing(cli, env, sam
 
 
 BAD_INPUT = [
-    ("missing path", ["ingest", "/nonexistent/run-7", "-d", "calib"], 2, ["/nonexistent/run-7: no such file or directory"]),
+    (
+        "missing path",
+        ["ingest", "/nonexistent/run-7", "-d", "calib"],
+        2,
+        ["/nonexistent/run-7: no such file or directory"],
+    ),
     ("unknown dataset", ["ingest", "{tree}", "-d", "nope"], 2, ["dataset 'nope' is not registered"]),
     ("unknown artifact", ["fetch", "0000", "-o", "{tmp}/x"], 2, ["artifact '0000' does not exist"]),
-    ("bad subject type", ["dataset", "register", "x", "--subject-type", "toaster"], 2, ["subject.type: expected one of"]),
-    ("bad tristate", ["dataset", "register", "x", "--fundamental", "maybe"], 2, ["--fundamental: expected yes, no or unknown"]),
-    ("bad param", ["dataset", "register", "x", "--subject-type", "qkd", "--param", "oops"], 2, ["--param 'oops': expected KEY=VALUE"]),
+    (
+        "bad subject type",
+        ["dataset", "register", "x", "--subject-type", "toaster"],
+        2,
+        ["subject.type: expected one of"],
+    ),
+    (
+        "bad tristate",
+        ["dataset", "register", "x", "--fundamental", "maybe"],
+        2,
+        ["--fundamental: expected yes, no or unknown"],
+    ),
+    (
+        "bad param",
+        ["dataset", "register", "x", "--subject-type", "qkd", "--param", "oops"],
+        2,
+        ["--param 'oops': expected KEY=VALUE"],
+    ),
     ("missing spec file", ["dataset", "register", "x", "--spec", "{tmp}/none.yaml"], 2, ["spec file", "no such file"]),
-    ("unknown expectation", ["dataset", "register", "x", "--expectations", "{tmp}/exp.yaml"], 2, ["expectations[0].expectation: unknown Great Expectations expectation"]),
+    (
+        "unknown expectation",
+        ["dataset", "register", "x", "--expectations", "{tmp}/exp.yaml"],
+        2,
+        ["expectations[0].expectation: unknown Great Expectations expectation"],
+    ),
     ("duplicate dataset", ["dataset", "register", "calib"], 2, ["dataset 'calib' is already registered"]),
     ("unknown option", ["ingest", "--frobnicate"], 2, ["No such option"]),
 ]
 
 
 @pytest.mark.parametrize(("case", "argv", "code", "fragments"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
-def test_bad_input_gets_one_line_naming_the_problem(cli, sample_tree: Path, tmp_path: Path, case, argv, code, fragments) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gets_one_line_naming_the_problem(
+    cli, sample_tree: Path, tmp_path: Path, case, argv, code, fragments
+) -> None:  # type: ignore[no-untyped-def]
     cli("init")
     cli("dataset", "register", "calib")
     (tmp_path / "exp.yaml").write_text("- expectation: expect_the_moon\n  column: x\n")

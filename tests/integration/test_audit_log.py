@@ -25,9 +25,11 @@ def _edit_actor(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def _edit_time(conn) -> None:  # type: ignore[no-untyped-def]
-    conn.execute(text("UPDATE events SET occurred_at = occurred_at - INTERVAL '1 day' WHERE seq = 4")
-                 if conn.dialect.name == "postgresql"
-                 else text("UPDATE events SET occurred_at = '2020-01-01 00:00:00.000000' WHERE seq = 4"))
+    conn.execute(
+        text("UPDATE events SET occurred_at = occurred_at - INTERVAL '1 day' WHERE seq = 4")
+        if conn.dialect.name == "postgresql"
+        else text("UPDATE events SET occurred_at = '2020-01-01 00:00:00.000000' WHERE seq = 4")
+    )
 
 
 def _delete_row(conn) -> None:  # type: ignore[no-untyped-def]

@@ -52,7 +52,13 @@ def test_folder_is_described_encrypted_and_logged(app, ingest, sample_tree: Path
     _register(app)
     report = ingest(sample_tree)
     paths = {a["path"]: a for a in report.artifacts}
-    assert set(paths) == {"calibration.csv", "readout_measurements.h5", "circuits/ghz5.qasm", "circuits/bell.qasm", "device.json"}
+    assert set(paths) == {
+        "calibration.csv",
+        "readout_measurements.h5",
+        "circuits/ghz5.qasm",
+        "circuits/bell.qasm",
+        "device.json",
+    }
     assert report.ingested == 5 and not report.failed and not report.quarantined
     for rel, art in paths.items():
         assert art["sha256"] == hashlib.sha256((sample_tree / rel).read_bytes()).hexdigest()
