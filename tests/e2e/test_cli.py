@@ -175,3 +175,21 @@ def test_key_rotation_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> No
     rotated = _ok(cli("keys", "rotate", "--json"))
     assert rotated["rewrapped"] == 5 and len(rotated["retired_key_ids"]) == 1
     _ok(cli("fetch", arts[0]["id"], "-o", str(tmp_path / "after-rotation"), "--json"))
+
+
+@pytest.mark.slow
+def test_demo_tells_the_whole_story(cli, env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if not env["QGOV_DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the demo builds its own embedded store; one run is enough")
+    proc = cli("demo", "--workdir", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for line in (
+        "quarantined calibration-fridge-b.csv",
+        "wasGeneratedBy stage dvc.yaml:fit",
+        "0 new, 5 unchanged",
+        "header 'qubit,frequency' in ciphertext: False",
+        "sha256 matches the original: True",
+        "log intact",
+        "tamper detected at event #4",
+    ):
+        assert line in proc.stderr, line
