@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows.progress import advance
 from flows.session import app_for
@@ -72,18 +73,13 @@ def ingest_flow(settings: Settings, path: str, dataset: str, batch_files: int = 
     plan = plan_task(settings, path, dataset)
     advance("ingest", 0, len(plan.files), 0, plan.total_bytes)
     total = BatchResult()
+    # quote(): Prefect would otherwise walk the whole plan (every file of it) on each
+    # task call to look for futures; measured at 0.1–0.3 s per call for 10,000 files.
     for index, batch in enumerate(plan.batches(max_files=batch_files)):
-        total.merge(
-            batch_task(
-                settings,
-                plan,
-                index,
-                batch,
-                (len(total.ingested) + len(total.unchanged) + len(total.quarantined) + len(total.failed), total.bytes),
-            )
-        )
-    stages = lineage_task(settings, plan)
-    finish_task(settings, plan, total, started, stages)
+        done = (total.files_seen, total.bytes_seen)
+        total.merge(batch_task(settings, quote(plan), index, quote(batch), done))
+    stages = lineage_task(settings, quote(plan))
+    finish_task(settings, quote(plan), quote(total), started, stages)
     return IngestReport(
         dataset=plan.dataset,
         run_id=plan.run_id,

@@ -83,6 +83,11 @@ class BatchResult:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     bytes: int = 0
+    bytes_seen: int = 0
+
+    @property
+    def files_seen(self) -> int:
+        return len(self.ingested) + len(self.unchanged) + len(self.quarantined) + len(self.failed)
 
     def merge(self, other: BatchResult) -> None:
         self.ingested += other.ingested
@@ -90,6 +95,7 @@ class BatchResult:
         self.quarantined += other.quarantined
         self.failed += other.failed
         self.bytes += other.bytes
+        self.bytes_seen += other.bytes_seen
 
 
 # -- planning -----------------------------------------------------------------
@@ -202,6 +208,7 @@ def ingest_batch(
     try:
         for f in batch:
             _prepare_file(app, plan, dataset, f, existing, pending, new_artifacts, new_quarantine, result)
+            result.bytes_seen += f.size
             if progress is not None:
                 progress(1, f.size)
         _commit_batch(app, plan, dataset, pending, new_artifacts, new_quarantine)

