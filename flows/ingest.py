@@ -58,8 +58,8 @@ def batch_task(
 
 
 @task(name="record-dvc-lineage", cache_policy=NO_CACHE, persist_result=False)
-def lineage_task(settings: Settings, plan: IngestPlan) -> int:
-    return record_dvc_lineage(app_for(settings), plan)
+def lineage_task(settings: Settings, plan: IngestPlan, artifacts: list[dict[str, Any]]) -> int:
+    return record_dvc_lineage(app_for(settings), plan, artifacts)
 
 
 @task(name="record-run", cache_policy=NO_CACHE, persist_result=False)
@@ -78,7 +78,7 @@ def ingest_flow(settings: Settings, path: str, dataset: str, batch_files: int = 
     for index, batch in enumerate(plan.batches(max_files=batch_files)):
         done = (total.files_seen, total.bytes_seen)
         total.merge(batch_task(settings, quote(plan), index, quote(batch), done))
-    stages = lineage_task(settings, quote(plan))
+    stages = lineage_task(settings, quote(plan), quote(total.ingested + total.unchanged))
     finish_task(settings, quote(plan), quote(total), started, stages)
     return IngestReport(
         dataset=plan.dataset,

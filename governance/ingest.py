@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from governance.formats import FormatInfo, extract
 from governance.validation import validate_table
 from lineage import EdgeSpec, EventLog, NewEvent, schema
 from qgov.errors import InputError
-from storage import PendingObject, digest_file
+from storage import FileStamp, PendingObject, digest_file
 from storage.dvc import DvcRepoInfo, is_dvc_repo, read_dvc_repo
 
 BATCH_FILES = 1000
@@ -203,14 +203,34 @@ def ingest_batch(
             )
         }
     pending: dict[str, PendingObject] = {}
-    new_artifacts: list[dict[str, Any]] = []
     new_quarantine: list[dict[str, Any]] = []
+    candidates: list[_Candidate] = []
+
+    def tick(f: SourceFile) -> None:
+        result.bytes_seen += f.size
+        if progress is not None:
+            progress(1, f.size)
+
     try:
         for f in batch:
-            _prepare_file(app, plan, dataset, f, existing, pending, new_artifacts, new_quarantine, result)
-            result.bytes_seen += f.size
-            if progress is not None:
-                progress(1, f.size)
+            candidate = _describe(plan, dataset, f, existing, new_quarantine, result)
+            if candidate is None:
+                tick(f)
+            else:
+                candidates.append(candidate)
+        with app.engine.connect() as conn:
+            stored = _existing_blobs(conn, sorted({c.sha for c in candidates}))
+        new_artifacts: list[dict[str, Any]] = []
+        for c in candidates:
+            try:
+                if c.sha not in stored and c.sha not in pending:  # identical content is stored once
+                    pending[c.sha] = app.blobs.encrypt_file(c.file.path, c.sha, c.stamp)
+            except InputError as exc:
+                result.failed.append({"path": c.file.rel, "error": exc.diagnostics()})
+            else:
+                new_artifacts.append({"summary": c.summary, "format": c.info.summary, "source": c.source})
+                result.bytes += c.file.size
+            tick(c.file)
         _commit_batch(app, plan, dataset, pending, new_artifacts, new_quarantine)
     except BaseException:
         app.blobs.discard(list(pending.values()))
@@ -220,36 +240,44 @@ def ingest_batch(
     return result
 
 
-def _prepare_file(
-    app: App,
+@dataclass(frozen=True)
+class _Candidate:
+    """A file that is new to the dataset, described and valid, waiting to be stored."""
+
+    file: SourceFile
+    sha: str
+    stamp: FileStamp
+    info: FormatInfo
+    source: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def _describe(
     plan: IngestPlan,
     dataset: Dataset,
     f: SourceFile,
     existing: dict[tuple[str, str], dict[str, Any]],
-    pending: dict[str, PendingObject],
-    new_artifacts: list[dict[str, Any]],
     new_quarantine: list[dict[str, Any]],
     result: BatchResult,
-) -> None:
+) -> _Candidate | None:
+    """Hash, describe and validate one file; None when it is unchanged, quarantined or unreadable."""
     try:
         sha, size, stamp = digest_file(f.path)
         if (f.rel, sha) in existing:
             result.unchanged.append(existing[(f.rel, sha)])
-            return
-        info: FormatInfo = extract(f.path, f.rel)
+            return None
+        info = extract(f.path, f.rel)
         if info.tabular and dataset.expectations:
             outcome = validate_table(f.path, info.kind, dataset.expectations)
             if not outcome.success:
                 new_quarantine.append(
                     {"path": f.rel, "sha256": sha, "reason": outcome.reason, "report": outcome.report, "size": size}
                 )
-                return
+                return None
         source = _dvc_source(plan, f)
-        if sha not in pending:
-            pending[sha] = app.blobs.encrypt_file(f.path, sha, stamp)
     except InputError as exc:
         result.failed.append({"path": f.rel, "error": exc.diagnostics()})
-        return
+        return None
     summary = {
         "id": artifact_id(dataset.id, f.rel, sha),
         "path": f.rel,
@@ -258,8 +286,7 @@ def _prepare_file(
         "media_type": info.media_type,
     }
     existing[(f.rel, sha)] = summary  # the same file twice in one batch is one artifact
-    new_artifacts.append({"summary": summary, "format": info.summary, "source": source})
-    result.bytes += size
+    return _Candidate(SourceFile(f.path, f.rel, size), sha, stamp, info, source, summary)
 
 
 def _commit_batch(
@@ -416,11 +443,12 @@ def _activity_recorded(conn: Connection, activity: str) -> bool:
     )
 
 
-def record_dvc_lineage(app: App, plan: IngestPlan) -> int:
+def record_dvc_lineage(app: App, plan: IngestPlan, artifacts: Sequence[dict[str, Any]]) -> int:
     """Turn each ``dvc.lock`` stage into an activity with used/wasGeneratedBy edges.
 
-    Idempotent: a stage at the same git revision with the same recorded hashes is the
-    same activity and is recorded once.
+    ``artifacts`` are this run's artifacts (new and unchanged), so edges join exactly the
+    file versions of the revision being ingested. Idempotent: a stage at the same git
+    revision with the same recorded hashes is the same activity and is recorded once.
     """
     if plan.dvc is None or not plan.dvc.stages:
         return 0
@@ -428,14 +456,7 @@ def record_dvc_lineage(app: App, plan: IngestPlan) -> int:
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        current = {
-            r.path: r.id
-            for r in conn.execute(
-                select(t.artifacts.c.id, t.artifacts.c.path)
-                .where(t.artifacts.c.dataset_id == plan.dataset_id)
-                .order_by(t.artifacts.c.created_at)
-            )
-        }
+        current = {a["path"]: a["id"] for a in artifacts}
         for stage in plan.dvc.stages:
             fingerprint = "|".join(f"{o.path}={o.md5}" for o in (*stage.deps, *stage.outs))
             activity = str(uuid.uuid5(_ACTIVITY_NS, f"{plan.dataset_id}|{plan.dvc.git_rev}|{stage.name}|{fingerprint}"))
