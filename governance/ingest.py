@@ -112,6 +112,10 @@ def check_ingest(app: App, path: Path, dataset: str) -> Dataset:
     """Fail fast, before any flow starts: the path exists, the dataset and the key are there."""
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
+    if not (path.is_dir() or path.is_file()):
+        raise InputError(f"{path}: not a regular file or directory (a device, socket or pipe cannot be ingested)")
+    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+        raise InputError(f"{path}: not readable (permission denied)")
     with app.engine.connect() as conn:
         found = get_dataset(conn, dataset)
     app.kek  # noqa: B018 - raises ConfigError naming the missing or unsafe key file

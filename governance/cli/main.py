@@ -286,7 +286,7 @@ class _ingest_progress:  # noqa: N801 - used as a context manager like a functio
             DownloadColumn(binary_units=True),
             TimeElapsedColumn(),
             console=console,
-            transient=False,
+            transient=True,  # the summary that follows says what happened
         )
         self.bar.start()
         self.task = self.bar.add_task("ingest", total=None, files="planning")
@@ -315,6 +315,10 @@ def _render_ingest(report: Any, as_json: bool) -> None:
                 "dvc_stages": report.dvc_stages,
             }
         )
+        return
+    if report.failed and not (report.artifacts or report.quarantined):
+        for f in report.failed:  # nothing else to say: just the reasons, one line each
+            console.print(f"[bold red]error:[/] {f['error']}", highlight=False)
         return
     console.print(
         f"dataset [bold]{report.dataset}[/]: {report.ingested} new, {report.unchanged} unchanged, "

@@ -141,6 +141,9 @@ BAD_INPUT = [
     ),
     ("duplicate dataset", ["dataset", "register", "calib"], 2, ["dataset 'calib' is already registered"]),
     ("unknown option", ["ingest", "--frobnicate"], 2, ["No such option"]),
+    ("malformed HDF5", ["ingest", "{tmp}/broken.h5", "-d", "calib"], 2, ["broken.h5: not a valid HDF5 file"]),
+    ("malformed QASM", ["ingest", "{tmp}/broken.qasm", "-d", "calib"], 2, ["broken.qasm: not a valid OpenQASM file"]),
+    ("not a regular file", ["ingest", "/dev/null", "-d", "calib"], 2, ["/dev/null: not a regular file or directory"]),
 ]
 
 
@@ -151,6 +154,8 @@ def test_bad_input_gets_one_line_naming_the_problem(
     cli("init")
     cli("dataset", "register", "calib")
     (tmp_path / "exp.yaml").write_text("- expectation: expect_the_moon\n  column: x\n")
+    (tmp_path / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    (tmp_path / "broken.qasm").write_text("OPENQASM 3.0;\nqubit[2 q;\n")
     args = [a.replace("{tree}", str(sample_tree)).replace("{tmp}", str(tmp_path)) for a in argv]
     _one_line_error(cli(*args), code, *fragments)
 

@@ -213,3 +213,30 @@ def test_sqlite_runs_wal_with_full_sync(app) -> None:  # type: ignore[no-untyped
 
 def test_key_file_is_private(app) -> None:  # type: ignore[no-untyped-def]
     assert os.stat(app.settings.key_file).st_mode & 0o777 == 0o600
+
+
+def test_same_content_in_two_datasets_is_one_blob_readable_from_both(
+    app, ingest, sample_tree: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _register(app, "calib")
+    _register(app, "calib-copy")
+    first = ingest(sample_tree, "calib")
+    second = ingest(sample_tree, "calib-copy")
+    assert second.ingested == 5 and _count(app, t.blobs) == 5
+    assert {a["id"] for a in first.artifacts}.isdisjoint({a["id"] for a in second.artifacts})
+    fetch(app, second.artifacts[0]["id"], tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == (sample_tree / second.artifacts[0]["path"]).read_bytes()
+
+
+def test_a_blob_left_without_its_row_by_a_crash_is_replaced(app, ingest, sample_tree: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from storage import object_key
+
+    _register(app)
+    sha = hashlib.sha256((sample_tree / "device.json").read_bytes()).hexdigest()
+    orphan = Path(app.settings.storage_url) / object_key(sha)
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"ciphertext under a data key that was never committed")
+    report = ingest(sample_tree)
+    art = next(a for a in report.artifacts if a["path"] == "device.json")
+    fetch(app, art["id"], tmp_path / "device.json")
+    assert (tmp_path / "device.json").read_bytes() == (sample_tree / "device.json").read_bytes()
