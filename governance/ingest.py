@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, Table, insert, select, tuple_
 
 from governance import tables as t
 from governance.app import App
@@ -311,11 +311,11 @@ def _commit_batch(
         have_blob = _existing_blobs(conn, list(pending))
         for sha in have_blob:
             app.blobs.discard([pending.pop(sha)])
-        have_art = _existing_artifacts(
-            conn, dataset.id, [(a["summary"]["path"], a["summary"]["sha256"]) for a in new_artifacts]
+        have_art = _existing_keys(
+            conn, t.artifacts, dataset.id, [(a["summary"]["path"], a["summary"]["sha256"]) for a in new_artifacts]
         )
         new_artifacts[:] = [a for a in new_artifacts if (a["summary"]["path"], a["summary"]["sha256"]) not in have_art]
-        have_q = _existing_quarantine(conn, dataset.id, [(q["path"], q["sha256"]) for q in new_quarantine])
+        have_q = _existing_keys(conn, t.quarantine, dataset.id, [(q["path"], q["sha256"]) for q in new_quarantine])
         new_quarantine[:] = [q for q in new_quarantine if (q["path"], q["sha256"]) not in have_q]
         app.blobs.publish(list(pending.values()))
         if pending:
@@ -413,25 +413,15 @@ def _existing_blobs(conn: Connection, shas: list[str]) -> set[str]:
     return {r.object_id for r in rows}
 
 
-def _existing_artifacts(conn: Connection, dataset_id: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+def _existing_keys(
+    conn: Connection, table: Table, dataset_id: str, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (path, sha256) pairs ``table`` (artifacts or quarantine) already holds for a dataset."""
     if not keys:
         return set()
     rows = conn.execute(
-        select(t.artifacts.c.path, t.artifacts.c.sha256).where(
-            t.artifacts.c.dataset_id == dataset_id,
-            tuple_(t.artifacts.c.path, t.artifacts.c.sha256).in_(keys),
-        )
-    )
-    return {(r.path, r.sha256) for r in rows}
-
-
-def _existing_quarantine(conn: Connection, dataset_id: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    if not keys:
-        return set()
-    rows = conn.execute(
-        select(t.quarantine.c.path, t.quarantine.c.sha256).where(
-            t.quarantine.c.dataset_id == dataset_id,
-            tuple_(t.quarantine.c.path, t.quarantine.c.sha256).in_(keys),
+        select(table.c.path, table.c.sha256).where(
+            table.c.dataset_id == dataset_id, tuple_(table.c.path, table.c.sha256).in_(keys)
         )
     )
     return {(r.path, r.sha256) for r in rows}
