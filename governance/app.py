@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from governance.config import Settings
 from governance.db import make_engine, migrate
+from policies.bundle import PolicySet, load_policies
 from qgov.errors import ConfigError
 from storage import BlobStore, TinkKeyset, open_backend
 
@@ -39,6 +40,10 @@ class App:
     def blobs(self) -> BlobStore:
         backend = open_backend(self.settings.storage_url, **self.settings.storage_options)
         return BlobStore(backend, self.kek)
+
+    @cached_property
+    def policies(self) -> PolicySet:
+        return load_policies(self.settings.policy_dir)
 
     @property
     def user(self) -> str:

@@ -9,6 +9,7 @@
 | QGOV_KEK            | unset                                | the same keyset as JSON text, instead of a file |
 | QGOV_USER           | the OS user                          | who the command line acts as              |
 | QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
+| QGOV_POLICY_DIR     | unset                                | an organisation's own policy bundles  |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables).
 """
@@ -32,6 +33,7 @@ SETTINGS_VARIABLES = (
     "QGOV_KEK",
     "QGOV_USER",
     "QGOV_S3_ENDPOINT_URL",
+    "QGOV_POLICY_DIR",
 )
 
 
@@ -47,6 +49,7 @@ class Settings(BaseModel):
     kek_json: SecretStr | None = None
     user: str
     s3_endpoint_url: str | None = None
+    policy_dir: Path | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -95,6 +98,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kek_json=SecretStr(kek) if kek else None,
         user=user.strip(),
         s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
+        policy_dir=Path(env["QGOV_POLICY_DIR"]).expanduser() if env.get("QGOV_POLICY_DIR") else None,
     )
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._render import console, exit_with_error, human_size, print_json
+from governance.cli.policy_cmds import classify_command, policy_app
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
@@ -34,6 +35,8 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(artifact_app, name="artifact")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
+app.command("classify")(classify_command)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
@@ -75,7 +78,7 @@ def init(as_json: JsonFlag = False) -> None:
 
 
 # -- datasets ---------------------------------------------------------------
-def _load_document(path: Path, what: str) -> Any:
+def load_document(path: Path, what: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -153,7 +156,7 @@ def dataset_register(
     from governance.catalog import DatasetSpec, register_dataset
 
     qg = _app()
-    data: dict[str, Any] = dict(_load_document(spec, "spec")) if spec else {}
+    data: dict[str, Any] = dict(load_document(spec, "spec")) if spec else {}
     if spec and not isinstance(data, dict):
         raise InputError(f"spec file {spec}: expected a mapping of dataset fields")
     data["name"] = name
@@ -173,7 +176,7 @@ def dataset_register(
             research[key] = _tristate(value, option)
     data["research"] = research
     if expectations is not None:
-        data["expectations"] = _load_document(expectations, "expectations")
+        data["expectations"] = load_document(expectations, "expectations")
     ds = register_dataset(qg, DatasetSpec.from_mapping(data, str(spec) if spec else "dataset"))
     if as_json:
         print_json(_dataset_json(ds))

@@ -1,0 +1,449 @@
+"""Policy bundles: YAML control lists and carve-outs, loaded into typed, validated objects.
+
+A bundle is one jurisdiction's rules (``policies/bundles/<name>/*.yaml``). Loading is
+strict: an unknown key, a wrong type, a duplicate rule id or two threshold bands of the
+same subject that overlap is a :class:`~qgov.errors.PolicyError` naming file, rule and
+field. An organisation's own directory (``QGOV_POLICY_DIR``) is loaded after the built-in
+bundles: a rule with a new id extends a jurisdiction, a rule with an existing id replaces
+it (and says so in ``qgov policy show``).
+
+``policy_version`` is the SHA-256 of the canonical encoding of the loaded content (rules
+sorted by id), so reformatting a file does not change it and editing a rule always does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qgov.canonical import canonical_hash
+from qgov.errors import PolicyError
+
+BUILTIN_DIR = Path(__file__).parent / "bundles"
+STATUSES = ("V", "P", "U")
+SUBJECT_TYPES = (
+    "quantum_computer",
+    "qkd",
+    "cryogenic_cooling",
+    "parametric_amplifier",
+    "cryo_cmos",
+    "cryogenic_wafer_prober",
+    "isotope_material",
+    "none",
+)
+ITEM_KINDS = ("technology", "source_code", "object_code", "hardware", "dataset")
+CLAIM_FIELDS = (
+    "published",
+    "catalog_course",
+    "research.fundamental",
+    "research.intended_for_publication",
+    "research.restrictions_accepted",
+)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A numeric condition: ``min <= value`` and ``value < below`` and ``value <= max``."""
+
+    parameter: str
+    min: float | None = None
+    below: float | None = None
+    max: float | None = None
+
+    def holds(self, value: float) -> bool:
+        return (
+            (self.min is None or value >= self.min)
+            and (self.below is None or value < self.below)
+            and (self.max is None or value <= self.max)
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"{self.parameter} >= {self.min:g}")
+        if self.below is not None:
+            parts.append(f"{self.parameter} < {self.below:g}")
+        if self.max is not None:
+            parts.append(f"{self.parameter} <= {self.max:g}")
+        return " and ".join(parts)
+
+    def interval(self) -> tuple[float, float, bool]:
+        """(low, high, high_inclusive) for overlap checks."""
+        low = self.min if self.min is not None else -math.inf
+        if self.below is not None and (self.max is None or self.below <= self.max):
+            return low, self.below, False
+        return low, self.max if self.max is not None else math.inf, True
+
+
+@dataclass(frozen=True)
+class ControlRule:
+    """A control-list entry: which subject and parameters, and what each kind of item becomes."""
+
+    id: str
+    jurisdiction: str
+    entry: str
+    subject: str
+    when: tuple[Band, ...]
+    hardware: str
+    software: str | None
+    technology: str | None
+    citation: str
+    status: str
+    effective: date
+    note: str = ""
+    source: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "jurisdiction": self.jurisdiction,
+            "entry": self.entry,
+            "subject": self.subject,
+            "when": [b.__dict__ for b in self.when],
+            "hardware": self.hardware,
+            "software": self.software,
+            "technology": self.technology,
+            "citation": self.citation,
+            "status": self.status,
+            "effective": self.effective.isoformat(),
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True)
+class CarveOut:
+    """A "not subject" carve-out: claimed facts that take technology/software out of scope."""
+
+    id: str
+    jurisdiction: str
+    title: str
+    when: tuple[tuple[str, bool], ...]
+    citation: str
+    status: str
+    effective: date
+    except_entries: tuple[str, ...] = ()
+    except_note: str = ""
+    source: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "jurisdiction": self.jurisdiction,
+            "title": self.title,
+            "when": dict(self.when),
+            "citation": self.citation,
+            "status": self.status,
+            "effective": self.effective.isoformat(),
+            "except_entries": list(self.except_entries),
+            "except_note": self.except_note or None,
+        }
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    classification: str
+    citation: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One jurisdiction's rules. Evaluation treats ``rules`` and ``carveouts`` as sets."""
+
+    jurisdiction: str
+    title: str
+    unlisted: Unlisted
+    rules: tuple[ControlRule, ...]
+    carveouts: tuple[CarveOut, ...]
+    overridden: tuple[str, ...] = ()
+    version: str = field(default="", compare=False)
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "jurisdiction": self.jurisdiction,
+            "title": self.title,
+            "unlisted": self.unlisted.__dict__,
+            "rules": [r.to_data() for r in sorted(set(self.rules), key=lambda r: r.id)],
+            "carveouts": [c.to_data() for c in sorted(set(self.carveouts), key=lambda c: c.id)],
+        }
+
+    def with_version(self) -> Bundle:
+        return replace(self, version=canonical_hash(self.content()))
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """All loaded bundles, by jurisdiction."""
+
+    bundles: dict[str, Bundle]
+
+    def get(self, jurisdiction: str) -> Bundle:
+        try:
+            return self.bundles[jurisdiction]
+        except KeyError:
+            known = ", ".join(sorted(self.bundles))
+            raise PolicyError(f"jurisdiction {jurisdiction!r}: no policy bundle; known: {known}") from None
+
+
+# -- loading --------------------------------------------------------------------
+_RULE_KEYS = {
+    "id",
+    "entry",
+    "subject",
+    "when",
+    "hardware",
+    "software",
+    "technology",
+    "citation",
+    "status",
+    "effective",
+    "note",
+}
+_CARVE_KEYS = {"id", "title", "when", "citation", "status", "effective", "except_entries", "except_note"}
+_BAND_KEYS = {"min", "below", "max"}
+_TOP_KEYS = {"jurisdiction", "title", "unlisted", "rules", "carveouts"}
+
+
+class _Ctx:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, message: str) -> PolicyError:
+        return PolicyError(f"{self.source}: {where}: {message}")
+
+    def mapping(self, value: Any, where: str, allowed: set[str], required: Iterable[str] = ()) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.fail(f"{where}.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
+        for key in required:
+            if key not in value:
+                raise self.fail(f"{where}.{key}", "is required")
+        return value
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            hint = " (write thresholds with a decimal point, e.g. 1.0e-4)" if isinstance(value, str) else ""
+            raise self.fail(where, f"expected a finite number, got {value!r}{hint}")
+        return float(value)
+
+    def day(self, value: Any, where: str) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise self.fail(where, f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+    def status(self, value: Any, where: str) -> str:
+        if value not in STATUSES:
+            raise self.fail(where, f"expected a verification status V, P or U, got {value!r}")
+        return str(value)
+
+
+def _band(ctx: _Ctx, parameter: str, raw: Any, where: str) -> Band:
+    data = ctx.mapping(raw, where, _BAND_KEYS)
+    if not data:
+        raise ctx.fail(where, "expected at least one of min, below, max")
+    band = Band(parameter, **{k: ctx.number(v, f"{where}.{k}") for k, v in data.items()})
+    low, high, _ = band.interval()
+    if low > high:
+        raise ctx.fail(where, f"empty band ({band.describe()})")
+    return band
+
+
+def _rule(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> ControlRule:
+    data = ctx.mapping(
+        raw, where, _RULE_KEYS, ("id", "entry", "subject", "hardware", "citation", "status", "effective")
+    )
+    rule_id = ctx.text(data["id"], f"{where}.id")
+    at = f"rule {rule_id}"
+    subject = data["subject"]
+    if subject not in SUBJECT_TYPES:
+        raise ctx.fail(f"{at}.subject", f"expected one of {', '.join(SUBJECT_TYPES)}, got {subject!r}")
+    when = ctx.mapping(data.get("when", {}), f"{at}.when", set(_NUMERIC_PARAMETERS))
+    return ControlRule(
+        id=rule_id,
+        jurisdiction=jurisdiction,
+        entry=ctx.text(str(data["entry"]), f"{at}.entry"),
+        subject=subject,
+        when=tuple(_band(ctx, p, v, f"{at}.when.{p}") for p, v in sorted(when.items())),
+        hardware=ctx.text(str(data["hardware"]), f"{at}.hardware"),
+        software=ctx.text(str(data["software"]), f"{at}.software") if data.get("software") is not None else None,
+        technology=ctx.text(str(data["technology"]), f"{at}.technology")
+        if data.get("technology") is not None
+        else None,
+        citation=ctx.text(data["citation"], f"{at}.citation"),
+        status=ctx.status(data["status"], f"{at}.status"),
+        effective=ctx.day(data["effective"], f"{at}.effective"),
+        note=str(data.get("note") or ""),
+        source=ctx.source,
+    )
+
+
+def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
+    data = ctx.mapping(raw, where, _CARVE_KEYS, ("id", "title", "when", "citation", "status", "effective"))
+    carve_id = ctx.text(data["id"], f"{where}.id")
+    at = f"carve-out {carve_id}"
+    when = ctx.mapping(data["when"], f"{at}.when", set(CLAIM_FIELDS))
+    if not when:
+        raise ctx.fail(f"{at}.when", "expected at least one claimed fact (an empty condition would always apply)")
+    for key, value in when.items():
+        if not isinstance(value, bool):
+            raise ctx.fail(f"{at}.when.{key}", f"expected true or false, got {value!r}")
+    excepted = data.get("except_entries", [])
+    if not isinstance(excepted, list):
+        raise ctx.fail(f"{at}.except_entries", "expected a list of entries")
+    return CarveOut(
+        id=carve_id,
+        jurisdiction=jurisdiction,
+        title=ctx.text(data["title"], f"{at}.title"),
+        when=tuple(sorted(when.items())),
+        citation=ctx.text(data["citation"], f"{at}.citation"),
+        status=ctx.status(data["status"], f"{at}.status"),
+        effective=ctx.day(data["effective"], f"{at}.effective"),
+        except_entries=tuple(str(e) for e in excepted),
+        except_note=str(data.get("except_note") or ""),
+        source=ctx.source,
+    )
+
+
+_NUMERIC_PARAMETERS = ("physical_qubits", "cnot_error", "operating_temperature_k")
+
+
+def _parse_file(path: Path) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut]]:
+    ctx = _Ctx(str(path))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
+    data = ctx.mapping(raw, "bundle", _TOP_KEYS, ("jurisdiction",))
+    jurisdiction = ctx.text(data["jurisdiction"], "jurisdiction")
+    unlisted = None
+    if "unlisted" in data:
+        u = ctx.mapping(
+            data["unlisted"],
+            "unlisted",
+            {"classification", "citation", "status"},
+            ("classification", "citation", "status"),
+        )
+        unlisted = Unlisted(
+            ctx.text(u["classification"], "unlisted.classification"),
+            ctx.text(u["citation"], "unlisted.citation"),
+            ctx.status(u["status"], "unlisted.status"),
+        )
+    rules_raw = data.get("rules") or []
+    carve_raw = data.get("carveouts") or []
+    if not isinstance(rules_raw, list) or not isinstance(carve_raw, list):
+        raise ctx.fail("rules", "expected lists of rules and carveouts")
+    rules = [_rule(ctx, r, f"rules[{i}]", jurisdiction) for i, r in enumerate(rules_raw)]
+    carveouts = [_carveout(ctx, c, f"carveouts[{i}]", jurisdiction) for i, c in enumerate(carve_raw)]
+    return jurisdiction, str(data.get("title") or jurisdiction), unlisted, rules, carveouts
+
+
+def _check_overlaps(rules: Iterable[ControlRule]) -> None:
+    """Rules of one subject partition it by qubit count: their bands must be disjoint."""
+    by_subject: dict[str, list[ControlRule]] = {}
+    for rule in rules:
+        by_subject.setdefault(rule.subject, []).append(rule)
+    for group in by_subject.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if _qubit_interval(a).overlaps(_qubit_interval(b)):
+                    raise PolicyError(
+                        f"{b.source}: rule {b.id}: threshold band overlaps rule {a.id} ({a.source}) "
+                        "on physical_qubits; the bands of one subject must be disjoint"
+                    )
+
+
+@dataclass(frozen=True)
+class _Interval:
+    low: float
+    high: float
+    high_inclusive: bool
+
+    def overlaps(self, other: _Interval) -> bool:
+        self_below = self.high < other.low or (self.high == other.low and not self.high_inclusive)
+        other_below = other.high < self.low or (other.high == self.low and not other.high_inclusive)
+        return not (self_below or other_below)
+
+
+def _qubit_interval(rule: ControlRule) -> _Interval:
+    band = next((b for b in rule.when if b.parameter == "physical_qubits"), None)
+    return _Interval(-math.inf, math.inf, True) if band is None else _Interval(*band.interval())
+
+
+def load_policies(extra_dir: Path | None = None) -> PolicySet:
+    """Load the built-in bundles, then an organisation's directory over them."""
+    partial: dict[str, dict[str, Any]] = {}
+    for path in sorted(BUILTIN_DIR.glob("*/*.yaml")):
+        _merge(partial, path, override=False)
+    if extra_dir is not None:
+        if not extra_dir.is_dir():
+            raise PolicyError(f"QGOV_POLICY_DIR {extra_dir}: not a directory")
+        for path in sorted(extra_dir.rglob("*.yaml")):
+            _merge(partial, path, override=True)
+    bundles = {}
+    for jurisdiction, part in partial.items():
+        if part["unlisted"] is None:
+            raise PolicyError(
+                f"jurisdiction {jurisdiction}: no file declares 'unlisted' (the answer for unlisted items)"
+            )
+        rules = tuple(part["rules"].values())
+        _check_overlaps(rules)
+        bundles[jurisdiction] = Bundle(
+            jurisdiction,
+            part["title"],
+            part["unlisted"],
+            rules,
+            tuple(part["carveouts"].values()),
+            tuple(sorted(part["overridden"])),
+        ).with_version()
+    return PolicySet(bundles)
+
+
+def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> None:
+    jurisdiction, title, unlisted, rules, carveouts = _parse_file(path)
+    part = partial.setdefault(
+        jurisdiction, {"title": title, "unlisted": None, "rules": {}, "carveouts": {}, "overridden": set()}
+    )
+    if unlisted is not None:
+        part["unlisted"] = unlisted
+    seen: set[str] = set()
+    for item, table in [(r, "rules") for r in rules] + [(c, "carveouts") for c in carveouts]:
+        if item.id in seen:
+            raise PolicyError(f"{path}: rule {item.id}: duplicate rule id in this file")
+        seen.add(item.id)
+        if item.id in part[table]:
+            if not override:
+                raise PolicyError(f"{path}: rule {item.id}: duplicate rule id (also in {part[table][item.id].source})")
+            part["overridden"].add(item.id)
+        part[table][item.id] = item
+
+
+__all__ = [
+    "BUILTIN_DIR",
+    "CLAIM_FIELDS",
+    "ITEM_KINDS",
+    "STATUSES",
+    "SUBJECT_TYPES",
+    "Band",
+    "Bundle",
+    "CarveOut",
+    "ControlRule",
+    "PolicySet",
+    "Unlisted",
+    "load_policies",
+]

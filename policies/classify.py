@@ -1,0 +1,277 @@
+"""The classification evaluator: pure, total, explainable, fail-closed.
+
+``classify(item, bundle)`` reads only its arguments (no clock, no database, no network)
+and never raises on a well-formed item. It evaluates the bundle's rules and carve-outs
+as *sets* — their order and any duplication do not change the answer — and returns the
+classification with the rules that fired, those considered and why they did not apply,
+their citations and verification status, and the bundle's ``policy_version``.
+
+Failing closed: a missing parameter that a rule needs gives ``INCOMPLETE`` naming the
+field; an unknown subject type gives ``INCOMPLETE`` too; neither is ever "not controlled".
+A carve-out applies only when claimed (absent claims are false) and never to hardware.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from policies.bundle import ITEM_KINDS, SUBJECT_TYPES, Bundle, CarveOut, ControlRule
+from qgov.canonical import canonical_hash
+from qgov.errors import InputError
+
+NOT_SUBJECT = "NOT_SUBJECT"
+INCOMPLETE = "INCOMPLETE"
+
+_FAMILY = {
+    "hardware": "hardware",
+    "source_code": "software",
+    "object_code": "software",
+    "technology": "technology",
+    "dataset": "technology",  # DESIGN.md: a dataset about a controlled subject is technology
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    citation: str
+    text: str
+    status: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "citation": self.citation, "text": self.text, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Considered:
+    rule: str
+    outcome: str  # fired | not_applicable | needs_facts | excepted
+    why: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "outcome": self.outcome, "why": self.why}
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The answer and its evidence (DESIGN.md ``qgov classify --json`` contract)."""
+
+    classification: str
+    controlled: bool | None
+    subject_to_ear: bool | None
+    missing: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    considered: tuple[Considered, ...]
+    policy_version: str
+    jurisdiction: str
+    entry: str | None
+    input_hash: str
+
+    @property
+    def rank(self) -> int:
+        """How restrictive: controlled 3 > incomplete 2 > subject but unlisted 1 > not subject 0."""
+        if self.controlled:
+            return 3
+        if self.classification == INCOMPLETE:
+            return 2
+        return 1 if self.subject_to_ear else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "classification": self.classification,
+            "controlled": self.controlled,
+            "subject_to_ear": self.subject_to_ear,
+            "missing": list(self.missing),
+            "reasons": [r.to_json() for r in self.reasons],
+            "considered": [c.to_json() for c in self.considered],
+            "policy_version": self.policy_version,
+            "jurisdiction": self.jurisdiction,
+            "entry": self.entry,
+            "input_hash": self.input_hash,
+        }
+
+
+def check_item(item: Any, source: str = "item") -> dict[str, Any]:
+    """Validate an ITEM document's shape (DESIGN.md); InputError names the bad field."""
+    if not isinstance(item, dict):
+        raise InputError(f"{source}: expected a JSON object describing the item")
+    allowed = {"name", "kind", "subject", "research", "published", "catalog_course"}
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise InputError(f"{source}: unknown field {unknown[0]!r}; expected one of {', '.join(sorted(allowed))}")
+    if item.get("kind") not in ITEM_KINDS:
+        raise InputError(f"{source}.kind: expected one of {', '.join(ITEM_KINDS)}, got {item.get('kind')!r}")
+    subject = item.get("subject", {"type": "none"})
+    if not isinstance(subject, dict) or not isinstance(subject.get("type"), str):
+        raise InputError(f"{source}.subject: expected an object with a string 'type'")
+    for key, value in subject.items():
+        if key != "type" and (isinstance(value, bool) or not isinstance(value, (int, float, str)) or value != value):
+            raise InputError(f"{source}.subject.{key}: expected a number, got {value!r}")
+    research = item.get("research", {})
+    if not isinstance(research, dict):
+        raise InputError(f"{source}.research: expected an object")
+    for key, value in research.items():
+        if value is not None and not isinstance(value, bool):
+            raise InputError(f"{source}.research.{key}: expected true, false or null, got {value!r}")
+    for flag in ("published", "catalog_course"):
+        if flag in item and item[flag] is not None and not isinstance(item[flag], bool):
+            raise InputError(f"{source}.{flag}: expected true or false, got {item[flag]!r}")
+    return item
+
+
+def _claim(item: Mapping[str, Any], path: str) -> bool:
+    if path.startswith("research."):
+        research = item.get("research") or {}
+        value = research.get(path.split(".", 1)[1]) if isinstance(research, dict) else None
+    else:
+        value = item.get(path)
+    return value is True
+
+
+def _claimed(item: Mapping[str, Any], carve: CarveOut) -> bool:
+    """A carve-out's facts, with absent claims read as false (never claimed)."""
+    return all(_claim(item, path) is expected if expected else not _claim(item, path) for path, expected in carve.when)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+@cache
+def _index(bundle: Bundle) -> tuple[dict[str, tuple[ControlRule, ...]], tuple[CarveOut, ...]]:
+    """Rules by subject and carve-outs, deduplicated and sorted: order never matters."""
+    by_subject: dict[str, list[ControlRule]] = {}
+    for rule in sorted(set(bundle.rules), key=lambda r: r.id):
+        by_subject.setdefault(rule.subject, []).append(rule)
+    return {k: tuple(v) for k, v in by_subject.items()}, tuple(sorted(set(bundle.carveouts), key=lambda c: c.id))
+
+
+def _entry_for(rule: ControlRule, family: str) -> str | None:
+    return {"hardware": rule.hardware, "software": rule.software, "technology": rule.technology}[family]
+
+
+def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
+    """Classify one ITEM against one bundle. Pure and total on well-formed items."""
+    input_hash = canonical_hash(item)
+    kind = item.get("kind")
+    family = _FAMILY.get(kind) if isinstance(kind, str) else None
+    subject = item.get("subject") or {}
+    subject_type = subject.get("type") if isinstance(subject, dict) else None
+
+    def result(
+        classification: str,
+        controlled: bool | None,
+        subject_to: bool | None,
+        reasons: list[Reason],
+        considered: list[Considered],
+        missing: tuple[str, ...] = (),
+        entry: str | None = None,
+    ) -> Classification:
+        return Classification(
+            classification,
+            controlled,
+            subject_to,
+            missing,
+            tuple(reasons),
+            tuple(considered),
+            bundle.version,
+            bundle.jurisdiction,
+            entry,
+            input_hash,
+        )
+
+    if family is None:
+        return result(INCOMPLETE, None, None, [Reason("input", "", f"unknown item kind {kind!r}", "V")], [], ("kind",))
+    if subject_type not in SUBJECT_TYPES:
+        text = f"unknown subject type {subject_type!r}: it cannot be classified, so it is not cleared"
+        return result(INCOMPLETE, None, None, [Reason("input", "", text, "V")], [], ("subject.type",))
+
+    rules_by_subject, carveouts = _index(bundle)
+    considered: list[Considered] = []
+    fired: list[ControlRule] = []
+    needs: dict[str, set[str]] = {}
+    for rule in rules_by_subject.get(subject_type, ()):
+        failed: list[str] = []
+        unknown: list[str] = []
+        for band in rule.when:
+            value = _number(subject.get(band.parameter))
+            if value is None:
+                unknown.append(f"subject.{band.parameter}")
+            elif not band.holds(value):
+                failed.append(f"{band.parameter} {value:g} is outside {band.describe()}")
+        if failed:
+            considered.append(Considered(rule.id, "not_applicable", "; ".join(failed)))
+        elif unknown:
+            needs[rule.id] = set(unknown)
+            considered.append(Considered(rule.id, "needs_facts", f"needs {', '.join(unknown)}"))
+        else:
+            fired.append(rule)
+            why = " and ".join(b.describe() for b in rule.when) or f"subject is {subject_type}"
+            considered.append(Considered(rule.id, "fired", why))
+
+    # Which entries could this item be? (fired, or possible while facts are missing)
+    possible_entries = {_entry_for(r, family) for r in fired} | {
+        _entry_for(r, family) for r in rules_by_subject.get(subject_type, ()) if r.id in needs
+    }
+    applicable: list[CarveOut] = []
+    for carve in carveouts:
+        if family == "hardware":
+            if _claimed(item, carve):
+                considered.append(Considered(carve.id, "not_applicable", f"{carve.title} never applies to hardware"))
+            continue
+        if not _claimed(item, carve):
+            considered.append(Considered(carve.id, "not_applicable", f"{carve.title} not claimed"))
+        elif possible_entries & set(carve.except_entries):
+            considered.append(Considered(carve.id, "excepted", carve.except_note or "not for this entry"))
+        else:
+            applicable.append(carve)
+            considered.append(Considered(carve.id, "fired", f"{carve.title} claimed"))
+
+    if applicable:
+        reasons = [Reason(c.id, c.citation, f"not subject: {c.title} ({kind})", c.status) for c in applicable]
+        return result(NOT_SUBJECT, False, False, reasons, considered)
+
+    if fired:
+        best = fired[0]  # bands are disjoint: at most one rule per subject fires
+        entry = _entry_for(best, family)
+        if entry is None:
+            text = (
+                f"{kind} for {best.entry} has no entry of its own in this bundle; "
+                f"subject but unlisted ({bundle.unlisted.classification})"
+            )
+            reasons = [
+                Reason(best.id, best.citation, text, best.status),
+                Reason("unlisted", bundle.unlisted.citation, text, bundle.unlisted.status),
+            ]
+            return result(bundle.unlisted.classification, False, True, reasons, considered, entry=best.entry)
+        text = f"{kind} for a {subject_type.replace('_', ' ')} matching {best.entry}"
+        if kind == "dataset":
+            text += " (a dataset about a controlled subject is treated as technology)"
+        if best.note:
+            text += f"; {best.note}"
+        return result(
+            entry, True, True, [Reason(best.id, best.citation, text, best.status)], considered, entry=best.entry
+        )
+
+    if needs:
+        missing = tuple(sorted(set().union(*needs.values())))
+        text = f"cannot rule out {', '.join(sorted(needs))} without {', '.join(missing)}"
+        return result(INCOMPLETE, None, True, [Reason(r, "", text, "V") for r in sorted(needs)], considered, missing)
+
+    text = f"subject to the rules of {bundle.jurisdiction} but matches no control-list entry"
+    return result(
+        bundle.unlisted.classification,
+        False,
+        True,
+        [Reason("unlisted", bundle.unlisted.citation, text, bundle.unlisted.status)],
+        considered,
+    )
+
+
+__all__ = ["INCOMPLETE", "NOT_SUBJECT", "Classification", "Considered", "Reason", "check_item", "classify"]
