@@ -18,19 +18,10 @@ from governance.app import App
 from governance.db import transaction
 from governance.validation import build_expectations
 from lineage import EventLog, NewEvent
+from policies.bundle import ITEM_KINDS, SUBJECT_TYPES
+from policies.classify import check_item
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
-SUBJECT_TYPES = (
-    "quantum_computer",
-    "qkd",
-    "cryogenic_cooling",
-    "parametric_amplifier",
-    "cryo_cmos",
-    "cryogenic_wafer_prober",
-    "isotope_material",
-    "none",
-)
-ITEM_KINDS = ("technology", "source_code", "object_code", "hardware", "dataset")
 RESEARCH_FIELDS = ("fundamental", "intended_for_publication", "restrictions_accepted")
 _NAMESPACE = uuid.UUID("6f1c0a52-7d0b-4c8e-9a55-0c6b3b9f1e21")
 
@@ -69,26 +60,24 @@ class DatasetSpec:
             raise InputError(
                 f"dataset name {self.name!r}: expected 1-200 characters without slashes or control characters"
             )
-        if self.kind not in ITEM_KINDS:
-            raise InputError(f"kind: expected one of {', '.join(ITEM_KINDS)}, got {self.kind!r}")
-        if not isinstance(self.subject, dict) or self.subject.get("type") not in SUBJECT_TYPES:
-            got = self.subject.get("type") if isinstance(self.subject, dict) else self.subject
-            raise InputError(f"subject.type: expected one of {', '.join(SUBJECT_TYPES)}, got {got!r}")
-        for key, value in self.subject.items():
-            if key != "type" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
-                raise InputError(f"subject.{key}: expected a number or a string, got {value!r}")
-        if not isinstance(self.research, dict):
+        # The same shape rules as any ITEM (DESIGN.md), so a registered dataset can always be classified.
+        check_item(
+            {
+                "kind": self.kind,
+                "subject": self.subject,
+                "research": self.research,
+                "published": self.published,
+                "catalog_course": self.catalog_course,
+            },
+            "dataset",
+        )
+        if self.subject.get("type") not in SUBJECT_TYPES:
             raise InputError(
-                "research: expected a mapping of fundamental / intended_for_publication / restrictions_accepted"
+                f"subject.type: expected one of {', '.join(SUBJECT_TYPES)}, got {self.subject.get('type')!r}"
             )
-        for key, value in self.research.items():
-            if key not in RESEARCH_FIELDS:
-                raise InputError(f"research.{key}: unknown field; expected one of {', '.join(RESEARCH_FIELDS)}")
-            if value is not None and not isinstance(value, bool):
-                raise InputError(f"research.{key}: expected true, false or null (unknown), got {value!r}")
-        for flag in ("published", "catalog_course"):
-            if not isinstance(getattr(self, flag), bool):
-                raise InputError(f"{flag}: expected true or false, got {getattr(self, flag)!r}")
+        unknown = sorted(set(self.research) - set(RESEARCH_FIELDS))
+        if unknown:
+            raise InputError(f"research.{unknown[0]}: unknown field; expected one of {', '.join(RESEARCH_FIELDS)}")
         if self.expectations:
             build_expectations(self.expectations, "expectations")
         return DatasetSpec(
@@ -143,6 +132,9 @@ class Artifact:
     format: dict[str, Any]
     source: dict[str, Any]
     created_at: datetime
+    classification: str | None = None
+    controlled: bool | None = None
+    classification_basis: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -187,6 +179,25 @@ def grant_initial_admin(app: App) -> bool:
             )
         )
     return True
+
+
+def grant_role(app: App, person: str, role: str) -> None:
+    """An admin gives a person a role; recorded as an event."""
+    if role not in t.ROLES:
+        raise InputError(f"role {role!r}: expected one of {', '.join(t.ROLES)}")
+    if not person.strip():
+        raise InputError("person: expected a name")
+    with transaction(app.engine) as conn:
+        require_role(conn, app.user, "admin", f"grant the {role} role")
+        if role in roles_of(conn, person):
+            return
+        conn.execute(
+            insert(t.role_assignments).values(
+                person=person, role=role, granted_at=datetime.now(UTC), granted_by=app.user
+            )
+        )
+        log = EventLog(conn)
+        log.append(NewEvent("role.granted", app.user, [], {"role": role, "person_ref": log.actor_ref(person)}))
 
 
 # -- datasets -----------------------------------------------------------------
@@ -293,6 +304,9 @@ def _artifact_from_row(row: Any, dataset_name: str) -> Artifact:
         format=dict(row.format),
         source=dict(row.source),
         created_at=row.created_at,
+        classification=row.classification,
+        controlled=row.controlled,
+        classification_basis=row.classification_basis,
     )
 
 
@@ -384,6 +398,7 @@ __all__ = [
     "get_artifact",
     "get_dataset",
     "grant_initial_admin",
+    "grant_role",
     "list_artifacts",
     "list_datasets",
     "list_quarantine",

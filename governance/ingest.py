@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Table, insert, select, tuple_
 from governance import tables as t
 from governance.app import App
 from governance.catalog import Dataset, artifact_id, get_dataset
+from governance.classification import Classifier
 from governance.db import transaction
 from governance.formats import FormatInfo, extract
 from governance.validation import validate_table
@@ -404,6 +405,8 @@ def _commit_batch(
                 for q in new_quarantine
             ]
         log.append_many(events)
+        if new_artifacts:  # classified in the same transaction that governs them
+            Classifier(app, conn).refresh([a["summary"]["id"] for a in new_artifacts], "ingest")
 
 
 def _existing_blobs(conn: Connection, shas: list[str]) -> set[str]:
@@ -495,6 +498,8 @@ def record_dvc_lineage(app: App, plan: IngestPlan, artifacts: Sequence[dict[str,
                 ],
                 edges=edge_specs,
             )
+            outputs = sorted({e.child_id for e in edge_specs if e.relation == "wasGeneratedBy"})
+            Classifier(app, conn).refresh(outputs, f"derived by DVC stage {stage.name}")  # inherit from inputs
             recorded += 1
     return recorded
 

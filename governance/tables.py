@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from lineage.schema import metadata
@@ -67,7 +68,35 @@ artifacts = Table(
     Column("source", JSON, nullable=False),
     Column("ingest_run_id", String(36), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The effective export-control classification (automatic, inherited or an officer's
+    # override) and the decision that set it; the history is in `classifications`.
+    Column("kind", String(32), nullable=True),
+    Column("classification", String(32), nullable=True, index=True),
+    Column("controlled", Boolean, nullable=True),
+    Column("classification_basis", String(16), nullable=True),
+    Column("classification_decision", String(36), nullable=True),
+    Column("declassified", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("dataset_id", "path", "sha256", name="uq_artifacts_dataset_path_sha"),
+)
+
+# Every classification decision ever made about an artifact: automatic (with the full
+# evaluator output), inherited from inputs, or an officer's override or declassification.
+classifications = Table(
+    "classifications",
+    metadata,
+    Column("decision_id", String(36), primary_key=True),
+    Column("artifact_id", String(36), ForeignKey("artifacts.id"), nullable=False, index=True),
+    Column("source", String(16), nullable=False),
+    Column("classification", String(32), nullable=False),
+    Column("controlled", Boolean, nullable=True),
+    Column("jurisdiction", String(32), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("decided_by", String(256), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False),
 )
 
 quarantine = Table(
@@ -109,4 +138,14 @@ role_assignments = Table(
 
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
-__all__ = ["ROLES", "role_assignments", "artifacts", "blobs", "datasets", "ingest_runs", "metadata", "quarantine"]
+__all__ = [
+    "ROLES",
+    "classifications",
+    "role_assignments",
+    "artifacts",
+    "blobs",
+    "datasets",
+    "ingest_runs",
+    "metadata",
+    "quarantine",
+]

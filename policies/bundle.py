@@ -38,6 +38,7 @@ SUBJECT_TYPES = (
     "none",
 )
 ITEM_KINDS = ("technology", "source_code", "object_code", "hardware", "dataset")
+NUMERIC_PARAMETERS = ("physical_qubits", "cnot_error", "operating_temperature_k")
 CLAIM_FIELDS = (
     "published",
     "catalog_course",
@@ -273,7 +274,7 @@ def _rule(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> ControlRule:
     subject = data["subject"]
     if subject not in SUBJECT_TYPES:
         raise ctx.fail(f"{at}.subject", f"expected one of {', '.join(SUBJECT_TYPES)}, got {subject!r}")
-    when = ctx.mapping(data.get("when", {}), f"{at}.when", set(_NUMERIC_PARAMETERS))
+    when = ctx.mapping(data.get("when", {}), f"{at}.when", set(NUMERIC_PARAMETERS))
     return ControlRule(
         id=rule_id,
         jurisdiction=jurisdiction,
@@ -318,9 +319,6 @@ def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
         except_note=str(data.get("except_note") or ""),
         source=ctx.source,
     )
-
-
-_NUMERIC_PARAMETERS = ("physical_qubits", "cnot_error", "operating_temperature_k")
 
 
 def _parse_file(path: Path) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut]]:
@@ -437,6 +435,7 @@ __all__ = [
     "BUILTIN_DIR",
     "CLAIM_FIELDS",
     "ITEM_KINDS",
+    "NUMERIC_PARAMETERS",
     "STATUSES",
     "SUBJECT_TYPES",
     "Band",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from policies.bundle import ITEM_KINDS, SUBJECT_TYPES, Bundle, CarveOut, ControlRule
+from policies.bundle import ITEM_KINDS, NUMERIC_PARAMETERS, SUBJECT_TYPES, Bundle, CarveOut, ControlRule
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
@@ -109,8 +109,11 @@ def check_item(item: Any, source: str = "item") -> dict[str, Any]:
     if not isinstance(subject, dict) or not isinstance(subject.get("type"), str):
         raise InputError(f"{source}.subject: expected an object with a string 'type'")
     for key, value in subject.items():
-        if key != "type" and (isinstance(value, bool) or not isinstance(value, (int, float, str)) or value != value):
-            raise InputError(f"{source}.subject.{key}: expected a number, got {value!r}")
+        numeric = key in NUMERIC_PARAMETERS
+        kinds = (int, float) if numeric else (int, float, str)
+        if key != "type" and (isinstance(value, bool) or not isinstance(value, kinds) or value != value):
+            expected = "a number" if numeric else "a number or a string"
+            raise InputError(f"{source}.subject.{key}: expected {expected}, got {value!r}")
     research = item.get("research", {})
     if not isinstance(research, dict):
         raise InputError(f"{source}.research: expected an object")

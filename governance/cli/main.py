@@ -14,6 +14,7 @@ from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._render import console, exit_with_error, human_size, print_json
+from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
 from governance.cli.policy_cmds import classify_command, policy_app
 from governance.config import load_settings
 from qgov.canonical import iso_utc
@@ -37,6 +38,14 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.command("classify")(classify_command)
+app.command("override")(override_command)
+app.command("declassify")(declassify_command)
+app.command("reclassify")(reclassify_command)
+lineage_app = typer.Typer(help="Record and inspect lineage.", no_args_is_help=True)
+app.add_typer(lineage_app, name="lineage")
+lineage_app.command("derive")(derive_command)
+role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
+app.add_typer(role_app, name="role")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
@@ -236,14 +245,58 @@ def dataset_show(name: str, as_json: JsonFlag = False) -> None:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
 
 
+@dataset_app.command("update")
+def dataset_update(
+    name: str,
+    fundamental: Annotated[str | None, typer.Option(help="Fundamental research? yes / no / unknown.")] = None,
+    publication: Annotated[str | None, typer.Option("--intended-for-publication", help="yes / no / unknown.")] = None,
+    restrictions: Annotated[
+        str | None, typer.Option("--restrictions-accepted", help="Sponsor restrictions accepted? yes / no / unknown.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a dataset's research context; its artifacts and everything derived are reclassified."""
+    from governance.classification import set_research
+    from governance.cli.classify_cmds import _render_changes
+
+    changes: dict[str, bool | None] = {}
+    for key, value, option in (
+        ("fundamental", fundamental, "--fundamental"),
+        ("intended_for_publication", publication, "--intended-for-publication"),
+        ("restrictions_accepted", restrictions, "--restrictions-accepted"),
+    ):
+        if value is not None:
+            changes[key] = _tristate(value, option)
+    if not changes:
+        raise InputError(
+            "dataset update: give at least one of --fundamental, --intended-for-publication, --restrictions-accepted"
+        )
+    _render_changes(set_research(_app(), name, changes), as_json)
+
+
+@role_app.command("grant")
+def role_grant(person: str, role: str, as_json: JsonFlag = False) -> None:
+    """Admin: give PERSON a ROLE (data_manager, researcher, export_control_officer, auditor, admin)."""
+    from governance.catalog import grant_role
+
+    grant_role(_app(), person, role)
+    if as_json:
+        print_json({"person": person, "role": role})
+        return
+    console.print(f"{person} is now {role}")
+
+
 # -- ingest -----------------------------------------------------------------
 def _artifact_table(arts: list[Any]) -> None:
-    table = Table("artifact", "path", "media type", "size", "sha256")
+    table = Table("artifact", "path", "media type", "size", "classification", "sha256")
     table.columns[0].overflow = "fold"
     table.columns[0].min_width = 36
     for a in arts:
-        get = a.get if isinstance(a, dict) else lambda k, a=a: getattr(a, k)
-        table.add_row(get("id"), get("path"), get("media_type"), human_size(int(get("size"))), get("sha256")[:16] + "…")
+        get = a.get if isinstance(a, dict) else lambda k, a=a: getattr(a, k, None)
+        cls = get("classification") or "—"
+        table.add_row(
+            get("id"), get("path"), get("media_type"), human_size(int(get("size"))), cls, get("sha256")[:16] + "…"
+        )
     console.print(table)
 
 
@@ -364,7 +417,9 @@ def artifact_list(
 
     arts = list_artifacts(_app(), dataset)
     if as_json:
-        print_json({"artifacts": [a.summary() | {"dataset": a.dataset} for a in arts]})
+        print_json(
+            {"artifacts": [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in arts]}
+        )
         return
     _artifact_table(arts)
 
@@ -374,10 +429,15 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
     """Show an artifact: format metadata, DVC origin, and its provenance events."""
     from governance.audit import list_events
     from governance.catalog import find_artifact
+    from governance.classification import history
 
     qg = _app()
     art = find_artifact(qg, artifact)
     doc = art.summary() | {
+        "classification": art.classification,
+        "controlled": art.controlled,
+        "classification_basis": art.classification_basis,
+        "classification_history": history(qg, art.id),
         "dataset": art.dataset,
         "format": art.format,
         "source": art.source,

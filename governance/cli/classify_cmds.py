@@ -1,0 +1,83 @@
+"""Officer and data-manager commands on classifications: override, declassify, reclassify."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from governance.cli._render import console, print_json
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the record).")]
+
+
+def _app() -> Any:
+    from governance.app import App
+    from governance.config import load_settings
+
+    return App(load_settings())
+
+
+def _render_changes(changes: list[Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    doc = (extra or {}) | {
+        "changed": len(changes),
+        "changes": [c if isinstance(c, dict) else c.to_json() for c in changes],
+    }
+    if as_json:
+        print_json(doc)
+        return
+    if not changes:
+        console.print("no classification changed")
+        return
+    table = Table("artifact", "path", "old", "new", "basis", "rule", "citation")
+    for c in doc["changes"]:
+        table.add_row(c["artifact"], c["path"], str(c["old"]), c["new"], c["basis"], c["rule"], c["citation"])
+    console.print(table)
+
+
+def override_command(
+    artifact: str,
+    as_: Annotated[str, typer.Option("--as", help="The classification to set, e.g. EAR99 or 4E906.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """Export-control officer: set an artifact's classification (the automatic one stays visible)."""
+    from governance.classification import override
+
+    _render_changes(override(_app(), artifact, as_, reason), as_json)
+
+
+def declassify_command(artifact: str, reason: Reason, as_json: JsonFlag = False) -> None:
+    """Export-control officer: stop a derived artifact inheriting its inputs' classification."""
+    from governance.classification import declassify
+
+    _render_changes(declassify(_app(), artifact, reason), as_json)
+
+
+def reclassify_command(as_json: JsonFlag = False) -> None:
+    """Re-evaluate every artifact under the current policy (a Prefect flow); prints the diff."""
+    from flows.runtime import configure_prefect, flow_settings
+    from governance.config import load_settings
+
+    settings = load_settings()
+    configure_prefect(settings.home)
+    from flows.reclassify import reclassify_flow
+
+    with flow_settings():
+        report = reclassify_flow(settings)
+    _render_changes(report["changes"], as_json, {"policy_version": report["policy_version"]})
+
+
+def derive_command(
+    activity: Annotated[str, typer.Option("--activity", help="What was done, e.g. 'fit T1'.")],
+    used: Annotated[list[str], typer.Option("--used", help="Input artifact id (repeatable).")],
+    generated: Annotated[list[str], typer.Option("--generated", help="Output artifact id (repeatable).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that artifacts were derived from others; outputs inherit the inputs' classification."""
+    from governance.derivation import record_derivation
+
+    activity_id, changes = record_derivation(_app(), activity, used, generated)
+    _render_changes(changes, as_json, {"activity": activity_id})
