@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from governance import tables as t
 from governance.app import App
@@ -198,6 +198,9 @@ class Classifier:
             ):
                 self._active[(decision.artifact_id, decision.source)] = decision
         events: list[NewEvent] = []
+        self._artifact_updates: list[dict[str, Any]] = []
+        self._retired: list[dict[str, Any]] = []
+        self._decisions: list[dict[str, Any]] = []
         for artifact in order:
             row = rows.get(artifact)
             if row is None:
@@ -207,8 +210,34 @@ class Classifier:
                 changes.append(change)
             if event is not None:
                 events.append(event)
+        self._flush()
         self.log.append_many(events)
         return changes
+
+    def _flush(self) -> None:
+        """Write the batch's decisions and artifact updates with one statement each."""
+        if self._retired:
+            self.conn.execute(
+                update(t.classifications)
+                .where(t.classifications.c.decision_id == bindparam("retired_id"))
+                .values(active=False),
+                self._retired,
+            )
+        if self._decisions:
+            self.conn.execute(insert(t.classifications), self._decisions)
+        if self._artifact_updates:
+            self.conn.execute(
+                update(t.artifacts)
+                .where(t.artifacts.c.id == bindparam("artifact_id"))
+                .values(
+                    classification=bindparam("new_classification"),
+                    controlled=bindparam("new_controlled"),
+                    classification_basis=bindparam("new_basis"),
+                    classification_decision=bindparam("new_decision"),
+                    kind=bindparam("new_kind"),
+                ),
+                self._artifact_updates,
+            )
 
     def _evaluate(
         self, row: Any, parent_ids: set[str], effective: dict[str, tuple[str | None, bool | None]], why: str
@@ -245,16 +274,15 @@ class Classifier:
         if new == row.classification and basis == row.classification_basis and not automatic_changed:
             return None, None, (new, controlled)
         decision = automatic_changed or row.classification_decision or str(uuid.uuid4())
-        self.conn.execute(
-            update(t.artifacts)
-            .where(t.artifacts.c.id == row.id)
-            .values(
-                classification=new,
-                controlled=controlled,
-                classification_basis=basis,
-                classification_decision=decision,
-                kind=item["kind"],
-            )
+        self._artifact_updates.append(
+            {
+                "artifact_id": row.id,
+                "new_classification": new,
+                "new_controlled": controlled,
+                "new_basis": basis,
+                "new_decision": decision,
+                "new_kind": item["kind"],
+            }
         )
         change = None
         if new != row.classification or basis != row.classification_basis:
@@ -288,27 +316,24 @@ class Classifier:
         ):
             return None
         if current is not None:
-            self.conn.execute(
-                update(t.classifications)
-                .where(t.classifications.c.decision_id == current.decision_id)
-                .values(active=False)
-            )
+            self._retired.append({"retired_id": current.decision_id})
         decision = str(uuid.uuid4())
-        self.conn.execute(
-            insert(t.classifications).values(
-                decision_id=decision,
-                artifact_id=row.id,
-                source="automatic",
-                classification=answer.classification,
-                controlled=answer.controlled,
-                jurisdiction=answer.jurisdiction,
-                policy_version=answer.policy_version,
-                input_hash=answer.input_hash,
-                result=answer.to_json() | {"item": item},
-                decided_by="qgov",
-                decided_at=now,
-                active=True,
-            )
+        self._decisions.append(
+            {
+                "decision_id": decision,
+                "artifact_id": row.id,
+                "source": "automatic",
+                "classification": answer.classification,
+                "controlled": answer.controlled,
+                "jurisdiction": answer.jurisdiction,
+                "policy_version": answer.policy_version,
+                "input_hash": answer.input_hash,
+                "result": answer.to_json() | {"item": item},
+                "reason": None,
+                "decided_by": "qgov",
+                "decided_at": now,
+                "active": True,
+            }
         )
         return decision
 

@@ -152,7 +152,7 @@ def cli(env: dict[str, str], prefect_api: str):  # type: ignore[no-untyped-def]
     def _cli(
         *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        environ = dict(os.environ, **env, PREFECT_API_URL=prefect_api, **(extra_env or {}))
+        environ = {**os.environ, **env, "PREFECT_API_URL": prefect_api, **(extra_env or {})}
         return subprocess.run([QGOV, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False)
 
     return _cli
