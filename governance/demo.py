@@ -27,6 +27,7 @@ from governance.config import load_settings
 from governance.keys import create_key_file
 from governance.sample_data import calibration_table, write_dvc_repo, write_sample_folder
 from lineage import EventLog
+from qgov.errors import InputError
 from storage import object_key
 
 EXPECTATIONS = [
@@ -44,10 +45,16 @@ def _entropy(data: bytes) -> float:
 def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     started = time.monotonic()
     root = (workdir or Path(tempfile.mkdtemp(prefix="qgov-demo-"))).resolve()
+    marker = root / ".qgov-demo"
+    if root.exists() and any(root.iterdir()) and not marker.exists():
+        raise InputError(f"--workdir {root}: not empty and not a previous demo; choose an empty or new directory")
+    for leftover in ("home", "data", "fetched"):  # a previous demo's: start afresh
+        shutil.rmtree(root / leftover, ignore_errors=True)
+    (root / "tampered.db").unlink(missing_ok=True)
     root.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     home = root / "home"
-    if home.exists():
-        shutil.rmtree(home)
+    (home / "prefect").mkdir(parents=True)
     settings = load_settings({"QGOV_HOME": str(home), "QGOV_USER": "ada.byron"})
 
     from flows.runtime import configure_prefect, flow_settings
@@ -112,10 +119,10 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     )
     console.print(f"registered [bold]{ds.name}[/] ({ds.id})")
 
-    def run(path: Path) -> Any:
+    def run(path: Path, dataset: str = ds.name) -> Any:
         t0 = time.monotonic()
         with flow_settings():
-            report = ingest_flow(settings, str(path), ds.name)
+            report = ingest_flow(settings, str(path), dataset)
         console.print(
             f"[dim]Prefect flow qgov-ingest: {report.ingested} new, {report.unchanged} unchanged, "
             f"{len(report.quarantined)} quarantined in {time.monotonic() - t0:.1f}s[/]"
@@ -127,7 +134,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         "each file is described, validated, hashed, encrypted under its own key.",
     )
     first = run(samples)
-    table = Table("path", "media type", "what qgov read", "sha256")
+    table = Table("path", "media type", "what qgov read", "classification")
     from governance.catalog import list_artifacts
 
     described = {a.path: a for a in list_artifacts(app, ds.name)}
@@ -142,8 +149,12 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
             if "datasets" in fmt
             else f"JSON {fmt.get('top_level')}"
         )
-        table.add_row(art["path"], art["media_type"], what, art["sha256"][:16] + "…")
+        table.add_row(art["path"], art["media_type"], what, described[art["path"]].classification or "—")
     console.print(table)
+    console.print(
+        "27 qubits is below every 4A906.a band, and the work is fundamental research intended for\n"
+        "publication (15 CFR 734.8): the data is [green]not subject[/] to the EAR; the circuits likewise."
+    )
 
     say(
         "A faulty calibration table is quarantined", "Great Expectations checks every table; a failure is not governed."
@@ -153,8 +164,23 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
     console.print(f"quarantine holds {len(list_quarantine(app, ds.name))} file(s) with their validation report")
 
-    say("Ingest a DVC pipeline", "git revision and DVC md5s are recorded; dvc.lock stages become lineage.")
-    dvc = run(repo)
+    say(
+        "Ingest a sponsor-restricted DVC pipeline",
+        "a 120-qubit machine with C-NOT error 8e-4 under accepted sponsor restrictions: controlled technology.\n"
+        "git revision and DVC md5s are recorded; dvc.lock stages become lineage.",
+    )
+    sponsored = register_dataset(
+        app,
+        DatasetSpec(
+            name="sponsor-pipeline-2026",
+            owner="ada.byron",
+            description="Calibration pipeline for the 120-qubit sponsor device",
+            subject={"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 0.0008},
+            research={"fundamental": False, "intended_for_publication": False, "restrictions_accepted": True},
+            sponsor="Industrial sponsor (NDA)",
+        ),
+    )
+    dvc = run(repo, sponsored.name)
     console.print(f"git revision {dvc.git_rev}; {dvc.dvc_stages} stage(s) recorded")
     with app.engine.connect() as conn:
         from sqlalchemy import select
@@ -168,6 +194,27 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
             console.print(f"  {names.get(e.child_id, e.child_id)} [cyan]wasGeneratedBy[/] stage {e.activity}")
         else:
             console.print(f"  stage {e.activity} [cyan]used[/] {names.get(e.parent_id, e.parent_id)}")
+
+    controlled = {a.path: a for a in list_artifacts(app, sponsored.name)}
+    for path in ("data/calibration.csv", "src/fit.py", "results/fit_params.json"):
+        art = controlled[path]
+        console.print(f"  {path}: [bold red]{art.classification}[/] ({art.classification_basis})")
+    console.print("  rule ear.4A906.a.2 — 15 CFR 774 Supp. 1, ECCN 4A906.a.2 (technology → 4E906, software → 4D906)")
+
+    say("An export-control officer overrides one answer", "the automatic answer stays on the record.")
+    from governance.catalog import grant_role
+    from governance.classification import history, override
+
+    grant_role(app, "olga.officer", "export_control_officer")
+    officer = App(settings.model_copy(update={"user": "olga.officer"}))
+    fit = controlled["results/fit_params.json"]
+    override(officer, fit.id, "EAR99", "per-qubit T1 fits only: no design or production technology")
+    officer.close()
+    for h in history(app, fit.id):
+        console.print(
+            f"  {h['source']:9} {h['classification']:6} by {h['decided_by']}"
+            + (f" — {h['reason']}" if h["reason"] else "")
+        )
 
     say("Run the same ingest again", "nothing is ingested twice.")
     again = run(samples)
@@ -214,9 +261,11 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     say("What happened", "")
     console.print(
-        f"In {elapsed:.0f}s qgov registered a dataset, ingested {len(first.artifacts) + len(dvc.artifacts)} files "
+        f"In {elapsed:.0f}s qgov registered two datasets, ingested {len(first.artifacts) + len(dvc.artifacts)} files "
         "through Prefect, quarantined one faulty table, encrypted everything under per-object keys,\n"
-        "linked a DVC stage's inputs and outputs, refused to ingest anything twice,\n"
+        "linked a DVC stage's inputs and outputs, classified every file against the EAR (not subject\n"
+        "under 734.8; 4E906/4D906 for the sponsor pipeline) and kept an officer's override on the record,\n"
+        "refused to ingest anything twice,\n"
         "returned an exact copy to an authorised user, and proved the log intact — then caught an edit to it.\n"
         f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events"
     )

@@ -196,5 +196,8 @@ def test_demo_tells_the_whole_story(cli, env, tmp_path: Path) -> None:  # type: 
         "sha256 matches the original: True",
         "log intact",
         "tamper detected at event #4",
+        "calibration.csv    │ text/csv",
+        "data/calibration.csv: 4E906 (automatic)",
+        "override  EAR99  by olga.officer",
     ):
         assert line in proc.stderr, line
