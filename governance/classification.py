@@ -194,7 +194,9 @@ class Classifier:
         self._active: dict[tuple[str, str], Any] = {}
         for chunk in _chunks(order, 5000):
             for decision in self.conn.execute(
-                select(t.classifications).where(t.classifications.c.artifact_id.in_(chunk), t.classifications.c.active)
+                select(*[c for c in t.classifications.c if c.name != "result"]).where(  # not the bulky JSON
+                    t.classifications.c.artifact_id.in_(chunk), t.classifications.c.active
+                )
             ):
                 self._active[(decision.artifact_id, decision.source)] = decision
         events: list[NewEvent] = []

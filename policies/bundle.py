@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,10 @@ class Band:
             and (self.below is None or value < self.below)
             and (self.max is None or value <= self.max)
         )
+
+    @cached_property
+    def text(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         parts = []

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from policies.bundle import ITEM_KINDS, NUMERIC_PARAMETERS, SUBJECT_TYPES, Bundle, CarveOut, ControlRule
@@ -146,9 +145,25 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-@cache
+_INDEXES: dict[int, tuple[Bundle, tuple[dict[str, tuple[ControlRule, ...]], tuple[CarveOut, ...]]]] = {}
+
+
 def _index(bundle: Bundle) -> tuple[dict[str, tuple[ControlRule, ...]], tuple[CarveOut, ...]]:
-    """Rules by subject and carve-outs, deduplicated and sorted: order never matters."""
+    """Rules by subject and carve-outs, deduplicated and sorted: order never matters.
+
+    Cached by identity: hashing a whole bundle on every decision cost more than deciding.
+    """
+    cached = _INDEXES.get(id(bundle))
+    if cached is not None and cached[0] is bundle:
+        return cached[1]
+    index = _build_index(bundle)
+    if len(_INDEXES) > 64:
+        _INDEXES.clear()
+    _INDEXES[id(bundle)] = (bundle, index)
+    return index
+
+
+def _build_index(bundle: Bundle) -> tuple[dict[str, tuple[ControlRule, ...]], tuple[CarveOut, ...]]:
     by_subject: dict[str, list[ControlRule]] = {}
     for rule in sorted(set(bundle.rules), key=lambda r: r.id):
         by_subject.setdefault(rule.subject, []).append(rule)
@@ -207,7 +222,7 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
             if value is None:
                 unknown.append(f"subject.{band.parameter}")
             elif not band.holds(value):
-                failed.append(f"{band.parameter} {value:g} is outside {band.describe()}")
+                failed.append(f"{band.parameter} {value:g} is outside {band.text}")
         if failed:
             considered.append(Considered(rule.id, "not_applicable", "; ".join(failed)))
         elif unknown:
@@ -215,7 +230,7 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
             considered.append(Considered(rule.id, "needs_facts", f"needs {', '.join(unknown)}"))
         else:
             fired.append(rule)
-            why = " and ".join(b.describe() for b in rule.when) or f"subject is {subject_type}"
+            why = " and ".join(b.text for b in rule.when) or f"subject is {subject_type}"
             considered.append(Considered(rule.id, "fired", why))
 
     # Which entries could this item be? (fired, or possible while facts are missing)

@@ -173,19 +173,21 @@ def _alive(pid: int) -> bool:
 
 
 _SYNCFS_THRESHOLD = 16
-_libc: ctypes.CDLL | bool | None = None
+_libc: ctypes.CDLL | None = None
+_libc_probed = False
 
 
 def _syncfs(path: Path) -> bool:
     """Linux syncfs(2) on the filesystem holding ``path``; False where unavailable."""
-    global _libc
-    if _libc is None:
+    global _libc, _libc_probed
+    if not _libc_probed:
+        _libc_probed = True
         try:
             _libc = ctypes.CDLL(None, use_errno=True)
             _libc.syncfs  # noqa: B018 - probe that the symbol exists
         except (OSError, AttributeError):
-            _libc = False
-    if not _libc:
+            _libc = None
+    if _libc is None:
         return False
     fd = os.open(path, os.O_RDONLY)
     try:

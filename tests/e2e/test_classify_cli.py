@@ -22,7 +22,9 @@ ITEM = {
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([QGOV, *args], capture_output=True, text=True, env=dict(os.environ, **(env or {})), timeout=120, check=False)
+    return subprocess.run(
+        [QGOV, *args], capture_output=True, text=True, env=dict(os.environ, **(env or {})), timeout=120, check=False
+    )
 
 
 def _item(tmp_path: Path, item: object, name: str = "item.json") -> str:
@@ -65,7 +67,10 @@ def test_second_jurisdiction(tmp_path: Path) -> None:
     ("item", "message"),
     [
         ({"kind": "gadget"}, "item.json.kind: expected one of"),
-        ({"kind": "hardware", "subject": {"type": "qkd", "physical_qubits": "lots"}}, "item.json.subject.physical_qubits: expected a number"),
+        (
+            {"kind": "hardware", "subject": {"type": "qkd", "physical_qubits": "lots"}},
+            "item.json.subject.physical_qubits: expected a number",
+        ),
         ("not json", "item file"),
     ],
     ids=["bad kind", "text parameter", "not JSON"],
@@ -83,13 +88,17 @@ def test_policy_test_passes_shipped_cases_and_fails_a_wrong_one(tmp_path: Path) 
     ok = _run("policy", "test", str(root / "policies/cases/ear.yaml"), "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["failed"] == 0
     wrong = tmp_path / "wrong.yaml"
-    wrong.write_text("cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 0.0}}\n    expect: 4A906\n")
+    wrong.write_text(
+        "cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 0.0}}\n    expect: 4A906\n"
+    )
     bad = _run("policy", "test", str(wrong))
     assert bad.returncode == 1 and "FAIL 33 qubits is controlled?" in bad.stderr and "0 passed, 1 failed" in bad.stderr
 
 
 def test_a_broken_org_policy_is_one_line_naming_the_rule(tmp_path: Path) -> None:
-    (tmp_path / "org.yaml").write_text("jurisdiction: US-EAR\nrules:\n  - {id: org.a, entry: X, subject: qkd, hardware: X, citation: c, status: V, effective: 2026-01-01, colour: red}\n")
+    (tmp_path / "org.yaml").write_text(
+        "jurisdiction: US-EAR\nrules:\n  - {id: org.a, entry: X, subject: qkd, hardware: X, citation: c, status: V, effective: 2026-01-01, colour: red}\n"
+    )
     proc = _run("policy", "show", env={"QGOV_POLICY_DIR": str(tmp_path)})
     assert proc.returncode == 2 and "rules[0].colour: unknown key" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -97,7 +106,19 @@ def test_a_broken_org_policy_is_one_line_naming_the_rule(tmp_path: Path) -> None
 
 def test_officer_workflow_from_the_cli(cli, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
     cli("init")
-    cli("dataset", "register", "calib", "--subject-type", "quantum_computer", "--param", "physical_qubits=120", "--param", "cnot_error=0.0008", "--restrictions-accepted", "yes")
+    cli(
+        "dataset",
+        "register",
+        "calib",
+        "--subject-type",
+        "quantum_computer",
+        "--param",
+        "physical_qubits=120",
+        "--param",
+        "cnot_error=0.0008",
+        "--restrictions-accepted",
+        "yes",
+    )
     arts = json.loads(cli("ingest", str(sample_tree), "-d", "calib", "--json").stdout)["artifacts"]
     csv = next(a for a in arts if a["path"] == "calibration.csv")
     shown = json.loads(cli("artifact", "show", csv["id"], "--json").stdout)
@@ -105,9 +126,14 @@ def test_officer_workflow_from_the_cli(cli, sample_tree: Path) -> None:  # type:
     refused = cli("override", csv["id"], "--as", "EAR99", "--reason", "aggregates")
     assert refused.returncode == 1 and "needs the export_control_officer role" in refused.stderr
     assert cli("role", "grant", "olga", "export_control_officer").returncode == 0
-    done = cli("override", csv["id"], "--as", "EAR99", "--reason", "aggregates only", "--json", extra_env={"QGOV_USER": "olga"})
+    done = cli(
+        "override", csv["id"], "--as", "EAR99", "--reason", "aggregates only", "--json", extra_env={"QGOV_USER": "olga"}
+    )
     assert json.loads(done.stdout)["changes"][0]["new"] == "EAR99"
     shown = json.loads(cli("artifact", "show", csv["id"], "--json").stdout)
-    assert shown["classification"] == "EAR99" and {h["source"] for h in shown["classification_history"]} == {"automatic", "override"}
+    assert shown["classification"] == "EAR99" and {h["source"] for h in shown["classification_history"]} == {
+        "automatic",
+        "override",
+    }
     again = json.loads(cli("reclassify", "--json").stdout)
     assert again["changed"] == 0
