@@ -54,8 +54,8 @@ def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_pat
     verified = _ok(cli("audit", "verify", "--blobs", "--json"))
     assert verified["ok"] and verified["objects_checked"] == 5 and verified["bad_objects"] == []
     events = _ok(cli("audit", "events", "--subject", qasm["id"], "--json"))["events"]
-    assert [e["type"] for e in events] == ["artifact.ingested", "artifact.fetched"]
-    assert events[1]["actor"] == "alice"
+    assert [e["type"] for e in events] == ["artifact.ingested", "artifact.classified", "artifact.fetched"]
+    assert events[2]["actor"] == "alice"
 
 
 def test_quarantine_exits_1_and_says_why(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
