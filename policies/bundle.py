@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from policies.access import AccessPolicy, parse_access
 from qgov.canonical import canonical_hash
 from qgov.errors import PolicyError
 
@@ -168,6 +169,7 @@ class Bundle:
     rules: tuple[ControlRule, ...]
     carveouts: tuple[CarveOut, ...]
     overridden: tuple[str, ...] = ()
+    access: AccessPolicy | None = None
     version: str = field(default="", compare=False)
 
     def content(self) -> dict[str, Any]:
@@ -177,7 +179,13 @@ class Bundle:
             "unlisted": self.unlisted.__dict__,
             "rules": [r.to_data() for r in sorted(set(self.rules), key=lambda r: r.id)],
             "carveouts": [c.to_data() for c in sorted(set(self.carveouts), key=lambda c: c.id)],
+            "access": self.access.content() if self.access else None,
         }
+
+    def require_access(self) -> AccessPolicy:
+        if self.access is None:
+            raise PolicyError(f"jurisdiction {self.jurisdiction}: its bundle has no access rules")
+        return self.access
 
     def with_version(self) -> Bundle:
         return replace(self, version=canonical_hash(self.content()))
@@ -213,7 +221,7 @@ _RULE_KEYS = {
 }
 _CARVE_KEYS = {"id", "title", "when", "citation", "status", "effective", "except_entries", "except_note"}
 _BAND_KEYS = {"min", "below", "max"}
-_TOP_KEYS = {"jurisdiction", "title", "unlisted", "rules", "carveouts"}
+_TOP_KEYS = {"jurisdiction", "title", "unlisted", "rules", "carveouts", "access"}
 
 
 class _Ctx:
@@ -326,7 +334,9 @@ def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
     )
 
 
-def _parse_file(path: Path) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut]]:
+def _parse_file(
+    path: Path,
+) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut], AccessPolicy | None]:
     ctx = _Ctx(str(path))
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -353,7 +363,8 @@ def _parse_file(path: Path) -> tuple[str, str, Unlisted | None, list[ControlRule
         raise ctx.fail("rules", "expected lists of rules and carveouts")
     rules = [_rule(ctx, r, f"rules[{i}]", jurisdiction) for i, r in enumerate(rules_raw)]
     carveouts = [_carveout(ctx, c, f"carveouts[{i}]", jurisdiction) for i, c in enumerate(carve_raw)]
-    return jurisdiction, str(data.get("title") or jurisdiction), unlisted, rules, carveouts
+    access = parse_access(data["access"], str(path), jurisdiction) if "access" in data else None
+    return jurisdiction, str(data.get("title") or jurisdiction), unlisted, rules, carveouts, access
 
 
 def _check_overlaps(rules: Iterable[ControlRule]) -> None:
@@ -413,17 +424,21 @@ def load_policies(extra_dir: Path | None = None) -> PolicySet:
             rules,
             tuple(part["carveouts"].values()),
             tuple(sorted(part["overridden"])),
+            part["access"],
         ).with_version()
     return PolicySet(bundles)
 
 
 def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> None:
-    jurisdiction, title, unlisted, rules, carveouts = _parse_file(path)
+    jurisdiction, title, unlisted, rules, carveouts, access = _parse_file(path)
     part = partial.setdefault(
-        jurisdiction, {"title": title, "unlisted": None, "rules": {}, "carveouts": {}, "overridden": set()}
+        jurisdiction,
+        {"title": title, "unlisted": None, "rules": {}, "carveouts": {}, "overridden": set(), "access": None},
     )
     if unlisted is not None:
         part["unlisted"] = unlisted
+    if access is not None:
+        part["access"] = access  # an organisation's access section replaces the built-in one
     seen: set[str] = set()
     for item, table in [(r, "rules") for r in rules] + [(c, "carveouts") for c in carveouts]:
         if item.id in seen:

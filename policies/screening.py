@@ -1,0 +1,717 @@
+"""Restricted-party screening: read Consolidated Screening List (CSL) data, match names.
+
+Pure: the parsers take text, the matcher takes a name; nothing here reads files, the
+network or the clock, so a screening answer is reproducible from (name, country, list
+version, matcher version, threshold), which every result records.
+
+How two names are compared, and why:
+
+1. **Normalise** (:func:`normalize_name`): NFKD and strip accents (Müller = Muller),
+   casefold, drop apostrophes and dotted-acronym dots (S.A. = SA), turn other punctuation
+   into spaces, expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …),
+   singularise the plurals of house words, then drop stop words and legal forms ("Co.,
+   Ltd.", "GmbH", "JSC" …) anywhere in the name. Lists and requesters spell the same
+   organisation all of these ways.
+2. **Weigh** tokens: generic words (institute, national, quantum, technology …) weigh 0.2,
+   field and country words (physics, optics, china …) 0.5, everything else 1. A name that
+   shares only generic words with an entry therefore covers little of its weight and is
+   not a match ("Institute of Physics, University of Tokyo" is not "CAS Institute of
+   Physics").
+3. **Align** tokens, ignoring order: every query token (and every pair of adjacent tokens,
+   so "Quantum CTek" meets "QuantumCTek") is paired with the entry token it resembles most
+   by RapidFuzz's optimal-string-alignment similarity, on the spelling and on a
+   transliteration key that folds Q/K, Kh/H, Zh/J/Y/I, Ts/Tz/Ch/C, W/V, Ph/F … — so a
+   variant that changes the first letter still meets its entry (OFAC's search compares
+   only names with the same first letter; this one does not).
+4. **Score** = 100 × (0.7 × share of the entry's weight covered + 0.3 × share of the
+   query's weight covered): extra words in the query cost less than missing words of the
+   entry. A normalised-equal name (same tokens in any order) is ``exact`` and scores 100.
+   A ``country`` outside all of the entry's address countries multiplies the score by
+   0.9; an exact match is reported whatever its score.
+
+Speed: :class:`Matcher` builds an index once — every distinctive token under its spelling,
+its transliteration key, its consonant skeleton and its one-letter deletions (typos) — so
+a query looks up a shortlist, bounds each candidate's best possible score, and aligns
+only the few that can still reach the threshold (``benchmarks/screening.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from qgov.canonical import canonical_hash
+from qgov.errors import InputError
+
+# Chosen with benchmarks/screening_quality.py: the lowest threshold that keeps benign
+# research institutions below 1 % false positives while recall of treated variants
+# stays >= 0.98 (see the table in that benchmark's output).
+DEFAULT_THRESHOLD = 80.0
+
+_GENERIC_WEIGHT = 0.2
+_FIELD_WEIGHT = 0.5
+_ENTRY_SHARE = 0.7  # weight of "how much of the entry is covered" against "of the query"
+_TOKEN_CUTOFF = 0.75  # OSA similarity below which two tokens are unrelated (1 typo in 4)
+_TRANSLIT_FACTOR = 0.95  # a transliteration-only match is slightly less certain
+_COUNTRY_FACTOR = 0.9
+_MAX_CANDIDATES = 64
+
+_STOP_WORDS = frozenset(
+    "a an and at by de del der des di du et for fur fuer in la le les no of on the to und y zu".split()
+)
+_LEGAL_FORMS = tuple(
+    tuple(form.split())
+    for form in (
+        "ab ag bhd bv co company corp corporation cjsc doo gmbh gongsi inc incorporated jsc kg kk "
+        "limited llc llp lp ltd mbh nv ojsc oao ooo oy oyj pao pjsc plc pte pty pvt sa sarl sas "
+        "sdn spa srl sro youxian zao"
+    ).split()
+    + ["joint stock", "limited liability", "s a", "s p a", "s r l", "b v", "n v", "k k", "a s"]
+)
+_LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
+_LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
+
+_EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "cas": ("china", "academy", "science"),  # Chinese Academy of Sciences
+    "natl": ("national",),
+    "lab": ("laboratory",),
+    "labs": ("laboratory",),
+    "laboratories": ("laboratory",),
+    "labo": ("laboratory",),
+    "inst": ("institute",),
+    "institutes": ("institute",),
+    "institut": ("institute",),
+    "instituto": ("institute",),
+    "istituto": ("institute",),
+    "univ": ("university",),
+    "uni": ("university",),
+    "universities": ("university",),
+    "universitat": ("university",),
+    "universite": ("university",),
+    "universidad": ("university",),
+    "universita": ("university",),
+    "acad": ("academy",),
+    "academies": ("academy",),
+    "akademie": ("academy",),
+    "akademiya": ("academy",),
+    "sci": ("science",),
+    "sciences": ("science",),
+    "tech": ("technology",),
+    "techn": ("technology",),
+    "technol": ("technology",),
+    "technologies": ("technology",),
+    "ctr": ("center",),
+    "cntr": ("center",),
+    "centre": ("center",),
+    "centres": ("center",),
+    "centers": ("center",),
+    "zentrum": ("center",),
+    "intl": ("international",),
+    "dept": ("department",),
+    "eng": ("engineering",),
+    "engg": ("engineering",),
+    "info": ("information",),
+    "phys": ("physics",),
+    "mfg": ("manufacturing",),
+    "st": ("saint",),
+    "grp": ("group",),
+    "holdings": ("holding",),
+    "services": ("service",),
+    "solutions": ("solution",),
+    "products": ("product",),
+    "industries": ("industry",),
+    "instruments": ("instrument",),
+    "devices": ("device",),
+    "materials": ("material",),
+    "sensors": ("sensor",),
+    "networks": ("network",),
+    "systems": ("system",),
+    "electronics": ("electronic",),
+    "communications": ("communication",),
+    "computers": ("computer",),
+    "chinese": ("china",),
+    "russian": ("russia",),
+    "iranian": ("iran",),
+    "korean": ("korea",),
+}
+
+_GENERIC = frozenset(
+    """academy administration advanced agency applied association branch bureau center central
+    college commission committee council department development digital division engineering
+    enterprise experimental faculty federal first foundation general global graduate group high
+    holding industrial industry information innovation institute international joint key
+    laboratory manufacturing ministry municipal national new office organisation organization
+    people peoples polytechnic product provincial public quantum republic research saint school
+    science scientific service smart society solution state studies system technical technological
+    technology trading university venture""".split()
+)
+_FIELD = frozenset(
+    """aerospace america american artificial atomic automation aviation biology chemical chemistry
+    china chip communication computation computer computing condensed cryogenic cryptography cyber
+    data defence defense device electric electrical electronic energy germany hardware india
+    instrument instrumentation intelligence iran japan korea laser marine material mathematics
+    measurement mechanical mechanics medical metrology microelectronic microwave military
+    navigation network nuclear ocean optical optics photonic photonics physical physics precision
+    radar radio robotics russia satellite security semiconductor sensing sensor software space
+    superconducting telecom theoretical united states""".split()
+)
+_LEXICON = tuple(sorted(_GENERIC | _FIELD))
+
+# Transliteration folds, applied in order to a folded ASCII token. Upper-case letters are
+# placeholders so that a later rule cannot re-read an earlier rule's output.
+_TRANSLIT_RULES = (
+    ("tsch", "C"),
+    ("dzh", "J"),
+    ("sch", "S"),
+    ("tch", "C"),
+    ("ch", "C"),
+    ("sh", "S"),
+    ("zh", "J"),
+    ("kh", "H"),
+    ("ph", "F"),
+    ("th", "T"),
+    ("gh", "G"),
+    ("ts", "C"),
+    ("tz", "C"),
+    ("cz", "C"),
+    ("ck", "K"),
+    ("dj", "J"),
+    ("ou", "U"),
+    ("q", "K"),
+    ("x", "KS"),
+    ("w", "V"),
+)
+_HARD_C = re.compile(r"c(?![eiy])")
+_VOWELS = re.compile(r"[aeiou]")
+_DOUBLES = re.compile(r"(.)\1+")
+_DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_SPLIT = re.compile(r"[\W_]+")
+_UNFOLDED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+MATCHER_VERSION = "screening-1+" + canonical_hash(
+    {
+        "weights": [_GENERIC_WEIGHT, _FIELD_WEIGHT, _ENTRY_SHARE, _TOKEN_CUTOFF, _TRANSLIT_FACTOR, _COUNTRY_FACTOR],
+        "stop": sorted(_STOP_WORDS),
+        "legal": [" ".join(f) for f in _LEGAL_FORMS],
+        "expansions": {k: list(v) for k, v in _EXPANSIONS.items()},
+        "generic": sorted(_GENERIC),
+        "field": sorted(_FIELD),
+        "translit": [list(r) for r in _TRANSLIT_RULES],
+    }
+)[:12]
+
+
+# -- names ------------------------------------------------------------------------
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_UNFOLDED)
+    text = text.replace("&", " and ").replace("'", "").replace("\u2019", "").replace("`", "")
+    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+
+
+def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
+    """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
+    while True:
+        kept = [t for t in tokens if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
+        for form in _LEGAL_MULTI:
+            n = len(form)
+            i = 0
+            while i + n <= len(kept):
+                if tuple(kept[i : i + n]) == form:
+                    del kept[i : i + n]
+                else:
+                    i += 1
+        if kept == tokens:
+            return kept
+        tokens = kept
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The normalised tokens of a name, in their original order (see the module docstring).
+
+    A name made only of stop words and legal forms ("The Company") keeps them rather than
+    normalising to nothing.
+    """
+    expanded: list[str] = []
+    for raw in _SPLIT.split(_fold(name)):
+        if not raw:
+            continue
+        ordinal = _ORDINAL.match(raw)
+        expanded.extend(_EXPANSIONS.get(raw, (ordinal.group(1) if ordinal else raw,)))
+    return tuple(_strip_stop_and_legal(expanded) or expanded)
+
+
+def normalize_name(name: str) -> str:
+    """The normalised spelling of a name; idempotent."""
+    return " ".join(name_tokens(name))
+
+
+def name_key(name: str) -> str:
+    """Order-free identity of a name: two names are ``exact`` matches when their keys are equal."""
+    return " ".join(sorted(set(name_tokens(name))))
+
+
+def transliteration_key(token: str) -> str:
+    """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
+    for old, new in _TRANSLIT_RULES:
+        token = token.replace(old, new)
+    token = _HARD_C.sub("k", token).replace("c", "s").lower()
+    token = token.replace("y", "i").replace("j", "i")
+    return _DOUBLES.sub(r"\1", token)
+
+
+def token_weight(token: str) -> float:
+    """How much a token says about who a name denotes (generic 0.2, field/country 0.5, else 1)."""
+    if token in _GENERIC:
+        return _GENERIC_WEIGHT
+    if token in _FIELD or len(token) == 1:
+        return _FIELD_WEIGHT
+    return 1.0
+
+
+def _index_keys(token: str, typos: bool) -> set[str]:
+    translit = transliteration_key(token)
+    keys = {token, "=" + translit}
+    skeleton = _VOWELS.sub("", translit)
+    if len(skeleton) >= 3:
+        keys.add("#" + skeleton)
+    if typos and len(translit) >= 4:
+        keys.update("=" + translit[:i] + translit[i + 1 :] for i in range(len(translit)))
+    return keys
+
+
+# -- the list ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListEntry:
+    """One listed party as the CSL publishes it; ``countries`` are the ISO-2 codes of its addresses."""
+
+    entry_id: str
+    name: str
+    source: str
+    alt_names: tuple[str, ...] = ()
+    entity_type: str = ""
+    programs: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    federal_register_notice: str = ""
+    start_date: str = ""
+    license_requirement: str = ""
+    license_policy: str = ""
+    remarks: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.alt_names)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "name": self.name,
+            "source": self.source,
+            "alt_names": list(self.alt_names),
+            "type": self.entity_type,
+            "programs": list(self.programs),
+            "countries": list(self.countries),
+            "federal_register_notice": self.federal_register_notice,
+            "start_date": self.start_date,
+            "license_requirement": self.license_requirement,
+            "license_policy": self.license_policy,
+            "remarks": self.remarks,
+        }
+
+
+@dataclass(frozen=True)
+class ScreeningList:
+    """A loaded list; ``version`` hashes its content, so row order and file name do not change it."""
+
+    entries: tuple[ListEntry, ...]
+    source: str
+    version: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.entries, key=lambda e: e.entry_id))
+        seen: set[str] = set()
+        for entry in ordered:
+            if entry.entry_id in seen:
+                raise InputError(f"{self.source}: entry id {entry.entry_id!r} appears more than once")
+            seen.add(entry.entry_id)
+        object.__setattr__(self, "entries", ordered)
+        object.__setattr__(self, "version", canonical_hash([e.to_json() for e in ordered]))
+
+
+_REQUIRED = ("_id", "source", "name")
+
+
+def _text(value: Any, where: str, column: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise InputError(f"{where}: field {column!r} must be text, got {type(value).__name__}")
+    return str(value).strip()
+
+
+def _texts(value: Any, where: str, column: str) -> tuple[str, ...]:
+    """A CSV cell with ``; `` separators, or a JSON list of strings."""
+    if isinstance(value, list):
+        items = [_text(v, where, column) for v in value]
+    else:
+        items = _text(value, where, column).split(";")
+    return tuple(i.strip() for i in items if i.strip())
+
+
+def _countries(value: Any, where: str) -> tuple[str, ...]:
+    """ISO-2 codes: the last comma part of each CSV address, or ``country`` of each JSON one."""
+    found: set[str] = set()
+    parts: list[str] = []
+    if isinstance(value, list):
+        for address in value:
+            if isinstance(address, Mapping):
+                parts.append(_text(address.get("country"), where, "addresses.country"))
+            else:
+                parts.append(_text(address, where, "addresses").rsplit(",", 1)[-1])
+    else:
+        parts = [a.rsplit(",", 1)[-1] for a in _text(value, where, "addresses").split(";")]
+    for part in parts:
+        code = part.strip().upper()
+        if _COUNTRY.fullmatch(code):
+            found.add(code)
+    return tuple(sorted(found))
+
+
+def _entry(row: Mapping[str, Any], where: str) -> ListEntry:
+    values = {c: _text(row.get(c), where, c) for c in _REQUIRED}
+    for column in _REQUIRED:
+        if not values[column]:
+            raise InputError(f"{where}: field {column!r} is empty; every entry needs _id, source and name")
+    return ListEntry(
+        entry_id=values["_id"],
+        name=values["name"],
+        source=values["source"],
+        alt_names=_texts(row.get("alt_names"), where, "alt_names"),
+        entity_type=_text(row.get("type"), where, "type"),
+        programs=_texts(row.get("programs"), where, "programs"),
+        countries=_countries(row.get("addresses"), where),
+        federal_register_notice=_text(row.get("federal_register_notice"), where, "federal_register_notice"),
+        start_date=_text(row.get("start_date"), where, "start_date"),
+        license_requirement=_text(row.get("license_requirement"), where, "license_requirement"),
+        license_policy=_text(row.get("license_policy"), where, "license_policy"),
+        remarks=_text(row.get("remarks"), where, "remarks"),
+    )
+
+
+def parse_csl_csv(text: str, source: str) -> ScreeningList:
+    """Parse the CSL CSV layout (``_id,source,…,name,…,alt_names,…``); ``source`` labels errors."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = reader.fieldnames
+        if not header:
+            raise InputError(f"{source}: no header row; expected the CSL CSV columns starting _id,source,…")
+        missing = [c for c in _REQUIRED if c not in header]
+        if missing:
+            raise InputError(f"{source}: missing column {missing[0]!r}; a CSL CSV needs _id, source and name")
+        entries = [_entry(row, f"{source}, line {reader.line_num}") for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"{source}, line {reader.line_num}: not valid CSV: {exc}") from None
+    return ScreeningList(tuple(entries), source)
+
+
+def parse_csl_json(text: str, source: str) -> ScreeningList:
+    """Parse CSL JSON: ``{"results": [entry, …]}`` or a bare list of entries."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    results = document.get("results") if isinstance(document, dict) else document
+    if not isinstance(results, list):
+        raise InputError(f"{source}: expected a JSON list of entries or an object with a 'results' list")
+    entries = []
+    for number, row in enumerate(results, start=1):
+        where = f"{source}, result {number}"
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: expected an object, got {type(row).__name__}")
+        entries.append(_entry(row, where))
+    return ScreeningList(tuple(entries), source)
+
+
+# -- results ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Match:
+    """One listed entry that a screened name resembles, and how strongly."""
+
+    name: str
+    list: str
+    score: float
+    entry_id: str
+    matched_name: str
+    license_policy: str
+    exact: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "list": self.list,
+            "score": self.score,
+            "entry_id": self.entry_id,
+            "matched_name": self.matched_name,
+            "license_policy": self.license_policy,
+            "exact": self.exact,
+        }
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """The answer for one name (DESIGN.md ``qgov screen --json``), with what produced it."""
+
+    query: str
+    country: str | None
+    status: Literal["clear", "potential_match"]
+    matches: tuple[Match, ...]
+    list_version: str
+    matcher_version: str
+    threshold: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "matches": [m.to_json() for m in self.matches],
+            "query": self.query,
+            "country": self.country,
+            "list_version": self.list_version,
+            "matcher_version": self.matcher_version,
+            "threshold": self.threshold,
+        }
+
+
+# -- the matcher ------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Name:
+    entry: int
+    text: str
+    units: tuple[tuple[int, int, float], ...]  # (vocabulary id, token bit mask, weight)
+    weight: float
+
+
+class Matcher:
+    """Screens names against one list; build once per list (the index is the costly part)."""
+
+    def __init__(self, screening_list: ScreeningList, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if not 0 <= threshold <= 100:
+            raise InputError(f"threshold: expected a score between 0 and 100, got {threshold!r}")
+        self.list = screening_list
+        self.threshold = float(threshold)
+        self._vocab: dict[str, int] = {}
+        self._vtext: list[str] = []
+        self._vtranslit: list[str] = []
+        self._vweight: list[float] = []
+        self._keys: dict[str, set[int]] = {}
+        postings: list[list[int]] = []
+        names: list[_Name] = []
+        self._exact: dict[str, list[int]] = {}
+        unindexed: list[float] = []
+        for e, entry in enumerate(screening_list.entries):
+            for text in dict.fromkeys(entry.names):
+                tokens = name_tokens(text)
+                if not tokens:
+                    continue
+                nid = len(names)
+                self._exact.setdefault(" ".join(sorted(set(tokens))), []).append(nid)
+                units = _units(tokens)
+                # Only distinctive tokens are indexed; a name of generic words only is
+                # indexed by all of them, or nothing could find it.
+                generic_only = all(w < _FIELD_WEIGHT for _, _, w in units)
+                skipped = 0.0
+                ids = []
+                for unit_text, mask, w in units:
+                    vid = self._vocab_id(unit_text, w, postings)
+                    ids.append((vid, mask, w))
+                    if generic_only or (w >= _FIELD_WEIGHT and (mask & (mask - 1) == 0 or w > 1)):
+                        postings[vid].append(nid)
+                    elif mask & (mask - 1) == 0:
+                        skipped += w
+                names.append(_Name(e, text, tuple(ids), sum(w for _, m, w in units if m & (m - 1) == 0)))
+                unindexed.append(skipped)
+        self._names = names
+        self._postings = [np.array(p, dtype=np.int32) for p in postings]
+        self._name_weight = np.array([n.weight for n in names], dtype=np.float64)
+        self._unindexed = np.array(unindexed, dtype=np.float64)
+
+    def _vocab_id(self, text: str, weight: float, postings: list[list[int]]) -> int:
+        vid = self._vocab.get(text)
+        if vid is None:
+            vid = self._vocab[text] = len(self._vtext)
+            self._vtext.append(text)
+            self._vtranslit.append(transliteration_key(text))
+            self._vweight.append(weight)
+            postings.append([])
+            for key in _index_keys(text, typos=len(text) < 40):
+                self._keys.setdefault(key, set()).add(vid)
+        else:
+            self._vweight[vid] = max(self._vweight[vid], weight)
+        return vid
+
+    def screen(self, name: str, country: str | None = None) -> ScreeningResult:
+        """Screen one name (optionally with the party's ISO-2 country)."""
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("name: expected a non-empty name to screen")
+        if country is not None:
+            country = country.strip().upper()
+            if not _COUNTRY.fullmatch(country):
+                raise InputError(f"country: expected an ISO 3166 two-letter code such as CN, got {country!r}")
+        tokens = name_tokens(name)
+        if not tokens:
+            raise InputError(f"name: {name!r} has no letters or digits to compare")
+        exact_ids = set(self._exact.get(" ".join(sorted(set(tokens))), ()))
+        units = _units(tuple(self._correct(t) for t in tokens))
+        query_weight = sum(w for _, m, w in units if m & (m - 1) == 0)
+        sims = self._similarities(units)
+        scores: dict[int, tuple[float, int]] = {}
+        for nid in self._shortlist(sims, exact_ids):
+            record = self._names[nid]
+            score = 100.0 if nid in exact_ids else _align(units, record, sims, query_weight)
+            best = scores.get(record.entry)
+            if best is None or (score, -nid) > (best[0], -best[1]):
+                scores[record.entry] = (score, nid)
+        matches = []
+        for e, (score, nid) in scores.items():
+            entry = self.list.entries[e]
+            if country is not None and entry.countries and country not in entry.countries:
+                score *= _COUNTRY_FACTOR
+            exact = nid in exact_ids
+            if exact or score >= self.threshold:
+                text = self._names[nid].text
+                matches.append(
+                    Match(entry.name, entry.source, round(score, 1), entry.entry_id, text, entry.license_policy, exact)
+                )
+        matches.sort(key=lambda m: (-m.score, m.entry_id))
+        return ScreeningResult(
+            query=name,
+            country=country,
+            status="potential_match" if matches else "clear",
+            matches=tuple(matches),
+            list_version=self.list.version,
+            matcher_version=MATCHER_VERSION,
+            threshold=self.threshold,
+        )
+
+    def _correct(self, token: str) -> str:
+        """Fix a typo in a house word ("Laboratroy") unless the list itself spells it so."""
+        if token in self._vocab or token in _GENERIC or token in _FIELD or len(token) < 5:
+            return token
+        found = process.extractOne(token, _LEXICON, scorer=OSA.normalized_similarity, score_cutoff=0.85)
+        return token if found is None else str(found[0])
+
+    def _similarities(self, units: list[tuple[str, int, float]]) -> dict[int, list[tuple[int, float]]]:
+        """vocabulary id -> [(query unit, similarity)] for every pair at or above the token cutoff."""
+        related: set[int] = set()
+        for text, mask, w in units:
+            if w >= _FIELD_WEIGHT:
+                for key in _index_keys(text, typos=mask & (mask - 1) == 0):
+                    related |= self._keys.get(key, set())
+        sims: dict[int, list[tuple[int, float]]] = {}
+        for q, (text, _, _) in enumerate(units):
+            vid = self._vocab.get(text)
+            if vid is not None:
+                sims.setdefault(vid, []).append((q, 1.0))
+                related.discard(vid)
+        if related:
+            vids = sorted(related)
+            spelled = process.cdist(
+                [u[0] for u in units],
+                [self._vtext[v] for v in vids],
+                scorer=OSA.normalized_similarity,
+                score_cutoff=_TOKEN_CUTOFF,
+            )
+            translit = process.cdist(
+                [transliteration_key(u[0]) for u in units],
+                [self._vtranslit[v] for v in vids],
+                scorer=OSA.normalized_similarity,
+                score_cutoff=_TOKEN_CUTOFF / _TRANSLIT_FACTOR,
+            )
+            best = np.maximum(spelled, translit * _TRANSLIT_FACTOR)
+            for q, j in zip(*np.nonzero(best >= _TOKEN_CUTOFF), strict=True):
+                sims.setdefault(vids[int(j)], []).append((int(q), float(best[q, j])))
+        return sims
+
+    def _shortlist(self, sims: Mapping[int, list[tuple[int, float]]], exact_ids: Iterable[int]) -> list[int]:
+        """Names whose best possible score reaches the threshold, the most promising first."""
+        chosen = set(exact_ids)
+        hit_vids = [v for v in sims if len(self._postings[v])]
+        if hit_vids:
+            ids = np.concatenate([self._postings[v] for v in hit_vids])
+            gains = np.repeat(
+                [max(s for _, s in sims[v]) * self._vweight[v] for v in hit_vids],
+                [len(self._postings[v]) for v in hit_vids],
+            )
+            found = np.unique(ids)
+            hit: npt.NDArray[np.float64] = np.bincount(ids, weights=gains, minlength=len(self._names))[found]
+            covered = np.minimum(1.0, (hit + self._unindexed[found]) / self._name_weight[found])
+            bound = 100.0 * (_ENTRY_SHARE * covered + (1 - _ENTRY_SHARE))
+            reachable = bound >= self.threshold - 1e-9
+            keep = found[reachable]
+            if len(keep) > _MAX_CANDIDATES:
+                keep = keep[np.argsort(-bound[reachable], kind="stable")[:_MAX_CANDIDATES]]
+            chosen.update(int(n) for n in keep)
+        return sorted(chosen)
+
+
+def _units(tokens: tuple[str, ...]) -> list[tuple[str, int, float]]:
+    """Each token, and each adjacent pair written together (so "Quantum CTek" meets "QuantumCTek")."""
+    units = [(t, 1 << i, token_weight(t)) for i, t in enumerate(tokens)]
+    units += [
+        (tokens[i] + tokens[i + 1], 3 << i, token_weight(tokens[i]) + token_weight(tokens[i + 1]))
+        for i in range(len(tokens) - 1)
+    ]
+    return units
+
+
+def _align(
+    units: list[tuple[str, int, float]], record: _Name, sims: Mapping[int, list[tuple[int, float]]], query_weight: float
+) -> float:
+    """Greedy one-to-one pairing of query and name tokens, heaviest agreement first."""
+    pairs = []
+    for vid, name_mask, name_w in record.units:
+        for q, sim in sims.get(vid, ()):
+            _, query_mask, query_w = units[q]
+            pairs.append((sim * (query_w + name_w), sim, query_mask, name_mask, query_w, name_w))
+    pairs.sort(reverse=True)
+    used_q = used_n = 0
+    covered_q = covered_n = 0.0
+    for _, sim, query_mask, name_mask, query_w, name_w in pairs:
+        if used_q & query_mask or used_n & name_mask:
+            continue
+        used_q |= query_mask
+        used_n |= name_mask
+        covered_q += sim * query_w
+        covered_n += sim * name_w
+    share = _ENTRY_SHARE * min(1.0, covered_n / record.weight) + (1 - _ENTRY_SHARE) * min(1.0, covered_q / query_weight)
+    return 100.0 * share
+
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "MATCHER_VERSION",
+    "ListEntry",
+    "Match",
+    "Matcher",
+    "ScreeningList",
+    "ScreeningResult",
+    "name_key",
+    "name_tokens",
+    "normalize_name",
+    "parse_csl_csv",
+    "parse_csl_json",
+    "token_weight",
+    "transliteration_key",
+]
