@@ -14,6 +14,7 @@ from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._render import console, exit_with_error, human_size, print_json
+from governance.cli.access_cmds import access_app, screen_command
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
 from governance.cli.policy_cmds import classify_command, policy_app
 from governance.config import load_settings
@@ -44,6 +45,8 @@ app.command("reclassify")(reclassify_command)
 lineage_app = typer.Typer(help="Record and inspect lineage.", no_args_is_help=True)
 app.add_typer(lineage_app, name="lineage")
 lineage_app.command("derive")(derive_command)
+app.command("screen")(screen_command)
+app.add_typer(access_app, name="access")
 role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
 app.add_typer(role_app, name="role")
 

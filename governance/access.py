@@ -1,0 +1,91 @@
+"""Access service: what-if access checks against the policy, screening and the catalog.
+
+``check`` takes a REQUEST exactly as given (DESIGN.md): an inline ITEM is classified as
+given, an ``{"artifact": id}`` uses the artifact's effective classification in the
+catalog; the requester's name *and* affiliation are screened against the current
+restricted-party list. Nothing is recorded: requests that are recorded, queued and
+granted go through ``qgov access request`` (a later capability).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from governance.app import App
+from governance.catalog import get_artifact
+from policies.access import AccessDecision, check_request, decide
+from policies.classify import check_item, classify
+
+JURISDICTION = "US-EAR"
+SAMPLE_LIST = Path(__file__).resolve().parent.parent / "policies" / "data" / "restricted-parties-sample.csv"
+
+
+@lru_cache(maxsize=4)
+def _matcher(path: Path, mtime_ns: int) -> Any:
+    from policies.screening import Matcher, parse_csl_csv
+
+    return Matcher(parse_csl_csv(path.read_text(encoding="utf-8"), f"{path.name}"))
+
+
+def matcher(app: App) -> Any:
+    """The screening matcher over the current list (the bundled sample until one is loaded)."""
+    del app  # loaded lists (qgov screening load) will live in the database
+    return _matcher(SAMPLE_LIST, SAMPLE_LIST.stat().st_mtime_ns)
+
+
+def screen(app: App, name: str, country: str | None = None) -> Any:
+    return matcher(app).screen(name, country)
+
+
+def _screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Screen name and affiliation; returns (matches as decision inputs, results for the record)."""
+    country = requester.get("location") if isinstance(requester.get("location"), str) else None
+    inputs, records = [], []
+    for field in ("name", "affiliation"):
+        result = screen(app, requester[field], country)
+        records.append({"field": field} | result.to_json())
+        inputs += [
+            {
+                "entry_id": m.entry_id,
+                "exact": m.exact,
+                "license_policy": m.license_policy,
+                "score": m.score,
+                "field": field,
+            }
+            for m in result.matches
+        ]
+    return inputs, records
+
+
+def check(app: App, request: Any, at: datetime, source: str = "request") -> tuple[AccessDecision, dict[str, Any]]:
+    """Decide a request as given (what-if); returns the decision and its evidence."""
+    request = check_request(request, source)
+    bundle = app.policies.get(JURISDICTION)
+    item = request["item"]
+    if set(item) == {"artifact"}:
+        with app.engine.connect() as conn:
+            art = get_artifact(conn, str(item["artifact"]))
+        from sqlalchemy import select
+
+        from governance import tables as t
+
+        with app.engine.connect() as conn:
+            kind = conn.execute(select(t.artifacts.c.kind).where(t.artifacts.c.id == art.id)).scalar_one()
+        classification: dict[str, Any] = {
+            "classification": art.classification,
+            "controlled": art.controlled,
+            "subject_to_ear": art.classification not in {"NOT_SUBJECT"},
+        }
+    else:
+        check_item(item, f"{source}.item")
+        classification = classify(item, bundle).to_json()
+        kind = item["kind"]
+    screening, records = _screen_requester(app, request["requester"])
+    decision = decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version)
+    return decision, {"screening": records, "kind": kind}
+
+
+__all__ = ["check", "matcher", "screen"]

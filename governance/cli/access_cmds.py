@@ -1,0 +1,77 @@
+"""`qgov screen` and `qgov access check`: restricted-party screening and what-if access decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from governance.cli._render import console, print_json
+
+access_app = typer.Typer(
+    help="Access requests: what-if checks (requests, queue and grants come next).", no_args_is_help=True
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+
+
+def _app() -> Any:
+    from governance.app import App
+    from governance.config import load_settings
+
+    return App(load_settings())
+
+
+def screen_command(
+    name: Annotated[str, typer.Argument(help="A person's or organisation's name.")],
+    country: Annotated[
+        str | None, typer.Option("--country", help="ISO country code; re-weights, never hides an exact match.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Screen a name against the restricted-party list (exit 0 either way: a hit is an answer)."""
+    from governance.access import screen
+
+    result = screen(_app(), name, country)
+    if as_json:
+        print_json(result.to_json())
+        return
+    if not result.matches:
+        console.print(f"[green]clear[/]: {name!r} matches no listed party (threshold {result.threshold})")
+        return
+    console.print(f"[bold yellow]potential match[/] for {name!r}:")
+    for m in result.matches:
+        console.print(
+            f"  {m.score:5.1f}  {m.name}  [{m.entry_id}, {m.list}]" + ("  [bold red]exact[/]" if m.exact else "")
+        )
+
+
+def access_check_command(
+    request_file: Annotated[
+        Path, typer.Argument(metavar="REQUEST.json", help="The request (DESIGN.md REQUEST schema).")
+    ],
+    at: Annotated[str | None, typer.Option("--at", help="Evaluation time, ISO 8601 (default now).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What-if: decide an access request as given; nothing is recorded. A denial is an answer (exit 0)."""
+    from governance.access import check
+    from governance.cli.main import load_document
+    from qgov.canonical import parse_iso
+
+    when = parse_iso(at, "--at") if at else datetime.now(UTC)
+    decision, evidence = check(_app(), load_document(request_file, "request"), when, str(request_file))
+    if as_json:
+        print_json(decision.to_json() | evidence)
+        return
+    colour = {"approve": "green", "review": "yellow", "license_required": "magenta", "deny": "bold red"}[
+        decision.outcome
+    ]
+    console.print(f"[{colour}]{decision.outcome}[/] — item {decision.classification}")
+    for reason in decision.reasons:
+        console.print(f"  {reason.outcome}: {reason.text}")
+        console.print(f"    [dim]{reason.rule}: {reason.citation} ({reason.status})[/]")
+    console.print(f"  [dim]policy {decision.policy_version[:16]}… at {decision.evaluated_at}; not legal advice[/]")
+
+
+access_app.command("check")(access_check_command)
