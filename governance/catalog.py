@@ -353,11 +353,24 @@ def list_quarantine(app: App, dataset: str | None = None) -> list[dict[str, Any]
         ]
 
 
+def _authority(conn: Connection, person: str, artifact: str) -> str:
+    """Decryption needs a valid grant (unexpired, unrevoked, unsuspended) covering the artifact."""
+    from governance.requests import valid_grant
+
+    grant = valid_grant(conn, person, artifact, datetime.now(UTC))
+    if grant is None:
+        raise AccessDenied(
+            f"user {person!r} may not fetch artifact {artifact}: no valid grant covers it; "
+            "ask with 'qgov access request --artifact ID --purpose …'"
+        )
+    return f"grant:{grant.id}"
+
+
 def fetch(app: App, artifact: str, destination: Path) -> Artifact:
-    """Decrypt an artifact to ``destination`` for an authorised user, and log the access."""
+    """Decrypt an artifact to ``destination`` under a valid grant, and log the access."""
     with app.engine.connect() as conn:
         found = get_artifact(conn, artifact)
-        require_role(conn, app.user, "admin", f"fetch artifact {artifact}")
+        _authority(conn, app.user, found.id)
         key_row = conn.execute(
             select(t.blobs.c.wrapped_key, t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)
         ).one()
@@ -366,18 +379,13 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
 
     def log_access() -> None:
         with transaction(app.engine) as conn:
-            require_role(conn, app.user, "admin", f"fetch artifact {artifact}")
+            authority = _authority(conn, app.user, found.id)  # re-checked: a grant revoked meanwhile stops it
             EventLog(conn).append(
                 NewEvent(
                     "artifact.fetched",
                     app.user,
                     subjects=[found.id, found.sha256],
-                    payload={
-                        "artifact": found.id,
-                        "sha256": found.sha256,
-                        "size": found.size,
-                        "authority": "role:admin",
-                    },
+                    payload={"artifact": found.id, "sha256": found.sha256, "size": found.size, "authority": authority},
                 )
             )
 

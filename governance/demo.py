@@ -205,7 +205,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     from governance.catalog import grant_role
     from governance.classification import history, override
 
-    grant_role(app, "olga.officer", "export_control_officer")
+    grant_role(app, "olga.officer", "export_control_officer")  # registered with their facts below
     officer = App(settings.model_copy(update={"user": "olga.officer"}))
     fit = controlled["results/fit_params.json"]
     override(officer, fit.id, "EAR99", "per-qubit T1 fits only: no design or production technology")
@@ -229,7 +229,42 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     console.print(f"ciphertext {cipher[:24].hex()}…  entropy {_entropy(cipher):.2f} bits/byte")
     console.print(f"header 'qubit,frequency' in ciphertext: {b'qubit,frequency' in cipher}")
 
-    say("Fetch it back", "decrypted only after every segment is authenticated; the access is logged.")
+    say(
+        "Three researchers ask for data",
+        "each request is screened and decided by policy at once; the hard ones wait for an officer.",
+    )
+    from datetime import date, timedelta
+
+    from governance.requests import Person, approve, register_person, request_access
+
+    trained = (date.today() - timedelta(days=40)).isoformat()
+    register_person(app, Person("ada.byron", ["US"], False, None, "US", "Lab B", trained), ["admin", "data_manager"])
+    register_person(app, Person("li.wei", ["CN"], False, None, "US", "University of Maryland", trained), ["researcher"])
+    register_person(app, Person("chen.q", ["CN"], False, None, "CN", "QuantumCTek Co., Ltd.", trained), ["researcher"])
+    register_person(
+        app, Person("olga.officer", ["US"], False, None, "US", "Lab B", trained), ["export_control_officer"]
+    )
+
+    def ask(user: str, artifact: str, purpose: str) -> dict[str, Any]:
+        requester = App(settings.model_copy(update={"user": user}))
+        try:
+            result = request_access(requester, [artifact], purpose, 30, "US")
+        finally:
+            requester.close()
+        reason = result["decision"]["artifacts"][0]["reasons"][0]
+        console.print(f"  {user:13} → [bold]{result['outcome']}[/] ({result['status']}): {reason['text']}")
+        console.print(f"  {'':13}   [dim]{reason['rule']}: {reason['citation']}[/]")
+        return result
+
+    ask("ada.byron", csv_art["id"], "check the daily calibration")
+    queued = ask("li.wei", controlled["data/calibration.csv"].id, "readout benchmark for a joint paper")
+    ask("chen.q", controlled["data/calibration.csv"].id, "collaboration")
+    officer = App(settings.model_copy(update={"user": "olga.officer"}))
+    grant = approve(officer, queued["request"], "BIS licence D123456 (deemed export, CN)")
+    officer.close()
+    console.print(f"  olga.officer approves li.wei's request under BIS licence D123456: grant {grant[:8]}…")
+
+    say("Fetch it back", "under a grant; decrypted only after every segment is authenticated; the access is logged.")
     out = root / "fetched" / "calibration.csv"
     out.parent.mkdir(exist_ok=True)
     fetch(app, csv_art["id"], out)

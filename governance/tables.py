@@ -136,10 +136,62 @@ role_assignments = Table(
     Column("granted_by", String(256), nullable=False),
 )
 
+# The people the CLI acts as (QGOV_USER) and who request data: the facts access rules need.
+people = Table(
+    "people",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("citizenships", JSON, nullable=False),
+    Column("us_permanent_resident", Boolean, nullable=False),
+    Column("permanent_residence", String(2), nullable=True),
+    Column("location", String(2), nullable=False),
+    Column("affiliation", String(512), nullable=False),
+    Column("training_completed_on", String(10), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+access_requests = Table(
+    "access_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("requester", String(256), ForeignKey("people.name"), nullable=False, index=True),
+    Column("artifacts", JSON, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("destination", String(2), nullable=False),
+    Column("duration_days", Integer, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # queued | granted | denied
+    Column("outcome", String(20), nullable=False),  # the automatic decision
+    Column("decision", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(256), nullable=True),
+    Column("licence", String(256), nullable=True),
+    Column("reason", Text, nullable=True),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), ForeignKey("access_requests.id"), nullable=False),
+    Column("person", String(256), nullable=False, index=True),
+    Column("artifacts", JSON, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("licence", String(256), nullable=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("suspended_at", DateTime(timezone=True), nullable=True),
+    Column("expired_recorded", Boolean, nullable=False, default=False, server_default=false()),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "access_requests",
+    "grants",
+    "people",
     "classifications",
     "role_assignments",
     "artifacts",

@@ -170,3 +170,41 @@ def dvc_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from governance.sample_data import write_dvc_repo
 
     return write_dvc_repo(tmp_path_factory.mktemp("dvc") / "calibration-pipeline")
+
+
+def grant_self(app, artifacts: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """Register the acting user as a trained US person and let policy grant them ``artifacts``."""
+    from datetime import date
+
+    from governance.requests import Person, register_person, request_access
+
+    register_person(app, Person(app.user, ["US"], False, None, "US", "Lab B", date.today().isoformat()), ["admin"])
+    result = request_access(app, artifacts, "test", 30, "US")
+    assert result["status"] == "granted", result
+    return str(result["grant"])
+
+
+def cli_grant_self(cli, artifacts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """The same through the command line."""
+    import json
+    from datetime import date
+
+    added = cli(
+        "person",
+        "add",
+        "alice",
+        "--citizenship",
+        "US",
+        "--location",
+        "US",
+        "--affiliation",
+        "Lab B",
+        "--training-completed-on",
+        date.today().isoformat(),
+        "--role",
+        "admin",
+    )
+    assert added.returncode == 0, added.stderr
+    args = [a for artifact in artifacts for a in ("--artifact", artifact)]
+    granted = cli("access", "request", *args, "--purpose", "test", "--json")
+    assert granted.returncode == 0 and json.loads(granted.stdout)["status"] == "granted", granted.stderr

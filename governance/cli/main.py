@@ -17,6 +17,15 @@ from governance.cli._render import console, exit_with_error, human_size, print_j
 from governance.cli.access_cmds import access_app, screen_command
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
 from governance.cli.policy_cmds import classify_command, policy_app
+from governance.cli.request_cmds import (
+    approve_command,
+    deny_command,
+    person_app,
+    queue_command,
+    request_command,
+    revoke_command,
+    sweep_command,
+)
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
@@ -47,6 +56,13 @@ app.add_typer(lineage_app, name="lineage")
 lineage_app.command("derive")(derive_command)
 app.command("screen")(screen_command)
 app.add_typer(access_app, name="access")
+app.add_typer(person_app, name="person")
+access_app.command("request")(request_command)
+access_app.command("queue")(queue_command)
+access_app.command("approve")(approve_command)
+access_app.command("deny")(deny_command)
+access_app.command("revoke")(revoke_command)
+access_app.command("sweep")(sweep_command)
 role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
 app.add_typer(role_app, name="role")
 
@@ -399,7 +415,7 @@ def fetch(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plaintext.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Decrypt an artifact to a file, after verifying all of it (admins only for now)."""
+    """Decrypt an artifact to a file under a valid grant, after verifying all of it."""
     from governance.catalog import fetch as fetch_artifact
 
     art = fetch_artifact(_app(), artifact, output)

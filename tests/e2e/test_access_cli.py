@@ -20,7 +20,10 @@ REQUESTER = {
     "affiliation": "University of Maryland",
     "training_completed_on": "2026-05-01",
 }
-CONTROLLED_ITEM = {"kind": "technology", "subject": {"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 0.0008}}
+CONTROLLED_ITEM = {
+    "kind": "technology",
+    "subject": {"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 0.0008},
+}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +31,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _check(tmp_path: Path, **changes: object) -> dict:
-    request = {"requester": dict(REQUESTER), "item": CONTROLLED_ITEM, "purpose": "readout benchmark", "destination": "US"}
+    request = {
+        "requester": dict(REQUESTER),
+        "item": CONTROLLED_ITEM,
+        "purpose": "readout benchmark",
+        "destination": "US",
+    }
     requester_changes = changes.pop("requester", {})
     request["requester"].update(requester_changes)  # type: ignore[union-attr]
     request.update(changes)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import cli_grant_self
+
 EXPECTATIONS = """\
 - expectation: expect_column_values_to_be_between
   column: cnot_error
@@ -47,6 +49,7 @@ def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_pat
     assert set(ingested["artifacts"][0]) == {"id", "path", "sha256", "size", "media_type"}
     qasm = next(a for a in ingested["artifacts"] if a["path"] == "circuits/ghz5.qasm")
     out = tmp_path / "ghz5.qasm"
+    cli_grant_self(cli, [qasm["id"]])
     fetched = _ok(cli("fetch", qasm["id"], "-o", str(out), "--json"))
     assert fetched["sha256"] == qasm["sha256"] and out.read_bytes() == (sample_tree / "circuits/ghz5.qasm").read_bytes()
     again = _ok(cli("ingest", str(sample_tree), "--dataset", "calib-2026-03", "--json"))
@@ -54,8 +57,10 @@ def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_pat
     verified = _ok(cli("audit", "verify", "--blobs", "--json"))
     assert verified["ok"] and verified["objects_checked"] == 5 and verified["bad_objects"] == []
     events = _ok(cli("audit", "events", "--subject", qasm["id"], "--json"))["events"]
-    assert [e["type"] for e in events] == ["artifact.ingested", "artifact.classified", "artifact.fetched"]
-    assert events[2]["actor"] == "alice"
+    types = [e["type"] for e in events]
+    assert types[:2] == ["artifact.ingested", "artifact.classified"] and types[-1] == "artifact.fetched"
+    assert {"access.requested", "access.decided", "access.granted"} <= set(types)
+    assert events[-1]["actor"] == "alice" and events[-1]["payload"]["authority"].startswith("grant:")
 
 
 def test_quarantine_exits_1_and_says_why(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -99,6 +104,7 @@ def test_tampered_blob_is_named_by_verify_and_fetch_leaves_nothing(cli, env, sam
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
     out = tmp_path / "out.h5"
+    cli_grant_self(cli, [h5["id"]])
     _one_line_error(cli("fetch", h5["id"], "-o", str(out)), 1, f"object {sha}", "failed authentication")
     assert not out.exists() and not list(tmp_path.glob(".out.h5*"))
     doc = json.loads(cli("audit", "verify", "--blobs", "--json").stdout)
@@ -179,6 +185,7 @@ def test_key_rotation_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> No
     arts = _ok(cli("ingest", str(sample_tree), "-d", "calib", "--json"))["artifacts"]
     rotated = _ok(cli("keys", "rotate", "--json"))
     assert rotated["rewrapped"] == 5 and len(rotated["retired_key_ids"]) == 1
+    cli_grant_self(cli, [arts[0]["id"]])
     _ok(cli("fetch", arts[0]["id"], "-o", str(tmp_path / "after-rotation"), "--json"))
 
 
@@ -199,5 +206,8 @@ def test_demo_tells_the_whole_story(cli, env, tmp_path: Path) -> None:  # type: 
         "calibration.csv    │ text/csv",
         "data/calibration.csv: 4E906 (automatic)",
         "override  EAR99  by olga.officer",
+        "ada.byron     → approve (granted)",
+        "li.wei        → license_required (queued)",
+        "chen.q        → deny (denied)",
     ):
         assert line in proc.stderr, line

@@ -15,6 +15,7 @@ from governance.catalog import DatasetSpec, fetch, list_artifacts, list_quaranti
 from governance.sample_data import calibration_table
 from lineage import EventLog, schema
 from qgov.errors import AccessDenied, InputError, NotFoundError
+from tests.conftest import grant_self
 
 EXPECTATIONS = [
     {"expectation": "expect_column_values_to_be_between", "column": "cnot_error", "min_value": 0, "max_value": 1},
@@ -183,6 +184,7 @@ def test_fetch_returns_the_exact_bytes_and_logs_the_access(app, ingest, sample_t
     report = ingest(sample_tree)
     art = next(a for a in report.artifacts if a["path"] == "readout_measurements.h5")
     out = tmp_path / "out.h5"
+    grant_self(app, [art["id"]])
     fetch(app, art["id"], out)
     assert out.read_bytes() == (sample_tree / "readout_measurements.h5").read_bytes()
     with app.engine.connect() as conn:
@@ -196,7 +198,7 @@ def test_fetch_is_refused_to_a_user_without_a_role(app, ingest, sample_tree: Pat
     art = ingest(sample_tree).artifacts[0]
     mallory = App(app.settings.model_copy(update={"user": "mallory"}))
     try:
-        with pytest.raises(AccessDenied, match="user 'mallory' may not fetch"):
+        with pytest.raises(AccessDenied, match="user 'mallory' may not fetch .*: no valid grant covers it"):
             fetch(mallory, art["id"], tmp_path / "x")
     finally:
         mallory.close()
@@ -224,6 +226,7 @@ def test_same_content_in_two_datasets_is_one_blob_readable_from_both(
     second = ingest(sample_tree, "calib-copy")
     assert second.ingested == 5 and _count(app, t.blobs) == 5
     assert {a["id"] for a in first.artifacts}.isdisjoint({a["id"] for a in second.artifacts})
+    grant_self(app, [second.artifacts[0]["id"]])
     fetch(app, second.artifacts[0]["id"], tmp_path / "copy")
     assert (tmp_path / "copy").read_bytes() == (sample_tree / second.artifacts[0]["path"]).read_bytes()
 
@@ -238,5 +241,6 @@ def test_a_blob_left_without_its_row_by_a_crash_is_replaced(app, ingest, sample_
     orphan.write_bytes(b"ciphertext under a data key that was never committed")
     report = ingest(sample_tree)
     art = next(a for a in report.artifacts if a["path"] == "device.json")
+    grant_self(app, [art["id"]])
     fetch(app, art["id"], tmp_path / "device.json")
     assert (tmp_path / "device.json").read_bytes() == (sample_tree / "device.json").read_bytes()

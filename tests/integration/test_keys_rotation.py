@@ -13,6 +13,7 @@ from governance.catalog import DatasetSpec, fetch, register_dataset
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.keys import rotate
 from storage import TinkKeyset
+from tests.conftest import grant_self
 
 
 def _ingest(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
@@ -41,6 +42,7 @@ def test_rotation_rewraps_everything_and_data_stays_readable(app, sample_tree: P
     assert verify_blobs(reloaded).bad == []
     with app.engine.connect() as conn:
         art = conn.execute(select(t.artifacts.c.id, t.artifacts.c.path)).first()
+    grant_self(reloaded, [art.id])
     fetch(reloaded, art.id, tmp_path / "out")
     assert (tmp_path / "out").read_bytes() == (sample_tree / art.path).read_bytes()
     assert verify_log(reloaded).ok

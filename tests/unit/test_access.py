@@ -323,5 +323,3 @@ def test_outcome_does_not_depend_on_rule_order_or_duplication(req, cls, kind, sc
 def test_with_no_rules_nothing_is_approved() -> None:
     empty = dataclasses.replace(POLICY, rules=())
     assert decide(request(), NOT_SUBJECT, "dataset", [], AT, empty, "v").outcome == "review"
-
-

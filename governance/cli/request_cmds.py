@@ -1,0 +1,144 @@
+"""People, access requests, the officer queue, grants: the workflow commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from governance.cli._render import console, print_json
+
+person_app = typer.Typer(help="Register the people who request data (admins).", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+
+
+def _app() -> Any:
+    from governance.app import App
+    from governance.config import load_settings
+
+    return App(load_settings())
+
+
+@person_app.command("add")
+def person_add(
+    name: str,
+    citizenship: Annotated[list[str], typer.Option("--citizenship", help="ISO code (repeatable).")],
+    location: Annotated[str, typer.Option(help="Where the person works now (ISO code).")],
+    affiliation: Annotated[str, typer.Option(help="Employer or institution.")],
+    permanent_residence: Annotated[str | None, typer.Option("--permanent-residence", help="ISO code.")] = None,
+    us_permanent_resident: Annotated[bool, typer.Option("--us-permanent-resident", help="Green-card holder.")] = False,
+    training: Annotated[str | None, typer.Option("--training-completed-on", help="YYYY-MM-DD.")] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="Role (repeatable).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Admin: register or update a person with the facts access decisions need."""
+    from governance.requests import Person, register_person, training_date
+
+    person = Person(
+        name,
+        [c.upper() for c in citizenship],
+        us_permanent_resident,
+        permanent_residence.upper() if permanent_residence else None,
+        location.upper(),
+        affiliation,
+        training_date(training),
+    )
+    register_person(_app(), person, role or ["researcher"])
+    if as_json:
+        print_json(person.as_requester() | {"roles": role or ["researcher"]})
+        return
+    console.print(f"registered {name}")
+
+
+def request_command(
+    artifact: Annotated[list[str], typer.Option("--artifact", help="Artifact id (repeatable).")],
+    purpose: Annotated[str, typer.Option(help="What the data is for.")],
+    days: Annotated[int, typer.Option(help="How long the grant should last.")] = 30,
+    destination: Annotated[str, typer.Option(help="Where the data will be used (ISO code).")] = "US",
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask for artifacts: decided at once, granted, queued for an officer, or denied (with reasons)."""
+    from governance.requests import request_access
+
+    result = request_access(_app(), artifact, purpose, days, destination.upper())
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"request {result['request']}: [bold]{result['outcome']}[/] → {result['status']}")
+    for art in result["decision"]["artifacts"]:
+        for reason in art["reasons"]:
+            console.print(f"  {art['artifact']} ({art['classification']}): {reason['outcome']} — {reason['text']}")
+    if result["grant"]:
+        console.print(f"  grant {result['grant']}: fetch with 'qgov fetch ARTIFACT -o PATH'")
+
+
+def queue_command(as_json: JsonFlag = False) -> None:
+    """Officer: requests waiting for review, oldest first, with time waited against the SLA."""
+    from governance.requests import queue
+
+    rows = queue(_app())
+    if as_json:
+        print_json({"queue": rows})
+        return
+    table = Table("request", "requester", "outcome", "waited (h)", "SLA (h)", "reasons")
+    for r in rows:
+        waited = f"[red]{r['waited_hours']}[/]" if r["overdue"] else str(r["waited_hours"])
+        table.add_row(r["request"], r["requester"], r["outcome"], waited, str(r["sla_hours"]), "; ".join(r["reasons"]))
+    console.print(table)
+
+
+def approve_command(
+    request: str,
+    licence: Annotated[str | None, typer.Option("--licence", help="Licence or licence-exception reference.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer: approve a queued request (not your own); a licence reference when one is required."""
+    from governance.requests import approve
+
+    grant = approve(_app(), request, licence)
+    if as_json:
+        print_json({"request": request, "grant": grant})
+        return
+    console.print(f"approved {request}: grant {grant}")
+
+
+def deny_command(
+    request: str, reason: Annotated[str, typer.Option(help="Why (the requester sees it).")], as_json: JsonFlag = False
+) -> None:
+    """Officer: deny a queued request with a reason."""
+    from governance.requests import deny
+
+    deny(_app(), request, reason)
+    if as_json:
+        print_json({"request": request, "status": "denied"})
+        return
+    console.print(f"denied {request}")
+
+
+def revoke_command(grant: str, reason: Annotated[str, typer.Option(help="Why.")], as_json: JsonFlag = False) -> None:
+    """Officer: revoke a grant; fetching under it stops at once."""
+    from governance.requests import revoke
+
+    revoke(_app(), grant, reason)
+    if as_json:
+        print_json({"grant": grant, "status": "revoked"})
+        return
+    console.print(f"revoked {grant}")
+
+
+def sweep_command(as_json: JsonFlag = False) -> None:
+    """Record the expiry of every grant that has run out (a Prefect flow)."""
+    from flows.runtime import configure_prefect, flow_settings
+    from governance.config import load_settings
+
+    settings = load_settings()
+    configure_prefect(settings.home)
+    from flows.grants import expiry_sweep_flow
+
+    with flow_settings():
+        expired = expiry_sweep_flow(settings)
+    if as_json:
+        print_json({"expired": expired})
+        return
+    console.print(f"{len(expired)} grant(s) expired")

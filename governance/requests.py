@@ -1,0 +1,425 @@
+"""Access workflow: people, requests, the officer queue, grants, revocation and expiry.
+
+A request is decided at once by the access policy (``policies.access``) over each
+requested artifact's effective classification; the strictest outcome wins. ``approve``
+grants at once; ``review`` and ``license_required`` wait in the officer queue (oldest first,
+against the review SLA in policy); ``deny`` closes the request. An officer approves (with a
+licence or licence-exception reference when a licence is required) or denies with a
+reason, never for their own request. Every step is a provenance event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from governance import tables as t
+from governance.access import JURISDICTION, _screen_requester
+from governance.app import App
+from governance.catalog import get_artifact, require_role
+from governance.db import transaction
+from lineage import EventLog, NewEvent
+from policies.access import SEVERITY, check_request, decide
+from qgov.errors import AccessDenied, InputError, NotFoundError
+
+OFFICER = "export_control_officer"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    citizenships: list[str]
+    us_permanent_resident: bool
+    permanent_residence: str | None
+    location: str
+    affiliation: str
+    training_completed_on: str | None
+
+    def as_requester(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "citizenships": self.citizenships,
+            "us_permanent_resident": self.us_permanent_resident,
+            "permanent_residence": self.permanent_residence,
+            "location": self.location,
+            "affiliation": self.affiliation,
+            "training_completed_on": self.training_completed_on,
+        }
+
+
+def register_person(app: App, person: Person, roles: list[str]) -> Person:
+    """An admin registers a person with the facts access rules need, and their roles."""
+    check_request({"requester": person.as_requester(), "item": {}, "destination": "US"}, "person")
+    for role in roles:
+        if role not in t.ROLES:
+            raise InputError(f"--role {role!r}: expected one of {', '.join(t.ROLES)}")
+    with transaction(app.engine) as conn:
+        require_role(conn, app.user, "admin", "register people")
+        exists = conn.execute(select(t.people.c.name).where(t.people.c.name == person.name)).first()
+        values = person.as_requester() | {"created_at": datetime.now(UTC)}
+        if exists:
+            conn.execute(update(t.people).where(t.people.c.name == person.name).values(**values))
+        else:
+            conn.execute(insert(t.people).values(**values))
+        now = datetime.now(UTC)
+        for role in roles:
+            if not conn.execute(
+                select(t.role_assignments.c.role).where(
+                    t.role_assignments.c.person == person.name, t.role_assignments.c.role == role
+                )
+            ).first():
+                conn.execute(
+                    insert(t.role_assignments).values(
+                        person=person.name, role=role, granted_at=now, granted_by=app.user
+                    )
+                )
+        log = EventLog(conn)
+        log.append(
+            NewEvent(
+                "person.registered",
+                app.user,
+                [],
+                {"person_ref": log.actor_ref(person.name), "roles": roles, "updated": bool(exists)},
+            )
+        )
+    return person
+
+
+def get_person(conn: Connection, name: str) -> Person:
+    row = conn.execute(select(t.people).where(t.people.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"person {name!r} is not registered; an admin registers them with 'qgov person add'")
+    return Person(
+        row.name,
+        list(row.citizenships),
+        bool(row.us_permanent_resident),
+        row.permanent_residence,
+        row.location,
+        row.affiliation,
+        row.training_completed_on,
+    )
+
+
+def request_access(
+    app: App, artifacts: list[str], purpose: str, days: int, destination: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """The acting person asks for artifacts; decided at once, granted, queued or denied."""
+    if not artifacts:
+        raise InputError("--artifact: name at least one artifact")
+    if days <= 0 or days > 3650:
+        raise InputError(f"--days: expected 1 to 3650, got {days}")
+    at = at or datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        person = get_person(conn, app.user)
+        bundle = app.policies.get(JURISDICTION)
+        request = check_request(
+            {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
+        )
+        screening, records = _screen_requester(app, request["requester"])
+        per_artifact = []
+        for artifact in artifacts:
+            art = get_artifact(conn, artifact)
+            kind = conn.execute(select(t.artifacts.c.kind).where(t.artifacts.c.id == art.id)).scalar_one()
+            classification = {
+                "classification": art.classification,
+                "controlled": art.controlled,
+                "subject_to_ear": art.classification != "NOT_SUBJECT",
+            }
+            per_artifact.append(
+                (art, decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version))
+            )
+        outcome = max((d.outcome for _, d in per_artifact), key=SEVERITY.__getitem__)
+        decision = {
+            "outcome": outcome,
+            "decision_id": str(uuid.uuid4()),
+            "policy_version": bundle.version,
+            "artifacts": [
+                {"artifact": a.id, "classification": d.classification}
+                | {"outcome": d.outcome, "reasons": [r.to_json() for r in d.reasons], "input_hash": d.input_hash}
+                for a, d in per_artifact
+            ],
+            "screening": records,
+        }
+        request_id = str(uuid.uuid4())
+        status = {"approve": "granted", "deny": "denied"}.get(outcome, "queued")
+        conn.execute(
+            insert(t.access_requests).values(
+                id=request_id,
+                requester=person.name,
+                artifacts=artifacts,
+                purpose=purpose,
+                destination=destination,
+                duration_days=days,
+                status=status,
+                outcome=outcome,
+                decision=decision,
+                created_at=at,
+                decided_at=at if status != "queued" else None,
+                decided_by="policy" if status != "queued" else None,
+            )
+        )
+        log = EventLog(conn)
+        log.append_many(
+            [
+                NewEvent(
+                    "access.requested",
+                    app.user,
+                    [request_id, *artifacts],
+                    {
+                        "request": request_id,
+                        "artifacts": artifacts,
+                        "purpose": purpose,
+                        "destination": destination,
+                        "days": days,
+                    },
+                    at,
+                ),
+                NewEvent("access.screened", app.user, [request_id], {"request": request_id, "screening": records}, at),
+                NewEvent(
+                    "access.decided",
+                    app.user,
+                    [request_id, *artifacts],
+                    {
+                        "request": request_id,
+                        "outcome": outcome,
+                        "decision_id": decision["decision_id"],
+                        "policy_version": bundle.version,
+                        "input_hashes": [a["input_hash"] for a in decision["artifacts"]],
+                        "by": "policy",
+                    },
+                    at,
+                ),
+            ]
+        )
+        grant = (
+            _grant(conn, log, request_id, person.name, artifacts, purpose, None, days, at, app.user)
+            if status == "granted"
+            else None
+        )
+    return {"request": request_id, "status": status, "outcome": outcome, "grant": grant, "decision": decision}
+
+
+def _grant(
+    conn: Connection,
+    log: EventLog,
+    request_id: str,
+    person: str,
+    artifacts: list[str],
+    purpose: str,
+    licence: str | None,
+    days: int,
+    at: datetime,
+    actor: str,
+) -> str:
+    grant_id = str(uuid.uuid4())
+    expires = at + timedelta(days=days)
+    conn.execute(
+        insert(t.grants).values(
+            id=grant_id,
+            request_id=request_id,
+            person=person,
+            artifacts=artifacts,
+            purpose=purpose,
+            licence=licence,
+            granted_at=at,
+            expires_at=expires,
+        )
+    )
+    log.append(
+        NewEvent(
+            "access.granted",
+            actor,
+            [grant_id, request_id, *artifacts],
+            {
+                "grant": grant_id,
+                "request": request_id,
+                "artifacts": artifacts,
+                "purpose": purpose,
+                "licence": licence,
+                "expires_at": expires.isoformat(),
+            },
+            at,
+        )
+    )
+    return grant_id
+
+
+def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Queued requests, oldest first, with the time each has waited against the SLA."""
+    at = at or datetime.now(UTC)
+    sla = app.policies.get(JURISDICTION).require_access().review_sla_hours
+    with app.engine.connect() as conn:
+        require_role(conn, app.user, OFFICER, "see the review queue")
+        rows = conn.execute(
+            select(t.access_requests)
+            .where(t.access_requests.c.status == "queued")
+            .order_by(t.access_requests.c.created_at)
+        ).all()
+    out = []
+    for r in rows:
+        created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
+        waited = (at - created).total_seconds() / 3600
+        reasons = [
+            reason["text"] for a in r.decision["artifacts"] for reason in a["reasons"] if reason["outcome"] == r.outcome
+        ]
+        out.append(
+            {
+                "request": r.id,
+                "requester": r.requester,
+                "outcome": r.outcome,
+                "artifacts": r.artifacts,
+                "purpose": r.purpose,
+                "waited_hours": round(waited, 1),
+                "sla_hours": sla,
+                "overdue": waited > sla,
+                "reasons": sorted(set(reasons)),
+            }
+        )
+    return out
+
+
+def _queued(conn: Connection, request_id: str) -> Any:
+    row = conn.execute(select(t.access_requests).where(t.access_requests.c.id == request_id)).first()
+    if row is None:
+        raise NotFoundError(f"request {request_id!r} does not exist")
+    if row.status != "queued":
+        raise InputError(f"request {request_id} is already {row.status}")
+    return row
+
+
+def approve(app: App, request_id: str, licence: str | None, at: datetime | None = None) -> str:
+    """An officer approves a queued request; a licence reference is required when one is."""
+    at = at or datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        require_role(conn, app.user, OFFICER, "approve access requests")
+        row = _queued(conn, request_id)
+        if row.requester == app.user:
+            raise AccessDenied(f"user {app.user!r} may not approve their own request {request_id}")
+        if row.outcome == "license_required" and not (licence and licence.strip()):
+            raise InputError(
+                "--licence: this request needs a licence or licence-exception reference (e.g. a BIS licence number)"
+            )
+        conn.execute(
+            update(t.access_requests)
+            .where(t.access_requests.c.id == request_id)
+            .values(status="granted", decided_at=at, decided_by=app.user, licence=licence)
+        )
+        log = EventLog(conn)
+        log.append(NewEvent("access.approved", app.user, [request_id], {"request": request_id, "licence": licence}, at))
+        return _grant(
+            conn,
+            log,
+            request_id,
+            row.requester,
+            list(row.artifacts),
+            row.purpose,
+            licence,
+            row.duration_days,
+            at,
+            app.user,
+        )
+
+
+def deny(app: App, request_id: str, reason: str, at: datetime | None = None) -> None:
+    if not reason.strip():
+        raise InputError("--reason: a denial needs a reason (the requester sees it)")
+    at = at or datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        require_role(conn, app.user, OFFICER, "deny access requests")
+        row = _queued(conn, request_id)
+        if row.requester == app.user:
+            raise AccessDenied(f"user {app.user!r} may not decide their own request {request_id}")
+        conn.execute(
+            update(t.access_requests)
+            .where(t.access_requests.c.id == request_id)
+            .values(status="denied", decided_at=at, decided_by=app.user, reason=reason)
+        )
+        EventLog(conn).append(
+            NewEvent("access.denied", app.user, [request_id], {"request": request_id, "reason": reason}, at)
+        )
+
+
+def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> None:
+    if not reason.strip():
+        raise InputError("--reason: a revocation needs a reason")
+    at = at or datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        require_role(conn, app.user, OFFICER, "revoke grants")
+        row = conn.execute(select(t.grants).where(t.grants.c.id == grant_id)).first()
+        if row is None:
+            raise NotFoundError(f"grant {grant_id!r} does not exist")
+        if row.revoked_at is not None:
+            return
+        conn.execute(update(t.grants).where(t.grants.c.id == grant_id).values(revoked_at=at))
+        EventLog(conn).append(
+            NewEvent("access.revoked", app.user, [grant_id, *row.artifacts], {"grant": grant_id, "reason": reason}, at)
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def valid_grant(conn: Connection, person: str, artifact: str, at: datetime) -> Any | None:
+    """A grant that lets ``person`` decrypt ``artifact`` now: unexpired, unrevoked, unsuspended."""
+    for row in conn.execute(
+        select(t.grants).where(
+            t.grants.c.person == person, t.grants.c.revoked_at.is_(None), t.grants.c.suspended_at.is_(None)
+        )
+    ):
+        if artifact in row.artifacts and _aware(row.expires_at) > at:
+            return row
+    return None
+
+
+def sweep_expired(app: App, at: datetime | None = None) -> list[str]:
+    """Record the expiry of every grant that has run out (idempotent)."""
+    at = at or datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        rows = [
+            r
+            for r in conn.execute(select(t.grants).where(t.grants.c.expired_recorded.is_(False)))
+            if _aware(r.expires_at) <= at
+        ]
+        for r in rows:
+            conn.execute(update(t.grants).where(t.grants.c.id == r.id).values(expired_recorded=True))
+        EventLog(conn).append_many(
+            [
+                NewEvent(
+                    "access.expired",
+                    "qgov",
+                    [r.id, *r.artifacts],
+                    {"grant": r.id, "expired_at": _aware(r.expires_at).isoformat()},
+                    at,
+                )
+                for r in rows
+            ]
+        )
+    return [r.id for r in rows]
+
+
+def training_date(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InputError(f"--training-completed-on: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+__all__ = [
+    "Person",
+    "approve",
+    "deny",
+    "get_person",
+    "queue",
+    "register_person",
+    "request_access",
+    "revoke",
+    "sweep_expired",
+    "valid_grant",
+]
