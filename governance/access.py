@@ -10,8 +10,6 @@ granted go through ``qgov access request`` (a later capability).
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from governance.app import App
@@ -20,20 +18,13 @@ from policies.access import AccessDecision, check_request, decide
 from policies.classify import check_item, classify
 
 JURISDICTION = "US-EAR"
-SAMPLE_LIST = Path(__file__).resolve().parent.parent / "policies" / "data" / "restricted-parties-sample.csv"
-
-
-@lru_cache(maxsize=4)
-def _matcher(path: Path, mtime_ns: int) -> Any:
-    from policies.screening import Matcher, parse_csl_csv
-
-    return Matcher(parse_csl_csv(path.read_text(encoding="utf-8"), f"{path.name}"))
 
 
 def matcher(app: App) -> Any:
-    """The screening matcher over the current list (the bundled sample until one is loaded)."""
-    del app  # loaded lists (qgov screening load) will live in the database
-    return _matcher(SAMPLE_LIST, SAMPLE_LIST.stat().st_mtime_ns)
+    """The screening matcher over the list in force (the bundled sample until one is loaded)."""
+    from governance.screening import current_matcher
+
+    return current_matcher(app)
 
 
 def screen(app: App, name: str, country: str | None = None) -> Any:

@@ -113,13 +113,15 @@ def request_access(
     if days <= 0 or days > 3650:
         raise InputError(f"--days: expected 1 to 3650, got {days}")
     at = at or datetime.now(UTC)
-    with transaction(app.engine) as conn:
+    with app.engine.connect() as conn:
         person = get_person(conn, app.user)
-        bundle = app.policies.get(JURISDICTION)
-        request = check_request(
-            {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
-        )
-        screening, records = _screen_requester(app, request["requester"])
+    bundle = app.policies.get(JURISDICTION)
+    request = check_request(
+        {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
+    )
+    # Screen before the write transaction: the list in force is read on its own connection.
+    screening, records = _screen_requester(app, request["requester"])
+    with transaction(app.engine) as conn:
         per_artifact = []
         for artifact in artifacts:
             art = get_artifact(conn, artifact)

@@ -185,10 +185,35 @@ grants = Table(
     Column("expired_recorded", Boolean, nullable=False, default=False, server_default=false()),
 )
 
+# Every restricted-party list ever loaded, kept whole and versioned; the newest is in force.
+screening_lists = Table(
+    "screening_lists",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("source", String(512), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("loaded_by", String(256), nullable=False),
+)
+
+# The latest screening result of each person (name and affiliation), to notice new hits.
+person_screenings = Table(
+    "person_screenings",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("list_version", String(64), nullable=False),
+    Column("hits", JSON, nullable=False),
+    Column("screened_at", DateTime(timezone=True), nullable=False),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "person_screenings",
+    "screening_lists",
     "access_requests",
     "grants",
     "people",

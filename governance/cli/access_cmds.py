@@ -75,3 +75,33 @@ def access_check_command(
 
 
 access_app.command("check")(access_check_command)
+
+
+screening_app = typer.Typer(help="Restricted-party lists: load and re-screen.", no_args_is_help=True)
+
+
+@screening_app.command("load")
+def screening_load(
+    path: Annotated[Path, typer.Argument(help="A Consolidated Screening List file, CSV or JSON.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer: load a list as a new version, then re-screen everyone (a Prefect flow)."""
+    from flows.runtime import configure_prefect, flow_settings
+    from governance.config import load_settings
+
+    settings = load_settings()
+    configure_prefect(settings.home)
+    from flows.screening import screening_refresh_flow
+
+    with flow_settings():
+        report = screening_refresh_flow(settings, str(path))
+    if as_json:
+        print_json(report)
+        return
+    loaded = report["list"]
+    console.print(
+        f"list {loaded['version'][:16]}… ({loaded['entries']} entries){' already loaded' if not loaded['new'] else ''}"
+    )
+    for hit in report["new_hits"]:
+        grants = len(hit["suspended_grants"])
+        console.print(f"[bold red]new hit[/] {hit['person']}: {', '.join(hit['entries'])}; suspended {grants} grant(s)")

@@ -14,7 +14,7 @@ from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._render import console, exit_with_error, human_size, print_json
-from governance.cli.access_cmds import access_app, screen_command
+from governance.cli.access_cmds import access_app, screen_command, screening_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
 from governance.cli.policy_cmds import classify_command, policy_app
 from governance.cli.request_cmds import (
@@ -57,6 +57,7 @@ lineage_app.command("derive")(derive_command)
 app.command("screen")(screen_command)
 app.add_typer(access_app, name="access")
 app.add_typer(person_app, name="person")
+app.add_typer(screening_app, name="screening")
 access_app.command("request")(request_command)
 access_app.command("queue")(queue_command)
 access_app.command("approve")(approve_command)

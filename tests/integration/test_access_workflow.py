@@ -132,3 +132,26 @@ def test_an_expired_grant_stops_fetching_and_its_expiry_is_recorded_once(lab, tm
         fetch(apps["marie"], ids["generic"], tmp_path / "late")
     assert sweep_expired(apps["olga"]) == [result["grant"]]
     assert sweep_expired(apps["olga"]) == []
+
+
+def test_a_list_refresh_with_a_new_hit_suspends_grants_and_queues_a_review(lab, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from governance.screening import load_list, refresh
+
+    apps, ids = lab
+    result = request_access(apps["marie"], [ids["generic"]], "fit T1 curves", 30, "US")
+    assert result["status"] == "granted"
+    assert refresh(apps["olga"]) == []  # the bundled sample lists none of our people
+    listed = tmp_path / "csl.csv"
+    sample = (Path(__file__).resolve().parents[2] / "policies" / "data" / "restricted-parties-sample.csv").read_text()
+    listed.write_text(sample + "el-9999-001,Entity List (EL) - Bureau of Industry and Security,,Entity,,University of Maryland,,\"College Park, MD, US\",99 FR 1,2026-11-20,,N,For all items subject to the EAR.,Case-by-case review.,,,,,,,,,,,,,,,\n")
+    with pytest.raises(AccessDenied, match="needs the export_control_officer role"):
+        load_list(apps["marie"], listed)
+    loaded = load_list(apps["olga"], listed)
+    assert loaded["new"] and load_list(apps["olga"], listed)["new"] is False  # a version is loaded once
+    hits = refresh(apps["olga"])
+    assert {h["person"] for h in hits} == {"li", "marie"}  # both work at the newly listed university
+    assert next(h for h in hits if h["person"] == "marie")["suspended_grants"] == [result["grant"]]
+    with pytest.raises(AccessDenied, match="no valid grant"):
+        fetch(apps["marie"], ids["generic"], tmp_path / "x")
+    assert {q["requester"] for q in queue(apps["olga"])} == {"marie"}
+    assert refresh(apps["olga"]) == []  # a known hit is not new

@@ -1,0 +1,32 @@
+"""Screening-list refresh as a Prefect flow: load a list version, then re-screen everyone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.session import app_for
+from governance.config import Settings
+from governance.screening import load_list, refresh
+
+
+@task(name="load-screening-list", cache_policy=NO_CACHE, persist_result=False)
+def load_task(settings: Settings, path: str) -> dict[str, Any]:
+    return load_list(app_for(settings), Path(path))
+
+
+@task(name="re-screen-people", cache_policy=NO_CACHE, persist_result=False)
+def rescreen_task(settings: Settings) -> list[dict[str, Any]]:
+    return refresh(app_for(settings))
+
+
+@flow(name="qgov-screening-refresh", persist_result=False, validate_parameters=False)
+def screening_refresh_flow(settings: Settings, path: str) -> dict[str, Any]:
+    loaded = load_task(settings, path)
+    return {"list": loaded, "new_hits": rescreen_task(settings)}
+
+
+__all__ = ["screening_refresh_flow"]

@@ -1,0 +1,184 @@
+"""Screening service: versioned restricted-party lists, and re-screening on every refresh.
+
+``load_list`` keeps each loaded list whole, under its content version; the newest is in
+force (the bundled sample until one is loaded). ``refresh`` re-screens every registered
+person's name and affiliation against the list in force: a *new* hit suspends that
+person's grants and queues an officer review; every step is a provenance event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from governance import tables as t
+from governance.app import App
+from governance.catalog import require_role
+from governance.db import transaction
+from lineage import EventLog, NewEvent
+from policies.screening import Matcher, ScreeningList, parse_csl_csv, parse_csl_json
+from qgov.errors import InputError
+
+SAMPLE_LIST = Path(__file__).resolve().parent.parent / "policies" / "data" / "restricted-parties-sample.csv"
+
+
+def _parse(text: str, fmt: str, source: str) -> ScreeningList:
+    return parse_csl_json(text, source) if fmt == "json" else parse_csl_csv(text, source)
+
+
+@lru_cache(maxsize=4)
+def _matcher_for(version: str, text: str, fmt: str, source: str) -> Matcher:
+    del version  # the cache key: a list's content version
+    return Matcher(_parse(text, fmt, source))
+
+
+def current_matcher(app: App) -> Matcher:
+    """The matcher over the newest loaded list, or over the bundled sample."""
+    with app.engine.connect() as conn:
+        row = conn.execute(select(t.screening_lists).order_by(t.screening_lists.c.loaded_at.desc()).limit(1)).first()
+    if row is None:
+        text = SAMPLE_LIST.read_text(encoding="utf-8")
+        return _matcher_for("sample", text, "csv", "bundled sample (Entity List entries)")
+    return _matcher_for(row.version, row.content, row.format, row.source)
+
+
+def load_list(app: App, path: Path) -> dict[str, Any]:
+    """Load a CSL CSV or JSON file as a new list version (idempotent for the same content)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"list file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"list file {path}: cannot be read ({exc})") from None
+    fmt = "json" if path.suffix.lower() == ".json" else "csv"
+    parsed = _parse(text, fmt, path.name)
+    with transaction(app.engine) as conn:
+        require_role(conn, app.user, "export_control_officer", "load screening lists")
+        if conn.execute(
+            select(t.screening_lists.c.version).where(t.screening_lists.c.version == parsed.version)
+        ).first():
+            return {"version": parsed.version, "entries": len(parsed.entries), "new": False}
+        conn.execute(
+            insert(t.screening_lists).values(
+                version=parsed.version,
+                source=path.name,
+                format=fmt,
+                content=text,
+                entries=len(parsed.entries),
+                loaded_at=datetime.now(UTC),
+                loaded_by=app.user,
+            )
+        )
+        EventLog(conn).append(
+            NewEvent(
+                "screening.list_loaded",
+                app.user,
+                [parsed.version],
+                {"version": parsed.version, "source": path.name, "entries": len(parsed.entries)},
+            )
+        )
+    return {"version": parsed.version, "entries": len(parsed.entries), "new": True}
+
+
+def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Re-screen every registered person; new hits suspend grants and queue a review."""
+    at = at or datetime.now(UTC)
+    matcher = current_matcher(app)
+    version = matcher.list.version
+    new_hits: list[dict[str, Any]] = []
+    with transaction(app.engine) as conn:
+        log = EventLog(conn)
+        previous = {r.person: r for r in conn.execute(select(t.person_screenings))}
+        for person in conn.execute(select(t.people)).all():
+            hits = sorted(
+                {
+                    m.entry_id
+                    for field in (person.name, person.affiliation)
+                    for m in matcher.screen(field, person.location).matches
+                }
+            )
+            before = set(previous[person.name].hits) if person.name in previous else set()
+            values = {"list_version": version, "hits": hits, "screened_at": at}
+            if person.name in previous:
+                conn.execute(
+                    update(t.person_screenings).where(t.person_screenings.c.person == person.name).values(**values)
+                )
+            else:
+                conn.execute(insert(t.person_screenings).values(person=person.name, **values))
+            fresh = sorted(set(hits) - before)
+            if not fresh:
+                continue
+            suspended = []
+            for grant in conn.execute(
+                select(t.grants).where(
+                    t.grants.c.person == person.name, t.grants.c.revoked_at.is_(None), t.grants.c.suspended_at.is_(None)
+                )
+            ).all():
+                conn.execute(update(t.grants).where(t.grants.c.id == grant.id).values(suspended_at=at))
+                suspended.append(grant)
+            ref = log.actor_ref(person.name)
+            events = [
+                NewEvent(
+                    "screening.hit",
+                    "qgov",
+                    [ref, *fresh],
+                    {"person_ref": ref, "entries": fresh, "list_version": version},
+                    at,
+                )
+            ]
+            for grant in suspended:
+                review_id = str(uuid.uuid4())
+                conn.execute(
+                    insert(t.access_requests).values(
+                        id=review_id,
+                        requester=person.name,
+                        artifacts=grant.artifacts,
+                        purpose=f"re-screening hit on list {version[:12]}",
+                        destination="US",
+                        duration_days=1,
+                        status="queued",
+                        outcome="review",
+                        decision={
+                            "outcome": "review",
+                            "artifacts": [
+                                {
+                                    "artifact": a,
+                                    "classification": "",
+                                    "outcome": "review",
+                                    "reasons": [
+                                        {
+                                            "rule": "ear.access.screening-hit",
+                                            "outcome": "review",
+                                            "text": f"new match on {', '.join(fresh)}: grant {grant.id} suspended",
+                                            "citation": "15 CFR 744; project rule",
+                                            "status": "V",
+                                        }
+                                    ],
+                                    "input_hash": "",
+                                }
+                                for a in grant.artifacts
+                            ],
+                        },
+                        created_at=at,
+                    )
+                )
+                events.append(
+                    NewEvent(
+                        "access.suspended",
+                        "qgov",
+                        [grant.id, review_id, *grant.artifacts],
+                        {"grant": grant.id, "review": review_id, "entries": fresh},
+                        at,
+                    )
+                )
+            log.append_many(events)
+            new_hits.append({"person": person.name, "entries": fresh, "suspended_grants": [g.id for g in suspended]})
+    return new_hits
+
+
+__all__ = ["current_matcher", "load_list", "refresh"]
