@@ -111,10 +111,55 @@ def main(entries: int, queries: int, baseline: int, seed: int = 7) -> dict[str, 
     }
 
 
+def access_decisions(n: int = 100_000, seed: int = 11) -> dict[str, object]:
+    """Access decisions per second (policies.access.decide), screening results given as data."""
+    from datetime import UTC, datetime
+
+    from policies.access import decide
+    from policies.bundle import load_policies
+
+    bundle = load_policies().get("US-EAR")
+    policy = bundle.require_access()
+    rng = random.Random(seed)
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    classes = [
+        {"classification": "4E906", "controlled": True, "subject_to_ear": True},
+        {"classification": "EAR99", "controlled": False, "subject_to_ear": True},
+        {"classification": "NOT_SUBJECT", "controlled": False, "subject_to_ear": False},
+        {"classification": "INCOMPLETE", "controlled": None, "subject_to_ear": True},
+    ]
+    cases = []
+    for _ in range(n):
+        requester = {
+            "name": "x",
+            "affiliation": "y",
+            "citizenships": rng.sample(["US", "CN", "DE", "IR", "FR"], rng.randint(0, 2)),
+            "us_permanent_resident": rng.random() < 0.1,
+            "location": rng.choice(["US", "DE", "IR"]),
+            "training_completed_on": rng.choice([None, "2026-06-01", "2024-01-01"]),
+        }
+        request = {
+            "requester": requester,
+            "item": {},
+            "purpose": rng.choice(["", "study"]),
+            "destination": rng.choice(["US", "DE", "CU"]),
+        }
+        cases.append(
+            (request, rng.choice(classes), rng.choice(["technology", "source_code", "object_code", "dataset"]))
+        )
+    start = time.perf_counter()
+    for request, cls, kind in cases:
+        decide(request, cls, kind, [], at, policy, bundle.version)
+    elapsed = time.perf_counter() - start
+    return {"decisions": n, "seconds": round(elapsed, 3), "decisions_per_s": round(n / elapsed)}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--baseline", type=int, default=200, help="queries timed for the extractOne baseline")
     args = parser.parse_args()
-    print(json.dumps(main(args.entries, args.queries, args.baseline), indent=2))
+    report = main(args.entries, args.queries, args.baseline)
+    report["access_decisions"] = access_decisions()
+    print(json.dumps(report, indent=2))

@@ -91,3 +91,104 @@ def test_screen_json_contract(name: str, status: str) -> None:
     assert doc["status"] == status
     for match in doc["matches"]:
         assert {"name", "list", "score", "entry_id"} <= set(match)
+
+
+def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date, timedelta
+
+    trained = (date.today() - timedelta(days=30)).isoformat()
+
+    def ok(proc: subprocess.CompletedProcess[str]) -> dict:
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout) if proc.stdout else {}
+
+    cli("init")
+    ok(
+        cli(
+            "dataset",
+            "register",
+            "sponsor",
+            "--subject-type",
+            "quantum_computer",
+            "--param",
+            "physical_qubits=120",
+            "--param",
+            "cnot_error=0.0008",
+            "--restrictions-accepted",
+            "yes",
+            "--json",
+        )
+    )
+    arts = ok(cli("ingest", str(sample_tree), "-d", "sponsor", "--json"))["artifacts"]
+    csv = next(a for a in arts if a["path"] == "calibration.csv")
+    ok(
+        cli(
+            "person",
+            "add",
+            "li",
+            "--citizenship",
+            "CN",
+            "--location",
+            "US",
+            "--affiliation",
+            "University of Maryland",
+            "--training-completed-on",
+            trained,
+            "--json",
+        )
+    )
+    ok(
+        cli(
+            "person",
+            "add",
+            "olga",
+            "--citizenship",
+            "US",
+            "--location",
+            "US",
+            "--affiliation",
+            "Lab B",
+            "--training-completed-on",
+            trained,
+            "--role",
+            "export_control_officer",
+            "--json",
+        )
+    )
+    asked = ok(
+        cli(
+            "access",
+            "request",
+            "--artifact",
+            csv["id"],
+            "--purpose",
+            "readout benchmark",
+            "--json",
+            extra_env={"QGOV_USER": "li"},
+        )
+    )
+    assert (asked["outcome"], asked["status"]) == ("license_required", "queued")
+    refused = cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), extra_env={"QGOV_USER": "li"})
+    assert refused.returncode == 1 and "no valid grant covers it" in refused.stderr
+    waiting = ok(cli("access", "queue", "--json", extra_env={"QGOV_USER": "olga"}))["queue"]
+    assert [w["request"] for w in waiting] == [asked["request"]]
+    no_licence = cli("access", "approve", asked["request"], extra_env={"QGOV_USER": "olga"})
+    assert no_licence.returncode == 2 and "--licence" in no_licence.stderr
+    grant = ok(
+        cli(
+            "access", "approve", asked["request"], "--licence", "BIS D123456", "--json", extra_env={"QGOV_USER": "olga"}
+        )
+    )["grant"]
+    ok(cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), "--json", extra_env={"QGOV_USER": "li"}))
+    assert (tmp_path / "x.csv").read_bytes() == (sample_tree / "calibration.csv").read_bytes()
+    ok(cli("access", "revoke", grant, "--reason", "project ended", "--json", extra_env={"QGOV_USER": "olga"}))
+    again = cli("fetch", csv["id"], "-o", str(tmp_path / "y.csv"), extra_env={"QGOV_USER": "li"})
+    assert again.returncode == 1 and not (tmp_path / "y.csv").exists()
+    assert ok(cli("access", "sweep", "--json"))["expired"] == []
+    sample = (Path(__file__).resolve().parents[2] / "policies" / "data" / "restricted-parties-sample.csv").read_text()
+    (tmp_path / "csl.csv").write_text(
+        sample
+        + 'el-9999-001,Entity List (EL) - Bureau of Industry and Security,,Entity,,University of Maryland,,"College Park, MD, US",99 FR 1,2026-11-20,,N,For all items subject to the EAR.,Case-by-case review.,,,,,,,,,,,,,,,\n'
+    )
+    refreshed = ok(cli("screening", "load", str(tmp_path / "csl.csv"), "--json", extra_env={"QGOV_USER": "olga"}))
+    assert refreshed["list"]["new"] and [h["person"] for h in refreshed["new_hits"]] == ["li"]

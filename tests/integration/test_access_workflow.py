@@ -143,7 +143,10 @@ def test_a_list_refresh_with_a_new_hit_suspends_grants_and_queues_a_review(lab, 
     assert refresh(apps["olga"]) == []  # the bundled sample lists none of our people
     listed = tmp_path / "csl.csv"
     sample = (Path(__file__).resolve().parents[2] / "policies" / "data" / "restricted-parties-sample.csv").read_text()
-    listed.write_text(sample + "el-9999-001,Entity List (EL) - Bureau of Industry and Security,,Entity,,University of Maryland,,\"College Park, MD, US\",99 FR 1,2026-11-20,,N,For all items subject to the EAR.,Case-by-case review.,,,,,,,,,,,,,,,\n")
+    listed.write_text(
+        sample
+        + 'el-9999-001,Entity List (EL) - Bureau of Industry and Security,,Entity,,University of Maryland,,"College Park, MD, US",99 FR 1,2026-11-20,,N,For all items subject to the EAR.,Case-by-case review.,,,,,,,,,,,,,,,\n'
+    )
     with pytest.raises(AccessDenied, match="needs the export_control_officer role"):
         load_list(apps["marie"], listed)
     loaded = load_list(apps["olga"], listed)
