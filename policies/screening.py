@@ -35,17 +35,17 @@ its transliteration key, its consonant skeleton, its one-letter deletions (one t
 for long tokens, its thirds (two typos leave one third intact) — so
 a query looks up a shortlist, bounds each candidate's best possible score, and aligns
 only the few that can still reach the threshold (``benchmarks/screening.py``).
+
+Layout: :mod:`policies._names` holds the word tables and the normalisation,
+:mod:`policies._csl` the list entries and their parsers; this module holds the matcher
+and its index, the results, and the public surface (``__all__``) re-exporting both.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +53,25 @@ import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from policies._csl import _COUNTRY, ListEntry, ScreeningList, parse_csl_csv, parse_csl_json
+from policies._names import (
+    _CORRECTION_TARGETS,
+    _CORRECTIONS,
+    _CORRECTIONS_TRANSLIT,
+    _EXPANSIONS,
+    _FIELD,
+    _FIELD_WEIGHT,
+    _GENERIC,
+    _GENERIC_WEIGHT,
+    _LEGAL_FORMS,
+    _STOP_WORDS,
+    _TRANSLIT_RULES,
+    name_key,
+    name_tokens,
+    normalize_name,
+    token_weight,
+    transliteration_key,
+)
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
@@ -62,8 +81,6 @@ from qgov.errors import InputError
 # which shares generic words, a field and a city with a listed one.
 DEFAULT_THRESHOLD = 80.0
 
-_GENERIC_WEIGHT = 0.2
-_FIELD_WEIGHT = 0.5
 _ENTRY_SHARE = 0.7  # weight of "how much of the entry is covered" against "of the query"
 _TOKEN_CUTOFF = 0.75  # OSA similarity below which two tokens are unrelated (1 typo in 4)
 _TRANSLIT_FACTOR = 0.95  # a transliteration-only match is slightly less certain
@@ -71,150 +88,7 @@ _COUNTRY_FACTOR = 0.9
 _MAX_CANDIDATES = 64
 _TWO_TYPOS = 8  # tokens this long may carry two typos and still be found
 
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_STOP_WORDS = _words("a an and at by de del der des di du et for fur fuer in la le les no of on the to und y zu")
-_LEGAL_FORMS = tuple(
-    tuple(form.split())
-    for form in sorted(
-        _words(
-            "ab ag bhd bv co company corp corporation cjsc doo gmbh gongsi inc incorporated jsc kg kk "
-            "limited llc llp lp ltd mbh nv ojsc oao ooo oy oyj pao pjsc plc pte pty pvt sa sarl sas "
-            "sdn spa srl sro youxian zao"
-        )
-    )
-    + ["joint stock", "limited liability", "s a", "s p a", "s r l", "b v", "n v", "k k", "a s"]
-)
-_LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
-_LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
-
-_EXPANSIONS: dict[str, tuple[str, ...]] = {
-    "cas": ("china", "academy", "science"),  # Chinese Academy of Sciences
-    "natl": ("national",),
-    "lab": ("laboratory",),
-    "labs": ("laboratory",),
-    "laboratories": ("laboratory",),
-    "labo": ("laboratory",),
-    "inst": ("institute",),
-    "institutes": ("institute",),
-    "institut": ("institute",),
-    "instituto": ("institute",),
-    "istituto": ("institute",),
-    "univ": ("university",),
-    "uni": ("university",),
-    "universities": ("university",),
-    "universitat": ("university",),
-    "universite": ("university",),
-    "universidad": ("university",),
-    "universita": ("university",),
-    "acad": ("academy",),
-    "academies": ("academy",),
-    "akademie": ("academy",),
-    "akademiya": ("academy",),
-    "sci": ("science",),
-    "sciences": ("science",),
-    "tech": ("technology",),
-    "techn": ("technology",),
-    "technol": ("technology",),
-    "technologies": ("technology",),
-    "ctr": ("center",),
-    "cntr": ("center",),
-    "centre": ("center",),
-    "centres": ("center",),
-    "centers": ("center",),
-    "zentrum": ("center",),
-    "intl": ("international",),
-    "dept": ("department",),
-    "eng": ("engineering",),
-    "engg": ("engineering",),
-    "info": ("information",),
-    "phys": ("physics",),
-    "mfg": ("manufacturing",),
-    "st": ("saint",),
-    "grp": ("group",),
-    "holdings": ("holding",),
-    "services": ("service",),
-    "solutions": ("solution",),
-    "products": ("product",),
-    "industries": ("industry",),
-    "instruments": ("instrument",),
-    "devices": ("device",),
-    "materials": ("material",),
-    "sensors": ("sensor",),
-    "networks": ("network",),
-    "systems": ("system",),
-    "electronics": ("electronic",),
-    "communications": ("communication",),
-    "computers": ("computer",),
-    "chinese": ("china",),
-    "russian": ("russia",),
-    "iranian": ("iran",),
-    "korean": ("korea",),
-}
-
-_GENERIC = _words(
-    """academy administration advanced agency applied association branch bureau center central
-    college commission committee council department development digital division engineering
-    enterprise experimental faculty federal first foundation general global graduate group high
-    holding industrial industry information innovation institute international joint key
-    laboratory manufacturing ministry municipal national new office organisation organization
-    people peoples polytechnic product provincial public quantum republic research saint school
-    science scientific service smart society solution state stock studies system technical
-    technological     technology trading university venture"""
-)
-_FIELD = _words(
-    """aerospace america american artificial atomic automation aviation biology chemical chemistry
-    china chip communication computation computer computing condensed cryogenic cryptography cyber
-    data defence defense device electric electrical electronic energy germany hardware india
-    instrument instrumentation intelligence iran japan korea laser marine material mathematics
-    measurement mechanical mechanics medical metrology microelectronic microwave military
-    navigation network nuclear ocean optical optics photonic photonics physical physics precision
-    radar radio robotics russia satellite security semiconductor sensing sensor software space
-    superconducting telecom theoretical united states"""
-)
-_CORRECTION_TABLE = sorted(
-    [(w, (w,)) for w in _GENERIC | _FIELD]
-    + [(k, v) for k, v in _EXPANSIONS.items() if len(k) >= 5]
-    + [(f[0], ()) for f in _LEGAL_FORMS if len(f) == 1 and len(f[0]) >= 5]
-)
-_CORRECTIONS = tuple(k for k, _ in _CORRECTION_TABLE)
-_CORRECTION_TARGETS = tuple(v for _, v in _CORRECTION_TABLE)
-
-# Transliteration folds, applied in order to a folded ASCII token. Upper-case letters are
-# placeholders so that a later rule cannot re-read an earlier rule's output.
-_TRANSLIT_RULES = (
-    ("tsch", "C"),
-    ("dzh", "J"),
-    ("sch", "S"),
-    ("tch", "C"),
-    ("ch", "C"),
-    ("sh", "S"),
-    ("zh", "J"),
-    ("kh", "H"),
-    ("ph", "F"),
-    ("th", "T"),
-    ("gh", "G"),
-    ("ts", "C"),
-    ("tz", "C"),
-    ("cz", "C"),
-    ("ck", "K"),
-    ("dj", "J"),
-    ("ou", "U"),
-    ("q", "K"),
-    ("x", "KS"),
-    ("w", "V"),
-)
-_HARD_C = re.compile(r"c(?![eiy])")
 _VOWELS = re.compile(r"[aeiou]")
-_DOUBLES = re.compile(r"(.)\1+")
-_DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
-_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
-_SPLIT = re.compile(r"[\W_]+")
-_UNFOLDED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
-_COUNTRY = re.compile(r"[A-Z]{2}")
 
 MATCHER_VERSION = (
     "screening-1+"
@@ -240,77 +114,7 @@ MATCHER_VERSION = (
 )
 
 
-# -- names ------------------------------------------------------------------------
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_UNFOLDED)
-    text = text.replace("&", " and ").replace("'", "").replace("\u2019", "").replace("`", "")
-    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
-
-
-def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
-    """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
-    while True:
-        kept = [t for t in tokens if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
-        for form in _LEGAL_MULTI:
-            n = len(form)
-            i = 0
-            while i + n <= len(kept):
-                if tuple(kept[i : i + n]) == form:
-                    del kept[i : i + n]
-                else:
-                    i += 1
-        if kept == tokens:
-            return kept
-        tokens = kept
-
-
-def name_tokens(name: str) -> tuple[str, ...]:
-    """The normalised tokens of a name, in their original order (see the module docstring).
-
-    A name made only of stop words and legal forms ("The Company") keeps them rather than
-    normalising to nothing.
-    """
-    expanded: list[str] = []
-    for raw in _SPLIT.split(_fold(name)):
-        if not raw:
-            continue
-        ordinal = _ORDINAL.match(raw)
-        expanded.extend(_EXPANSIONS.get(raw, (ordinal.group(1) if ordinal else raw,)))
-    return tuple(_strip_stop_and_legal(expanded) or expanded)
-
-
-def normalize_name(name: str) -> str:
-    """The normalised spelling of a name; idempotent."""
-    return " ".join(name_tokens(name))
-
-
-def name_key(name: str) -> str:
-    """Order-free identity of a name: two names are ``exact`` matches when their keys are equal."""
-    return " ".join(sorted(set(name_tokens(name))))
-
-
-def transliteration_key(token: str) -> str:
-    """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
-    for old, new in _TRANSLIT_RULES:
-        token = token.replace(old, new)
-    token = _HARD_C.sub("k", token).replace("c", "s").lower()
-    token = token.replace("y", "i").replace("j", "i")
-    return _DOUBLES.sub(r"\1", token)
-
-
-_CORRECTIONS_TRANSLIT = tuple(transliteration_key(k) for k in _CORRECTIONS)
-
-
-def token_weight(token: str) -> float:
-    """How much a token says about who a name denotes (generic 0.2, field/country/short 0.5, else 1)."""
-    if token in _GENERIC:
-        return _GENERIC_WEIGHT
-    if token in _FIELD or len(token) <= 3:  # short tokens are often initials or stray typos
-        return _FIELD_WEIGHT
-    return 1.0
-
-
+# -- the index --------------------------------------------------------------------
 def _deletions(text: str) -> set[str]:
     return {text[:i] + text[i + 1 :] for i in range(len(text))} if len(text) >= 4 else set()
 
@@ -352,158 +156,6 @@ def _query_keys(token: str, typos: bool) -> set[str]:
             keys |= {f"{length}<{token[:a]}", f"{length}>{token[n - (length - b) :]}"}
             keys |= {f"{length}|{token[a + shift : b + shift]}" for shift in (-1, 0, 1)}
     return keys
-
-
-# -- the list ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class ListEntry:
-    """One listed party as the CSL publishes it; ``countries`` are the ISO-2 codes of its addresses."""
-
-    entry_id: str
-    name: str
-    source: str
-    alt_names: tuple[str, ...] = ()
-    entity_type: str = ""
-    programs: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    federal_register_notice: str = ""
-    start_date: str = ""
-    license_requirement: str = ""
-    license_policy: str = ""
-    remarks: str = ""
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.name, *self.alt_names)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entry_id": self.entry_id,
-            "name": self.name,
-            "source": self.source,
-            "alt_names": list(self.alt_names),
-            "type": self.entity_type,
-            "programs": list(self.programs),
-            "countries": list(self.countries),
-            "federal_register_notice": self.federal_register_notice,
-            "start_date": self.start_date,
-            "license_requirement": self.license_requirement,
-            "license_policy": self.license_policy,
-            "remarks": self.remarks,
-        }
-
-
-@dataclass(frozen=True)
-class ScreeningList:
-    """A loaded list; ``version`` hashes its content, so row order and file name do not change it."""
-
-    entries: tuple[ListEntry, ...]
-    source: str
-    version: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        ordered = tuple(sorted(self.entries, key=lambda e: e.entry_id))
-        seen: set[str] = set()
-        for entry in ordered:
-            if entry.entry_id in seen:
-                raise InputError(f"{self.source}: entry id {entry.entry_id!r} appears more than once")
-            seen.add(entry.entry_id)
-        object.__setattr__(self, "entries", ordered)
-        object.__setattr__(self, "version", canonical_hash([e.to_json() for e in ordered]))
-
-
-_REQUIRED = ("_id", "source", "name")
-
-
-def _text(value: Any, where: str, column: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise InputError(f"{where}: field {column!r} must be text, got {type(value).__name__}")
-    return str(value).strip()
-
-
-def _texts(value: Any, where: str, column: str) -> tuple[str, ...]:
-    """A CSV cell with ``; `` separators, or a JSON list of strings."""
-    if isinstance(value, list):
-        items = [_text(v, where, column) for v in value]
-    else:
-        items = _text(value, where, column).split(";")
-    return tuple(i.strip() for i in items if i.strip())
-
-
-def _countries(value: Any, where: str) -> tuple[str, ...]:
-    """ISO-2 codes: the last comma part of each CSV address, or ``country`` of each JSON one."""
-    found: set[str] = set()
-    parts: list[str] = []
-    if isinstance(value, list):
-        for address in value:
-            if isinstance(address, Mapping):
-                parts.append(_text(address.get("country"), where, "addresses.country"))
-            else:
-                parts.append(_text(address, where, "addresses").rsplit(",", 1)[-1])
-    else:
-        parts = [a.rsplit(",", 1)[-1] for a in _text(value, where, "addresses").split(";")]
-    for part in parts:
-        code = part.strip().upper()
-        if _COUNTRY.fullmatch(code):
-            found.add(code)
-    return tuple(sorted(found))
-
-
-def _entry(row: Mapping[str, Any], where: str) -> ListEntry:
-    values = {c: _text(row.get(c), where, c) for c in _REQUIRED}
-    for column in _REQUIRED:
-        if not values[column]:
-            raise InputError(f"{where}: field {column!r} is empty; every entry needs _id, source and name")
-    return ListEntry(
-        entry_id=values["_id"],
-        name=values["name"],
-        source=values["source"],
-        alt_names=_texts(row.get("alt_names"), where, "alt_names"),
-        entity_type=_text(row.get("type"), where, "type"),
-        programs=_texts(row.get("programs"), where, "programs"),
-        countries=_countries(row.get("addresses"), where),
-        federal_register_notice=_text(row.get("federal_register_notice"), where, "federal_register_notice"),
-        start_date=_text(row.get("start_date"), where, "start_date"),
-        license_requirement=_text(row.get("license_requirement"), where, "license_requirement"),
-        license_policy=_text(row.get("license_policy"), where, "license_policy"),
-        remarks=_text(row.get("remarks"), where, "remarks"),
-    )
-
-
-def parse_csl_csv(text: str, source: str) -> ScreeningList:
-    """Parse the CSL CSV layout (``_id,source,…,name,…,alt_names,…``); ``source`` labels errors."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = reader.fieldnames
-        if not header:
-            raise InputError(f"{source}: no header row; expected the CSL CSV columns starting _id,source,…")
-        missing = [c for c in _REQUIRED if c not in header]
-        if missing:
-            raise InputError(f"{source}: missing column {missing[0]!r}; a CSL CSV needs _id, source and name")
-        entries = [_entry(row, f"{source}, line {reader.line_num}") for row in reader]
-    except csv.Error as exc:
-        raise InputError(f"{source}, line {reader.line_num}: not valid CSV: {exc}") from None
-    return ScreeningList(tuple(entries), source)
-
-
-def parse_csl_json(text: str, source: str) -> ScreeningList:
-    """Parse CSL JSON: ``{"results": [entry, …]}`` or a bare list of entries."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    results = document.get("results") if isinstance(document, dict) else document
-    if not isinstance(results, list):
-        raise InputError(f"{source}: expected a JSON list of entries or an object with a 'results' list")
-    entries = []
-    for number, row in enumerate(results, start=1):
-        where = f"{source}, result {number}"
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected an object, got {type(row).__name__}")
-        entries.append(_entry(row, where))
-    return ScreeningList(tuple(entries), source)
 
 
 # -- results ----------------------------------------------------------------------

@@ -1,0 +1,232 @@
+"""Name normalisation for restricted-party screening: the word tables and the tokeniser.
+
+Holds what turns a written name into comparable tokens — folding (accents, case, dotted
+acronyms), abbreviation expansion, stop words and legal forms, the generic/field word
+tables and their weights, the house-word typo corrections, and transliteration keys —
+so that :mod:`policies.screening` is left with the index and the scoring. Kept apart
+because these tables are the part a reviewer edits most ("add 'Kft' as a legal form")
+and the part every other step only reads. Private: import the public names from
+:mod:`policies.screening`, whose docstring explains the whole comparison and whose
+``MATCHER_VERSION`` hashes these tables, so any edit here changes that version.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_GENERIC_WEIGHT = 0.2
+_FIELD_WEIGHT = 0.5
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOP_WORDS = _words("a an and at by de del der des di du et for fur fuer in la le les no of on the to und y zu")
+_LEGAL_FORMS = tuple(
+    tuple(form.split())
+    for form in sorted(
+        _words(
+            "ab ag bhd bv co company corp corporation cjsc doo gmbh gongsi inc incorporated jsc kg kk "
+            "limited llc llp lp ltd mbh nv ojsc oao ooo oy oyj pao pjsc plc pte pty pvt sa sarl sas "
+            "sdn spa srl sro youxian zao"
+        )
+    )
+    + ["joint stock", "limited liability", "s a", "s p a", "s r l", "b v", "n v", "k k", "a s"]
+)
+_LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
+_LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
+
+_EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "cas": ("china", "academy", "science"),  # Chinese Academy of Sciences
+    "natl": ("national",),
+    "lab": ("laboratory",),
+    "labs": ("laboratory",),
+    "laboratories": ("laboratory",),
+    "labo": ("laboratory",),
+    "inst": ("institute",),
+    "institutes": ("institute",),
+    "institut": ("institute",),
+    "instituto": ("institute",),
+    "istituto": ("institute",),
+    "univ": ("university",),
+    "uni": ("university",),
+    "universities": ("university",),
+    "universitat": ("university",),
+    "universite": ("university",),
+    "universidad": ("university",),
+    "universita": ("university",),
+    "acad": ("academy",),
+    "academies": ("academy",),
+    "akademie": ("academy",),
+    "akademiya": ("academy",),
+    "sci": ("science",),
+    "sciences": ("science",),
+    "tech": ("technology",),
+    "techn": ("technology",),
+    "technol": ("technology",),
+    "technologies": ("technology",),
+    "ctr": ("center",),
+    "cntr": ("center",),
+    "centre": ("center",),
+    "centres": ("center",),
+    "centers": ("center",),
+    "zentrum": ("center",),
+    "intl": ("international",),
+    "dept": ("department",),
+    "eng": ("engineering",),
+    "engg": ("engineering",),
+    "info": ("information",),
+    "phys": ("physics",),
+    "mfg": ("manufacturing",),
+    "st": ("saint",),
+    "grp": ("group",),
+    "holdings": ("holding",),
+    "services": ("service",),
+    "solutions": ("solution",),
+    "products": ("product",),
+    "industries": ("industry",),
+    "instruments": ("instrument",),
+    "devices": ("device",),
+    "materials": ("material",),
+    "sensors": ("sensor",),
+    "networks": ("network",),
+    "systems": ("system",),
+    "electronics": ("electronic",),
+    "communications": ("communication",),
+    "computers": ("computer",),
+    "chinese": ("china",),
+    "russian": ("russia",),
+    "iranian": ("iran",),
+    "korean": ("korea",),
+}
+
+_GENERIC = _words(
+    """academy administration advanced agency applied association branch bureau center central
+    college commission committee council department development digital division engineering
+    enterprise experimental faculty federal first foundation general global graduate group high
+    holding industrial industry information innovation institute international joint key
+    laboratory manufacturing ministry municipal national new office organisation organization
+    people peoples polytechnic product provincial public quantum republic research saint school
+    science scientific service smart society solution state stock studies system technical
+    technological     technology trading university venture"""
+)
+_FIELD = _words(
+    """aerospace america american artificial atomic automation aviation biology chemical chemistry
+    china chip communication computation computer computing condensed cryogenic cryptography cyber
+    data defence defense device electric electrical electronic energy germany hardware india
+    instrument instrumentation intelligence iran japan korea laser marine material mathematics
+    measurement mechanical mechanics medical metrology microelectronic microwave military
+    navigation network nuclear ocean optical optics photonic photonics physical physics precision
+    radar radio robotics russia satellite security semiconductor sensing sensor software space
+    superconducting telecom theoretical united states"""
+)
+_CORRECTION_TABLE = sorted(
+    [(w, (w,)) for w in _GENERIC | _FIELD]
+    + [(k, v) for k, v in _EXPANSIONS.items() if len(k) >= 5]
+    + [(f[0], ()) for f in _LEGAL_FORMS if len(f) == 1 and len(f[0]) >= 5]
+)
+_CORRECTIONS = tuple(k for k, _ in _CORRECTION_TABLE)
+_CORRECTION_TARGETS = tuple(v for _, v in _CORRECTION_TABLE)
+
+# Transliteration folds, applied in order to a folded ASCII token. Upper-case letters are
+# placeholders so that a later rule cannot re-read an earlier rule's output.
+_TRANSLIT_RULES = (
+    ("tsch", "C"),
+    ("dzh", "J"),
+    ("sch", "S"),
+    ("tch", "C"),
+    ("ch", "C"),
+    ("sh", "S"),
+    ("zh", "J"),
+    ("kh", "H"),
+    ("ph", "F"),
+    ("th", "T"),
+    ("gh", "G"),
+    ("ts", "C"),
+    ("tz", "C"),
+    ("cz", "C"),
+    ("ck", "K"),
+    ("dj", "J"),
+    ("ou", "U"),
+    ("q", "K"),
+    ("x", "KS"),
+    ("w", "V"),
+)
+_HARD_C = re.compile(r"c(?![eiy])")
+_DOUBLES = re.compile(r"(.)\1+")
+_DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_SPLIT = re.compile(r"[\W_]+")
+_UNFOLDED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_UNFOLDED)
+    text = text.replace("&", " and ").replace("'", "").replace("\u2019", "").replace("`", "")
+    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+
+
+def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
+    """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
+    while True:
+        kept = [t for t in tokens if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
+        for form in _LEGAL_MULTI:
+            n = len(form)
+            i = 0
+            while i + n <= len(kept):
+                if tuple(kept[i : i + n]) == form:
+                    del kept[i : i + n]
+                else:
+                    i += 1
+        if kept == tokens:
+            return kept
+        tokens = kept
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The normalised tokens of a name, in their original order (see :mod:`policies.screening`).
+
+    A name made only of stop words and legal forms ("The Company") keeps them rather than
+    normalising to nothing.
+    """
+    expanded: list[str] = []
+    for raw in _SPLIT.split(_fold(name)):
+        if not raw:
+            continue
+        ordinal = _ORDINAL.match(raw)
+        expanded.extend(_EXPANSIONS.get(raw, (ordinal.group(1) if ordinal else raw,)))
+    return tuple(_strip_stop_and_legal(expanded) or expanded)
+
+
+def normalize_name(name: str) -> str:
+    """The normalised spelling of a name; idempotent."""
+    return " ".join(name_tokens(name))
+
+
+def name_key(name: str) -> str:
+    """Order-free identity of a name: two names are ``exact`` matches when their keys are equal."""
+    return " ".join(sorted(set(name_tokens(name))))
+
+
+def transliteration_key(token: str) -> str:
+    """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
+    for old, new in _TRANSLIT_RULES:
+        token = token.replace(old, new)
+    token = _HARD_C.sub("k", token).replace("c", "s").lower()
+    token = token.replace("y", "i").replace("j", "i")
+    return _DOUBLES.sub(r"\1", token)
+
+
+_CORRECTIONS_TRANSLIT = tuple(transliteration_key(k) for k in _CORRECTIONS)
+
+
+def token_weight(token: str) -> float:
+    """How much a token says about who a name denotes (generic 0.2, field/country/short 0.5, else 1)."""
+    if token in _GENERIC:
+        return _GENERIC_WEIGHT
+    if token in _FIELD or len(token) <= 3:  # short tokens are often initials or stray typos
+        return _FIELD_WEIGHT
+    return 1.0
