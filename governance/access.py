@@ -59,17 +59,8 @@ def check(app: App, request: Any, at: datetime, source: str = "request") -> tupl
     if set(item) == {"artifact"}:
         with app.engine.connect() as conn:
             art = get_artifact(conn, str(item["artifact"]))
-        from sqlalchemy import select
-
-        from governance import tables as t
-
-        with app.engine.connect() as conn:
-            kind = conn.execute(select(t.artifacts.c.kind).where(t.artifacts.c.id == art.id)).scalar_one()
-        classification: dict[str, Any] = {
-            "classification": art.classification,
-            "controlled": art.controlled,
-            "subject_to_ear": art.classification not in {"NOT_SUBJECT"},
-        }
+        classification: dict[str, Any] = art.effective_classification()
+        kind = art.kind
     else:
         check_item(item, f"{source}.item")
         classification = classify(item, bundle).to_json()

@@ -135,6 +135,15 @@ class Artifact:
     classification: str | None = None
     controlled: bool | None = None
     classification_basis: str | None = None
+    kind: str | None = None
+
+    def effective_classification(self) -> dict[str, Any]:
+        """The catalog's answer in the shape access rules read (as a Classification's JSON)."""
+        return {
+            "classification": self.classification,
+            "controlled": self.controlled,
+            "subject_to_ear": self.classification != "NOT_SUBJECT",
+        }
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -307,6 +316,7 @@ def _artifact_from_row(row: Any, dataset_name: str) -> Artifact:
         classification=row.classification,
         controlled=row.controlled,
         classification_basis=row.classification_basis,
+        kind=row.kind,
     )
 
 

@@ -125,14 +125,9 @@ def request_access(
         per_artifact = []
         for artifact in artifacts:
             art = get_artifact(conn, artifact)
-            kind = conn.execute(select(t.artifacts.c.kind).where(t.artifacts.c.id == art.id)).scalar_one()
-            classification = {
-                "classification": art.classification,
-                "controlled": art.controlled,
-                "subject_to_ear": art.classification != "NOT_SUBJECT",
-            }
+            classification = art.effective_classification()
             per_artifact.append(
-                (art, decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version))
+                (art, decide(request, classification, art.kind, screening, at, bundle.require_access(), bundle.version))
             )
         outcome = max((d.outcome for _, d in per_artifact), key=SEVERITY.__getitem__)
         decision = {
