@@ -28,6 +28,9 @@ lint: install
 	$(BIN)/mypy --strict qgov storage lineage policies
 
 bench: install
+	$(BIN)/python benchmarks/classify.py
+	$(BIN)/python benchmarks/screening.py
+	$(BIN)/python benchmarks/screening_quality.py
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
