@@ -28,7 +28,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import get_artifact, get_dataset, require_role
+from governance.catalog import get_artifact, get_dataset, require_role, roles_of
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
 from policies.bundle import Bundle
@@ -415,7 +415,7 @@ def set_research(app: App, dataset: str, changes: dict[str, bool | None]) -> lis
     """Change a dataset's research context (e.g. sponsor restrictions accepted) and reclassify."""
     with transaction(app.engine) as conn:
         ds = get_dataset(conn, dataset)
-        if not ({"admin", "data_manager", OFFICER} & _roles(conn, app.user)) and ds.owner != app.user:
+        if not ({"admin", "data_manager", OFFICER} & roles_of(conn, app.user)) and ds.owner != app.user:
             require_role(conn, app.user, "data_manager", f"change dataset {dataset}")
         research = dict(ds.research) | changes
         conn.execute(update(t.datasets).where(t.datasets.c.id == ds.id).values(research=research))
@@ -424,12 +424,6 @@ def set_research(app: App, dataset: str, changes: dict[str, bool | None]) -> lis
         )
         ids = [r.id for r in conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.dataset_id == ds.id))]
         return Classifier(app, conn).refresh(ids, f"research context of {ds.name} changed")
-
-
-def _roles(conn: Connection, person: str) -> set[str]:
-    from governance.catalog import roles_of
-
-    return roles_of(conn, person)
 
 
 def reclassify_all(app: App, batch: int = 5000) -> list[Change]:

@@ -24,6 +24,7 @@ from governance.catalog import get_artifact, require_role
 from governance.db import transaction
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request, decide
+from qgov.canonical import as_utc
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
 OFFICER = "export_control_officer"
@@ -357,10 +358,6 @@ def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> 
         )
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def valid_grant(conn: Connection, person: str, artifact: str, at: datetime) -> Any | None:
     """A grant that lets ``person`` decrypt ``artifact`` now: unexpired, unrevoked, unsuspended."""
     for row in conn.execute(
@@ -368,7 +365,7 @@ def valid_grant(conn: Connection, person: str, artifact: str, at: datetime) -> A
             t.grants.c.person == person, t.grants.c.revoked_at.is_(None), t.grants.c.suspended_at.is_(None)
         )
     ):
-        if artifact in row.artifacts and _aware(row.expires_at) > at:
+        if artifact in row.artifacts and as_utc(row.expires_at) > at:
             return row
     return None
 
@@ -380,7 +377,7 @@ def sweep_expired(app: App, at: datetime | None = None) -> list[str]:
         rows = [
             r
             for r in conn.execute(select(t.grants).where(t.grants.c.expired_recorded.is_(False)))
-            if _aware(r.expires_at) <= at
+            if as_utc(r.expires_at) <= at
         ]
         for r in rows:
             conn.execute(update(t.grants).where(t.grants.c.id == r.id).values(expired_recorded=True))
@@ -390,7 +387,7 @@ def sweep_expired(app: App, at: datetime | None = None) -> list[str]:
                     "access.expired",
                     "qgov",
                     [r.id, *r.artifacts],
-                    {"grant": r.id, "expired_at": _aware(r.expires_at).isoformat()},
+                    {"grant": r.id, "expired_at": as_utc(r.expires_at).isoformat()},
                     at,
                 )
                 for r in rows

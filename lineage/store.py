@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from lineage import schema
 from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
-from qgov.canonical import sha256_hex
+from qgov.canonical import as_utc, sha256_hex
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,6 @@ class EdgeSpec:
     parent_id: str
     relation: str
     activity: str
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class EventLog:
@@ -98,7 +94,7 @@ class EventLog:
                 seq=seq,
                 event_id=str(uuid.uuid4()),
                 type=new.type,
-                occurred_at=_aware(new.occurred_at or now),
+                occurred_at=as_utc(new.occurred_at or now),
                 actor_ref=self.actor_ref(new.actor),
                 subjects=tuple(new.subjects),
                 payload=dict(new.payload),
@@ -171,7 +167,7 @@ class EventLog:
                         seq=int(row.seq),
                         event_id=row.event_id,
                         type=row.type,
-                        occurred_at=_aware(row.occurred_at),
+                        occurred_at=as_utc(row.occurred_at),
                         actor_ref=row.actor_ref,
                         subjects=tuple(row.subjects),
                         payload=dict(row.payload),

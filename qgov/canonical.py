@@ -51,6 +51,11 @@ def canonical_hash(value: Any) -> str:
     return sha256_hex(canonical_json(value))
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A timezone-aware UTC datetime; naive values (SQLite returns them) are taken as UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def iso_utc(moment: datetime) -> str:
     """Format a timestamp the canonical way; naive datetimes are taken as UTC."""
     if moment.tzinfo is None:
@@ -69,4 +74,4 @@ def parse_iso(text: str, field: str = "time") -> datetime:
     return moment.astimezone(UTC)
 
 
-__all__ = ["canonical_hash", "canonical_json", "iso_utc", "parse_iso", "sha256_hex"]
+__all__ = ["as_utc", "canonical_hash", "canonical_json", "iso_utc", "parse_iso", "sha256_hex"]

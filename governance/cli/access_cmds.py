@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from governance.cli._context import open_app
 from governance.cli._render import console, print_json
 
 access_app = typer.Typer(
     help="Access requests: what-if checks (requests, queue and grants come next).", no_args_is_help=True
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
-
-
-def _app() -> Any:
-    from governance.app import App
-    from governance.config import load_settings
-
-    return App(load_settings())
 
 
 def screen_command(
@@ -33,7 +27,7 @@ def screen_command(
     """Screen a name against the restricted-party list (exit 0 either way: a hit is an answer)."""
     from governance.access import screen
 
-    result = screen(_app(), name, country)
+    result = screen(open_app(), name, country)
     if as_json:
         print_json(result.to_json())
         return
@@ -60,7 +54,7 @@ def access_check_command(
     from qgov.canonical import parse_iso
 
     when = parse_iso(at, "--at") if at else datetime.now(UTC)
-    decision, evidence = check(_app(), load_document(request_file, "request"), when, str(request_file))
+    decision, evidence = check(open_app(), load_document(request_file, "request"), when, str(request_file))
     if as_json:
         print_json(decision.to_json() | evidence)
         return

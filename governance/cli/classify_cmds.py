@@ -7,17 +7,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from governance.cli._context import open_app
 from governance.cli._render import console, print_json
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the record).")]
-
-
-def _app() -> Any:
-    from governance.app import App
-    from governance.config import load_settings
-
-    return App(load_settings())
 
 
 def _render_changes(changes: list[Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
@@ -46,14 +40,14 @@ def override_command(
     """Export-control officer: set an artifact's classification (the automatic one stays visible)."""
     from governance.classification import override
 
-    _render_changes(override(_app(), artifact, as_, reason), as_json)
+    _render_changes(override(open_app(), artifact, as_, reason), as_json)
 
 
 def declassify_command(artifact: str, reason: Reason, as_json: JsonFlag = False) -> None:
     """Export-control officer: stop a derived artifact inheriting its inputs' classification."""
     from governance.classification import declassify
 
-    _render_changes(declassify(_app(), artifact, reason), as_json)
+    _render_changes(declassify(open_app(), artifact, reason), as_json)
 
 
 def reclassify_command(as_json: JsonFlag = False) -> None:
@@ -79,5 +73,5 @@ def derive_command(
     """Record that artifacts were derived from others; outputs inherit the inputs' classification."""
     from governance.derivation import record_derivation
 
-    activity_id, changes = record_derivation(_app(), activity, used, generated)
+    activity_id, changes = record_derivation(open_app(), activity, used, generated)
     _render_changes(changes, as_json, {"activity": activity_id})

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progres
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
+from governance.cli._context import open_app
 from governance.cli._render import console, exit_with_error, human_size, print_json
 from governance.cli.access_cmds import access_app, screen_command, screening_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
@@ -70,12 +71,6 @@ app.add_typer(role_app, name="role")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
 
-def _app() -> Any:
-    from governance.app import App
-
-    return App(load_settings())
-
-
 # -- init -------------------------------------------------------------------
 @app.command()
 def init(as_json: JsonFlag = False) -> None:
@@ -84,7 +79,7 @@ def init(as_json: JsonFlag = False) -> None:
     from governance.db import current_revision
     from governance.keys import create_key_file
 
-    qg = _app()
+    qg = open_app()
     created_key = create_key_file(qg)
     revision = current_revision(qg.engine)
     admin = grant_initial_admin(qg)
@@ -184,7 +179,7 @@ def dataset_register(
     """Register a dataset: owner, research context and the technical subject it describes."""
     from governance.catalog import DatasetSpec, register_dataset
 
-    qg = _app()
+    qg = open_app()
     data: dict[str, Any] = dict(load_document(spec, "spec")) if spec else {}
     if spec and not isinstance(data, dict):
         raise InputError(f"spec file {spec}: expected a mapping of dataset fields")
@@ -234,7 +229,7 @@ def dataset_list(as_json: JsonFlag = False) -> None:
     """List registered datasets with their artifact counts."""
     from governance.catalog import list_datasets
 
-    rows = list_datasets(_app())
+    rows = list_datasets(open_app())
     if as_json:
         print_json({"datasets": [_dataset_json(ds, n, b) for ds, n, b in rows]})
         return
@@ -249,7 +244,7 @@ def dataset_show(name: str, as_json: JsonFlag = False) -> None:
     """Show one dataset: its description as an ITEM, its artifacts and quarantined files."""
     from governance.catalog import find_dataset, list_artifacts, list_quarantine
 
-    qg = _app()
+    qg = open_app()
     ds = find_dataset(qg, name)
     arts = list_artifacts(qg, name)
     quarantined = list_quarantine(qg, name)
@@ -291,7 +286,7 @@ def dataset_update(
         raise InputError(
             "dataset update: give at least one of --fundamental, --intended-for-publication, --restrictions-accepted"
         )
-    _render_changes(set_research(_app(), name, changes), as_json)
+    _render_changes(set_research(open_app(), name, changes), as_json)
 
 
 @role_app.command("grant")
@@ -299,7 +294,7 @@ def role_grant(person: str, role: str, as_json: JsonFlag = False) -> None:
     """Admin: give PERSON a ROLE (data_manager, researcher, export_control_officer, auditor, admin)."""
     from governance.catalog import grant_role
 
-    grant_role(_app(), person, role)
+    grant_role(open_app(), person, role)
     if as_json:
         print_json({"person": person, "role": role})
         return
@@ -340,7 +335,7 @@ def ingest(
     from governance.ingest import check_ingest
 
     settings = load_settings()
-    check_ingest(_app(), path, dataset)  # a typo fails at once, not after Prefect starts
+    check_ingest(open_app(), path, dataset)  # a typo fails at once, not after Prefect starts
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
 
@@ -419,7 +414,7 @@ def fetch(
     """Decrypt an artifact to a file under a valid grant, after verifying all of it."""
     from governance.catalog import fetch as fetch_artifact
 
-    art = fetch_artifact(_app(), artifact, output)
+    art = fetch_artifact(open_app(), artifact, output)
     if as_json:
         print_json({"artifact": art.id, "output": str(output), "sha256": art.sha256, "size": art.size})
         return
@@ -435,7 +430,7 @@ def artifact_list(
     """List ingested artifacts."""
     from governance.catalog import list_artifacts
 
-    arts = list_artifacts(_app(), dataset)
+    arts = list_artifacts(open_app(), dataset)
     if as_json:
         print_json(
             {"artifacts": [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in arts]}
@@ -451,7 +446,7 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
     from governance.catalog import find_artifact
     from governance.classification import history
 
-    qg = _app()
+    qg = open_app()
     art = find_artifact(qg, artifact)
     doc = art.summary() | {
         "classification": art.classification,
@@ -478,7 +473,7 @@ def keys_rotate(as_json: JsonFlag = False) -> None:
 
     with Progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
         task = bar.add_task("rewrap", total=None)
-        report = rotate(_app(), progress=lambda done, total: bar.update(task, completed=done, total=total))
+        report = rotate(open_app(), progress=lambda done, total: bar.update(task, completed=done, total=total))
     doc = {
         "new_key_id": report.new_key_id,
         "rewrapped": report.rewrapped,
@@ -504,7 +499,7 @@ def audit_verify(
     """Recompute the hash chain of the provenance log; exit 1 naming the first bad event."""
     from governance.audit import verify_blobs, verify_log
 
-    qg = _app()
+    qg = open_app()
     report = verify_log(qg)
     doc: dict[str, Any] = {
         "ok": report.ok,
@@ -552,7 +547,7 @@ def audit_events(
     """List provenance events, oldest first."""
     from governance.audit import list_events
 
-    events = list_events(_app(), subject=subject, limit=limit)
+    events = list_events(open_app(), subject=subject, limit=limit)
     if as_json:
         print_json({"events": events})
         return

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from governance.cli._context import open_app
 from governance.cli._render import console, print_json
 
 policy_app = typer.Typer(help="Show and test the export-control policy bundles.", no_args_is_help=True)
@@ -16,10 +17,7 @@ Jurisdiction = Annotated[str, typer.Option("--jurisdiction", help="Policy bundle
 
 
 def _policies() -> Any:
-    from governance.app import App
-    from governance.config import load_settings
-
-    return App(load_settings()).policies
+    return open_app().policies
 
 
 def classify_command(

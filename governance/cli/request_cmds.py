@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from governance.cli._context import open_app
 from governance.cli._render import console, print_json
 
 person_app = typer.Typer(help="Register the people who request data (admins).", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
-
-
-def _app() -> Any:
-    from governance.app import App
-    from governance.config import load_settings
-
-    return App(load_settings())
 
 
 @person_app.command("add")
@@ -44,7 +38,7 @@ def person_add(
         affiliation,
         training_date(training),
     )
-    register_person(_app(), person, role or ["researcher"])
+    register_person(open_app(), person, role or ["researcher"])
     if as_json:
         print_json(person.as_requester() | {"roles": role or ["researcher"]})
         return
@@ -61,7 +55,7 @@ def request_command(
     """Ask for artifacts: decided at once, granted, queued for an officer, or denied (with reasons)."""
     from governance.requests import request_access
 
-    result = request_access(_app(), artifact, purpose, days, destination.upper())
+    result = request_access(open_app(), artifact, purpose, days, destination.upper())
     if as_json:
         print_json(result)
         return
@@ -77,7 +71,7 @@ def queue_command(as_json: JsonFlag = False) -> None:
     """Officer: requests waiting for review, oldest first, with time waited against the SLA."""
     from governance.requests import queue
 
-    rows = queue(_app())
+    rows = queue(open_app())
     if as_json:
         print_json({"queue": rows})
         return
@@ -96,7 +90,7 @@ def approve_command(
     """Officer: approve a queued request (not your own); a licence reference when one is required."""
     from governance.requests import approve
 
-    grant = approve(_app(), request, licence)
+    grant = approve(open_app(), request, licence)
     if as_json:
         print_json({"request": request, "grant": grant})
         return
@@ -109,7 +103,7 @@ def deny_command(
     """Officer: deny a queued request with a reason."""
     from governance.requests import deny
 
-    deny(_app(), request, reason)
+    deny(open_app(), request, reason)
     if as_json:
         print_json({"request": request, "status": "denied"})
         return
@@ -120,7 +114,7 @@ def revoke_command(grant: str, reason: Annotated[str, typer.Option(help="Why.")]
     """Officer: revoke a grant; fetching under it stops at once."""
     from governance.requests import revoke
 
-    revoke(_app(), grant, reason)
+    revoke(open_app(), grant, reason)
     if as_json:
         print_json({"grant": grant, "status": "revoked"})
         return
