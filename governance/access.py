@@ -14,10 +14,9 @@ from typing import Any
 
 from governance.app import App
 from governance.catalog import get_artifact
+from governance.classification import JURISDICTION
 from policies.access import AccessDecision, check_request, decide
 from policies.classify import check_item, classify
-
-JURISDICTION = "US-EAR"
 
 
 def matcher(app: App) -> Any:
@@ -31,7 +30,7 @@ def screen(app: App, name: str, country: str | None = None) -> Any:
     return matcher(app).screen(name, country)
 
 
-def _screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Screen name and affiliation; returns (matches as decision inputs, results for the record)."""
     country = requester.get("location") if isinstance(requester.get("location"), str) else None
     inputs, records = [], []
@@ -65,7 +64,7 @@ def check(app: App, request: Any, at: datetime, source: str = "request") -> tupl
         check_item(item, f"{source}.item")
         classification = classify(item, bundle).to_json()
         kind = item["kind"]
-    screening, records = _screen_requester(app, request["requester"])
+    screening, records = screen_requester(app, request["requester"])
     decision = decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version)
     return decision, {"screening": records, "kind": kind}
 

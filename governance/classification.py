@@ -32,7 +32,7 @@ from governance.catalog import get_artifact, get_dataset, require_role, roles_of
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
 from policies.bundle import Bundle
-from policies.classify import Classification, classify
+from policies.classify import Classification, classify, rank_of
 from qgov.errors import InputError
 
 JURISDICTION = "US-EAR"
@@ -66,16 +66,6 @@ def artifact_kind(dataset_kind: str, path: str, media_type: str) -> str:
     if suffix in _OBJECT_SUFFIXES or media_type in {"application/x-executable", "application/x-sharedlib"}:
         return "object_code"
     return "dataset"
-
-
-def _rank(classification: str | None, controlled: bool | None) -> int:
-    if classification is None:
-        return -1
-    if controlled:
-        return 3
-    if classification == "INCOMPLETE":
-        return 2
-    return 0 if classification == "NOT_SUBJECT" else 1
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -266,10 +256,10 @@ class Classifier:
         elif not row.declassified:
             strongest = max(
                 ((effective[p], p) for p in parent_ids if p in effective and effective[p][0] is not None),
-                key=lambda e: (_rank(*e[0]), e[0][0] or ""),
+                key=lambda e: (rank_of(*e[0]), e[0][0] or ""),
                 default=None,
             )
-            if strongest is not None and _rank(*strongest[0]) > _rank(new, controlled):
+            if strongest is not None and rank_of(*strongest[0]) > rank_of(new, controlled):
                 (new, controlled), source = strongest
                 basis, rule, citation = "inherited", f"inherited from {source}", "most restrictive input (lineage)"
         automatic_changed = self._record_automatic(row, answer, item, now)
@@ -426,7 +416,7 @@ def set_research(app: App, dataset: str, changes: dict[str, bool | None]) -> lis
         return Classifier(app, conn).refresh(ids, f"research context of {ds.name} changed")
 
 
-def reclassify_all(app: App, batch: int = 5000) -> list[Change]:
+def reclassify_all(app: App) -> list[Change]:
     """Re-evaluate every artifact under the current policy (idempotent)."""
     with transaction(app.engine) as conn:
         ids = [r.id for r in conn.execute(select(t.artifacts.c.id))]

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from governance import tables as t
-from governance.access import JURISDICTION, _screen_requester
+from governance.access import screen_requester
 from governance.app import App
 from governance.catalog import get_artifact, require_role
+from governance.classification import JURISDICTION
 from governance.db import transaction
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request, decide
@@ -121,7 +122,7 @@ def request_access(
         {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
     )
     # Screen before the write transaction: the list in force is read on its own connection.
-    screening, records = _screen_requester(app, request["requester"])
+    screening, records = screen_requester(app, request["requester"])
     with transaction(app.engine) as conn:
         per_artifact = []
         for artifact in artifacts:

@@ -34,6 +34,21 @@ _FAMILY = {
 }
 
 
+def rank_of(classification: str | None, controlled: bool | None) -> int:
+    """How restrictive: controlled 3 > incomplete 2 > subject but unlisted 1 > not subject 0.
+
+    ``INCOMPLETE`` ranks above unlisted because it may be controlled (fail closed); no
+    classification at all ranks lowest (-1) so that anything known outranks it.
+    """
+    if classification is None:
+        return -1
+    if controlled:
+        return 3
+    if classification == INCOMPLETE:
+        return 2
+    return 0 if classification == NOT_SUBJECT else 1
+
+
 @dataclass(frozen=True)
 class Reason:
     rule: str
@@ -72,12 +87,7 @@ class Classification:
 
     @property
     def rank(self) -> int:
-        """How restrictive: controlled 3 > incomplete 2 > subject but unlisted 1 > not subject 0."""
-        if self.controlled:
-            return 3
-        if self.classification == INCOMPLETE:
-            return 2
-        return 1 if self.subject_to_ear else 0
+        return rank_of(self.classification, self.controlled)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -292,4 +302,4 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
     )
 
 
-__all__ = ["INCOMPLETE", "NOT_SUBJECT", "Classification", "Considered", "Reason", "check_item", "classify"]
+__all__ = ["INCOMPLETE", "NOT_SUBJECT", "Classification", "Considered", "Reason", "check_item", "classify", "rank_of"]

@@ -147,6 +147,21 @@ def _tristate(value: str | None, option: str) -> bool | None:
     raise InputError(f"{option}: expected yes, no or unknown, got {value!r}")
 
 
+def _research_flags(
+    fundamental: str | None, publication: str | None, restrictions: str | None
+) -> dict[str, bool | None]:
+    """The research-context options that were given, as yes / no / unknown (None)."""
+    flags: dict[str, bool | None] = {}
+    for key, value, option in (
+        ("fundamental", fundamental, "--fundamental"),
+        ("intended_for_publication", publication, "--intended-for-publication"),
+        ("restrictions_accepted", restrictions, "--restrictions-accepted"),
+    ):
+        if value is not None:
+            flags[key] = _tristate(value, option)
+    return flags
+
+
 @dataset_app.command("register")
 def dataset_register(
     name: Annotated[str, typer.Argument(help="Unique dataset name, e.g. transmon-calibration-2026-03.")],
@@ -190,15 +205,7 @@ def dataset_register(
             data[key] = value
     if subject_type is not None or param:
         data["subject"] = _parse_subject(subject_type or data.get("subject", {}).get("type", "none"), param or [])
-    research = dict(data.get("research") or {})
-    for key, value, option in (
-        ("fundamental", fundamental, "--fundamental"),
-        ("intended_for_publication", publication, "--intended-for-publication"),
-        ("restrictions_accepted", restrictions, "--restrictions-accepted"),
-    ):
-        if value is not None:
-            research[key] = _tristate(value, option)
-    data["research"] = research
+    data["research"] = dict(data.get("research") or {}) | _research_flags(fundamental, publication, restrictions)
     if expectations is not None:
         data["expectations"] = load_document(expectations, "expectations")
     ds = register_dataset(qg, DatasetSpec.from_mapping(data, str(spec) if spec else "dataset"))
@@ -274,14 +281,7 @@ def dataset_update(
     from governance.classification import set_research
     from governance.cli.classify_cmds import _render_changes
 
-    changes: dict[str, bool | None] = {}
-    for key, value, option in (
-        ("fundamental", fundamental, "--fundamental"),
-        ("intended_for_publication", publication, "--intended-for-publication"),
-        ("restrictions_accepted", restrictions, "--restrictions-accepted"),
-    ):
-        if value is not None:
-            changes[key] = _tristate(value, option)
+    changes = _research_flags(fundamental, publication, restrictions)
     if not changes:
         raise InputError(
             "dataset update: give at least one of --fundamental, --intended-for-publication, --restrictions-accepted"
