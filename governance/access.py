@@ -15,27 +15,23 @@ from typing import Any
 from governance.app import App
 from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
+from governance.screening import current_matcher
 from policies.access import AccessDecision, check_request, decide
 from policies.classify import check_item, classify
 
 
-def matcher(app: App) -> Any:
-    """The screening matcher over the list in force (the bundled sample until one is loaded)."""
-    from governance.screening import current_matcher
-
-    return current_matcher(app)
-
-
 def screen(app: App, name: str, country: str | None = None) -> Any:
-    return matcher(app).screen(name, country)
+    """Screen one name against the list in force (the bundled sample until one is loaded)."""
+    return current_matcher(app).screen(name, country)
 
 
 def screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Screen name and affiliation; returns (matches as decision inputs, results for the record)."""
     country = requester.get("location") if isinstance(requester.get("location"), str) else None
     inputs, records = [], []
+    matcher = current_matcher(app)
     for field in ("name", "affiliation"):
-        result = screen(app, requester[field], country)
+        result = matcher.screen(requester[field], country)
         records.append({"field": field} | result.to_json())
         inputs += [
             {
@@ -69,4 +65,4 @@ def check(app: App, request: Any, at: datetime, source: str = "request") -> tupl
     return decision, {"screening": records, "kind": kind}
 
 
-__all__ = ["check", "matcher", "screen"]
+__all__ = ["check", "screen", "screen_requester"]

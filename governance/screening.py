@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +30,30 @@ def _parse(text: str, fmt: str, source: str) -> ScreeningList:
     return parse_csl_json(text, source) if fmt == "json" else parse_csl_csv(text, source)
 
 
-@lru_cache(maxsize=4)
-def _matcher_for(version: str, text: str, fmt: str, source: str) -> Matcher:
-    del version  # the cache key: a list's content version
-    return Matcher(_parse(text, fmt, source))
+_MATCHERS: dict[str, Matcher] = {}
 
 
 def current_matcher(app: App) -> Matcher:
-    """The matcher over the newest loaded list, or over the bundled sample."""
+    """The matcher over the newest loaded list, or over the bundled sample.
+
+    Cached by list version: a check reads only the version of the list in force, and the
+    list's text (the official CSL is megabytes) is read and indexed once per version.
+    """
     with app.engine.connect() as conn:
-        row = conn.execute(select(t.screening_lists).order_by(t.screening_lists.c.loaded_at.desc()).limit(1)).first()
-    if row is None:
-        text = SAMPLE_LIST.read_text(encoding="utf-8")
-        return _matcher_for("sample", text, "csv", "bundled sample (Entity List entries)")
-    return _matcher_for(row.version, row.content, row.format, row.source)
+        version = conn.execute(
+            select(t.screening_lists.c.version).order_by(t.screening_lists.c.loaded_at.desc()).limit(1)
+        ).scalar()
+        key = version or f"sample:{SAMPLE_LIST.stat().st_mtime_ns}"
+        if key not in _MATCHERS:
+            if version is None:
+                parsed = _parse(SAMPLE_LIST.read_text(encoding="utf-8"), "csv", "bundled sample (Entity List entries)")
+            else:
+                row = conn.execute(select(t.screening_lists).where(t.screening_lists.c.version == version)).one()
+                parsed = _parse(row.content, row.format, row.source)
+            if len(_MATCHERS) >= 4:
+                _MATCHERS.clear()
+            _MATCHERS[key] = Matcher(parsed)
+    return _MATCHERS[key]
 
 
 def load_list(app: App, path: Path) -> dict[str, Any]:
