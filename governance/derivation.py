@@ -16,7 +16,7 @@ from governance import tables as t
 from governance.app import App
 from governance.classification import Change, Classifier, downstream_order
 from governance.db import transaction
-from lineage import EdgeSpec, EventLog, NewEvent
+from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec
 from qgov.errors import InputError, NotFoundError
 
 
@@ -39,14 +39,18 @@ def record_derivation(
         if loop:
             raise InputError(f"artifact {loop[0]} cannot be derived from itself (the derivation would create a cycle)")
         activity_id = str(uuid.uuid4())
-        edges = [EdgeSpec(activity_id, u, "used", activity) for u in used] + [
-            EdgeSpec(g, activity_id, "wasGeneratedBy", activity) for g in generated
+        person = NodeSpec.person(log.actor_ref(app.user))
+        edges = [
+            *(EdgeSpec(activity_id, u, "used", activity) for u in used),
+            *(EdgeSpec(g, activity_id, "wasGeneratedBy", activity) for g in generated),
+            EdgeSpec(activity_id, person.id, "wasAssociatedWith", activity),
         ]
         log.append_many(
             [
                 NewEvent(
                     "lineage.derivation_recorded",
                     app.user,
+                    nodes=[NodeSpec.activity(activity_id, "derivation", activity), person],
                     subjects=[activity_id, *used, *generated],
                     payload={
                         "activity": activity_id,

@@ -34,7 +34,8 @@ from governance.classification import Classifier
 from governance.db import transaction
 from governance.formats import FormatInfo, extract
 from governance.validation import validate_table
-from lineage import EdgeSpec, EventLog, NewEvent, schema
+from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec, schema
+from qgov.canonical import iso_utc
 from qgov.errors import InputError
 from storage import FileStamp, PendingObject, digest_file
 from storage.dvc import DvcRepoInfo, is_dvc_repo, read_dvc_repo
@@ -42,6 +43,7 @@ from storage.dvc import DvcRepoInfo, is_dvc_repo, read_dvc_repo
 BATCH_FILES = 1000
 BATCH_BYTES = 256 << 20
 _ACTIVITY_NS = uuid.UUID("0b7d3c8e-51f4-4e0b-a0a8-7e9e6f3c2d11")
+INGEST_FLOW = NodeSpec.flow("qgov-ingest")
 
 
 @dataclass(frozen=True)
@@ -354,10 +356,16 @@ def _commit_batch(
                     for a in new_artifacts
                 ],
             )
+            run_nodes, run_edges = _ingest_activity(conn, log, app, plan)
             events += [
                 NewEvent(
                     "artifact.ingested",
                     app.user,
+                    nodes=[_artifact_node(a["summary"], dataset.name), *(run_nodes if i == 0 else [])],
+                    edges=[
+                        EdgeSpec(a["summary"]["id"], plan.run_id, "wasGeneratedBy", run_nodes[0].name),
+                        *(run_edges if i == 0 else []),
+                    ],
                     subjects=[a["summary"]["id"], dataset.id, a["summary"]["sha256"]],
                     payload={
                         "dataset": dataset.name,
@@ -369,7 +377,7 @@ def _commit_batch(
                     },
                     occurred_at=now,
                 )
-                for a in new_artifacts
+                for i, a in enumerate(new_artifacts)
             ]
         if new_quarantine:
             conn.execute(
@@ -407,6 +415,33 @@ def _commit_batch(
         log.append_many(events)
         if new_artifacts:  # classified in the same transaction that governs them
             Classifier(app, conn).refresh([a["summary"]["id"] for a in new_artifacts], "ingest")
+
+
+def _artifact_node(summary: dict[str, Any], dataset: str) -> NodeSpec:
+    return NodeSpec.entity(
+        summary["id"],
+        "artifact",
+        summary["path"],
+        dataset=dataset,
+        sha256=summary["sha256"],
+        size=summary["size"],
+        media_type=summary["media_type"],
+    )
+
+
+def _ingest_activity(
+    conn: Connection, log: EventLog, app: App, plan: IngestPlan
+) -> tuple[list[NodeSpec], list[EdgeSpec]]:
+    """The run's activity node, and (the first time only) who carried it out."""
+    name = f"ingest {plan.dataset}"
+    node = NodeSpec.activity(plan.run_id, "ingest", name, dataset=plan.dataset, source=plan.source)
+    if conn.execute(select(schema.nodes.c.id).where(schema.nodes.c.id == plan.run_id)).first() is not None:
+        return [node], []
+    person = NodeSpec.person(log.actor_ref(app.user))
+    return [node, person, INGEST_FLOW], [
+        EdgeSpec(plan.run_id, person.id, "wasAssociatedWith", name),
+        EdgeSpec(plan.run_id, INGEST_FLOW.id, "wasAssociatedWith", name),
+    ]
 
 
 def _existing_blobs(conn: Connection, shas: list[str]) -> set[str]:
@@ -479,11 +514,17 @@ def record_dvc_lineage(app: App, plan: IngestPlan, artifacts: Sequence[dict[str,
             subjects = [activity, plan.dataset_id] + sorted(
                 {e.parent_id for e in edge_specs} | {e.child_id for e in edge_specs} - {activity}
             )
+            person = NodeSpec.person(log.actor_ref(app.user))
+            edge_specs.append(EdgeSpec(activity, person.id, "wasAssociatedWith", stage.name))
+            stage_node = NodeSpec.activity(
+                activity, "dvc_stage", stage.name, cmd=stage.cmd, git_rev=plan.dvc.git_rev or "", dataset=plan.dataset
+            )
             log.append_many(
                 [
                     NewEvent(
                         "lineage.stage_recorded",
                         app.user,
+                        nodes=[stage_node, person],
                         subjects=subjects,
                         payload={
                             "activity": activity,
@@ -527,11 +568,17 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
                 counts=counts,
             )
         )
-        EventLog(conn).append(
+        log = EventLog(conn)
+        run_nodes, run_edges = _ingest_activity(conn, log, app, plan)
+        version = str(uuid.uuid5(_ACTIVITY_NS, f"dataset-version|{plan.run_id}"))
+        label = f"{plan.dataset}@{plan.dvc.git_rev[:12] if plan.dvc and plan.dvc.git_rev else iso_utc(now)}"
+        log.append(
             NewEvent(
                 "ingest.completed",
                 app.user,
-                subjects=[plan.run_id, plan.dataset_id],
+                nodes=[*run_nodes, NodeSpec.entity(version, "dataset_version", label, dataset=plan.dataset)],
+                edges=[*run_edges, EdgeSpec(version, plan.run_id, "wasGeneratedBy", run_nodes[0].name)],
+                subjects=[plan.run_id, plan.dataset_id, version],
                 payload={
                     "dataset": plan.dataset,
                     "ingest_run": plan.run_id,

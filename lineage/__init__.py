@@ -6,7 +6,7 @@ database connection it is handed.
 
 from lineage import schema
 from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
-from lineage.store import EdgeSpec, EventLog, NewEvent
+from lineage.store import EdgeSpec, EventLog, NewEvent, NodeSpec
 
 __all__ = [
     "GENESIS_HASH",
@@ -15,6 +15,7 @@ __all__ = [
     "EventBody",
     "EventLog",
     "NewEvent",
+    "NodeSpec",
     "StoredEvent",
     "event_hash",
     "schema",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 metadata = MetaData(
@@ -72,8 +73,28 @@ actors = Table(
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )
 
-# Lineage edges between entities (PROV: child wasDerivedFrom / used parent), each with
-# the time it became true and, once invalidated, the time it stopped.
+# PROV nodes: entities (artifacts, dataset versions, releases), activities (ingest, DVC
+# stage, derivation, release, deletion) and agents (people by their salted actor ref,
+# flows). A node is never removed: a deleted artifact keeps its row with
+# ``invalidated_at`` set, so a trace "as of" an earlier time still shows it as it was.
+nodes = Table(
+    "lineage_nodes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("invalidated_at", DateTime(timezone=True), nullable=True),
+    Column("event_seq", BigInteger, nullable=False),
+)
+
+# Lineage edges (PROV, subject -> object): child ``used`` parent (activity -> entity),
+# child ``wasGeneratedBy`` parent (entity -> activity), child ``wasDerivedFrom`` parent
+# (entity -> entity), child ``wasAssociatedWith`` parent (activity -> agent); each with
+# the time it became true and, once invalidated, the time it stopped. The two covering
+# indexes serve the recursive trace in either direction without touching the table.
 edges = Table(
     "lineage_edges",
     metadata,
@@ -85,8 +106,42 @@ edges = Table(
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_to", DateTime(timezone=True), nullable=True),
     Column("event_seq", BigInteger, nullable=False),
-    Index("ix_lineage_edges_child", "child_id", "parent_id"),
-    Index("ix_lineage_edges_parent", "parent_id", "child_id"),
+    Index("ix_lineage_edges_up", "child_id", "parent_id", "relation", "valid_from", "valid_to", "id"),
+    Index("ix_lineage_edges_down", "parent_id", "child_id", "relation", "valid_from", "valid_to", "id"),
 )
 
-__all__ = ["actors", "chain_head", "edges", "event_subjects", "events", "metadata"]
+# Signed checkpoints of the log (C2SP tlog-checkpoint notes over the RFC 6962 Merkle tree
+# whose leaves are the event hashes, in sequence order). ``size`` is the number of events.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("key_name", String(256), nullable=False),
+    Column("key_hash", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Hashes of complete, aligned Merkle subtrees of 2**level leaves (level >= 8), kept so that
+# roots and proofs need O(log n) rows instead of every event hash. A cache: ``audit verify``
+# recomputes everything from the events, and proofs are checked against signed checkpoints.
+merkle_tiles = Table(
+    "merkle_tiles",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+)
+
+__all__ = [
+    "actors",
+    "chain_head",
+    "checkpoints",
+    "edges",
+    "event_subjects",
+    "events",
+    "merkle_tiles",
+    "metadata",
+    "nodes",
+]

@@ -20,6 +20,49 @@ from sqlalchemy import Connection, insert, select, update
 from lineage import schema
 from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
 from qgov.canonical import as_utc, sha256_hex
+from qgov.errors import InputError
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    """A PROV relation ``child -relation-> parent`` (see ``lineage.schema.edges``)."""
+
+    child_id: str
+    parent_id: str
+    relation: str
+    activity: str
+
+
+NODE_KINDS = {"entity", "activity", "agent"}
+RELATIONS = {"used", "wasGeneratedBy", "wasDerivedFrom", "wasAssociatedWith"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A PROV node to register; registering an existing id again changes nothing."""
+
+    id: str
+    kind: str
+    type: str
+    name: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def entity(cls, id: str, type: str, name: str, **attributes: Any) -> NodeSpec:  # noqa: A002 - PROV's words
+        return cls(id, "entity", type, name, attributes)
+
+    @classmethod
+    def activity(cls, id: str, type: str, name: str, **attributes: Any) -> NodeSpec:  # noqa: A002
+        return cls(id, "activity", type, name, attributes)
+
+    @classmethod
+    def person(cls, actor_ref: str) -> NodeSpec:
+        """A person agent, named by the salted actor ref (the name stays erasable, outside the graph)."""
+        return cls(actor_ref, "agent", "person", "")
+
+    @classmethod
+    def flow(cls, name: str) -> NodeSpec:
+        return cls(f"flow:{name}", "agent", "flow", name)
 
 
 @dataclass(frozen=True)
@@ -31,14 +74,9 @@ class NewEvent:
     subjects: Sequence[str] = ()
     payload: dict[str, Any] = field(default_factory=dict)
     occurred_at: datetime | None = None
+    edges: Sequence[EdgeSpec] = ()  # lineage this event records
+    nodes: Sequence[NodeSpec] = ()
 
-
-@dataclass(frozen=True)
-class EdgeSpec:
-    child_id: str
-    parent_id: str
-    relation: str
-    activity: str
 
 
 class EventLog:
@@ -79,10 +117,18 @@ class EventLog:
     def append(self, event: NewEvent) -> StoredEvent:
         return self.append_many([event])[0]
 
-    def append_many(self, new_events: Sequence[NewEvent], edges: Sequence[EdgeSpec] = ()) -> list[StoredEvent]:
-        """Append events (and the lineage edges the last of them records) in order."""
+    def append_many(
+        self, new_events: Sequence[NewEvent], edges: Sequence[EdgeSpec] = (), nodes: Sequence[NodeSpec] = ()
+    ) -> list[StoredEvent]:
+        """Append events (and the lineage nodes and edges the last of them records) in order."""
         if not new_events:
             return []
+        for node in [*nodes, *(n for e in new_events for n in e.nodes)]:
+            if node.kind not in NODE_KINDS:
+                raise InputError(f"node {node.id}: kind {node.kind!r} is not one of {sorted(NODE_KINDS)}")
+        for edge in [*edges, *(x for e in new_events for x in e.edges)]:
+            if edge.relation not in RELATIONS:
+                raise InputError(f"edge {edge.child_id}->{edge.parent_id}: relation {edge.relation!r} is not PROV")
         seq, prev = self.lock_head()
         now = datetime.now(UTC)
         stored: list[StoredEvent] = []
@@ -120,24 +166,54 @@ class EventLog:
         self.conn.execute(insert(schema.events), rows)
         if subject_rows:
             self.conn.execute(insert(schema.event_subjects), subject_rows)
-        if edges:
-            last = stored[-1].body
-            self.conn.execute(
-                insert(schema.edges),
-                [
+        node_rows: dict[str, dict[str, Any]] = {}
+        edge_rows: list[dict[str, Any]] = []
+        attached = [(event, new.nodes, new.edges) for event, new in zip(stored, new_events, strict=True)]
+        attached.append((stored[-1], nodes, edges))
+        for event, its_nodes, its_edges in attached:
+            at, at_seq = event.body.occurred_at, event.body.seq
+            for n in its_nodes:
+                node_rows.setdefault(
+                    n.id,
                     {
-                        "child_id": e.child_id,
-                        "parent_id": e.parent_id,
-                        "relation": e.relation,
-                        "activity": e.activity,
-                        "valid_from": last.occurred_at,
-                        "event_seq": last.seq,
-                    }
-                    for e in edges
-                ],
-            )
+                        "id": n.id,
+                        "kind": n.kind,
+                        "type": n.type,
+                        "name": n.name,
+                        "attributes": n.attributes,
+                        "created_at": at,
+                        "event_seq": at_seq,
+                    },
+                )
+            edge_rows += [
+                {
+                    "child_id": e.child_id,
+                    "parent_id": e.parent_id,
+                    "relation": e.relation,
+                    "activity": e.activity,
+                    "valid_from": at,
+                    "event_seq": at_seq,
+                }
+                for e in its_edges
+            ]
+        if node_rows:
+            self._insert_nodes(list(node_rows.values()))
+        if edge_rows:
+            self.conn.execute(insert(schema.edges), edge_rows)
         self.conn.execute(update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev))
+        self.conn.info["qgov.appended"] = True  # lets the transaction checkpoint before it commits
         return stored
+
+    def _insert_nodes(self, rows: list[dict[str, Any]]) -> None:
+        """Register nodes; an id already registered keeps its first record (idempotent re-runs)."""
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            self.conn.execute(pg_insert(schema.nodes).on_conflict_do_nothing(index_elements=["id"]), rows)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            self.conn.execute(sqlite_insert(schema.nodes).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     # -- reading ------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
@@ -190,4 +266,4 @@ class EventLog:
         return verify_chain(self.iter_events(), head_seq, head_hash)
 
 
-__all__ = ["EdgeSpec", "EventLog", "NewEvent"]
+__all__ = ["NODE_KINDS", "RELATIONS", "EdgeSpec", "EventLog", "NewEvent", "NodeSpec"]

@@ -1,0 +1,266 @@
+"""Lineage traces computed in the database: upstream or downstream, depth-limited, as of a time.
+
+One recursive CTE walks ``lineage_edges`` through its covering indexes (``ix_lineage_edges_up``
+for upstream, ``..._down`` for downstream) on SQLite and PostgreSQL alike; the graph is never
+loaded into memory, only the rows of the answer are. ``UNION`` (not ``UNION ALL``) makes each
+edge appear once however many paths reach it, so diamonds cost nothing extra and a cycle (which
+writers refuse anyway) cannot loop.
+
+Depth counts generations: an entity's generating activity is at the entity's depth, the
+entities that activity ``used`` (or that it ``wasDerivedFrom``) one deeper. Agents sit at the
+depth of the activity they are associated with.
+
+"As of" a time ``T`` an edge exists when ``valid_from <= T`` and it had not stopped
+(``valid_to`` unset or later than ``T``); nodes keep their rows after deletion, so a trace
+as of a time before a deletion shows the artifact as it was then.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import BigInteger, Connection, DateTime, Integer, String, bindparam, select, text
+from sqlalchemy.types import TypeEngine
+
+from lineage import schema
+from qgov.canonical import as_utc, iso_utc
+from qgov.errors import InputError, NotFoundError
+
+TRACE_SCHEMA = "qgov.trace/v1"
+Direction = Literal["upstream", "downstream"]
+# Relations that step one generation further from the root (entity -> entity via an activity).
+_GENERATION_STEP = "CASE WHEN e.relation IN ('used', 'wasDerivedFrom') THEN 1 ELSE 0 END"
+_VALID_AT = "e.valid_from <= :t AND (e.valid_to IS NULL OR e.valid_to > :t)"
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    id: str
+    kind: str
+    type: str
+    name: str
+    created_at: datetime | None
+    invalidated_at: datetime | None
+    depth: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "type": self.type,
+            "name": self.name,
+            "depth": self.depth,
+            "attributes": self.attributes,
+        }
+        if self.created_at is not None:
+            doc["created_at"] = iso_utc(self.created_at)
+        if self.invalidated_at is not None:
+            doc["invalidated_at"] = iso_utc(self.invalidated_at)
+        return doc
+
+
+@dataclass(frozen=True)
+class TraceEdge:
+    child: str
+    parent: str
+    relation: str
+    activity: str
+    valid_from: datetime
+    valid_to: datetime | None
+    event_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "child": self.child,
+            "parent": self.parent,
+            "relation": self.relation,
+            "activity": self.activity,
+            "valid_from": iso_utc(self.valid_from),
+            "event_seq": self.event_seq,
+        }
+        if self.valid_to is not None:
+            doc["valid_to"] = iso_utc(self.valid_to)
+        return doc
+
+
+@dataclass(frozen=True)
+class Trace:
+    root: str
+    direction: Direction
+    depth: int | None
+    as_of: datetime
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[TraceEdge, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": TRACE_SCHEMA,
+            "root": self.root,
+            "direction": self.direction,
+            "depth": self.depth,
+            "as_of": iso_utc(self.as_of),
+            "nodes": [n.to_json() for n in self.nodes],
+            "edges": [e.to_json() for e in self.edges],
+        }
+
+
+def _walk_sql(direction: Direction, limited: bool) -> str:
+    near, far = ("child_id", "parent_id") if direction == "upstream" else ("parent_id", "child_id")
+    if not limited:
+        return f"""
+        WITH RECURSIVE r(id, node) AS (
+            SELECT e.id, e.{far} FROM lineage_edges e WHERE e.{near} = :root AND {_VALID_AT}
+            UNION
+            SELECT e.id, e.{far} FROM r JOIN lineage_edges e ON e.{near} = r.node WHERE {_VALID_AT}
+        )
+        SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq, 0 AS d
+        FROM lineage_edges e WHERE e.id IN (SELECT id FROM r)
+        """
+    return f"""
+    WITH RECURSIVE r(id, node, d) AS (
+        SELECT e.id, e.{far}, {_GENERATION_STEP} FROM lineage_edges e
+        WHERE e.{near} = :root AND {_VALID_AT} AND {_GENERATION_STEP} <= :depth
+        UNION
+        SELECT e.id, e.{far}, r.d + {_GENERATION_STEP} FROM r JOIN lineage_edges e ON e.{near} = r.node
+        WHERE {_VALID_AT} AND r.d + {_GENERATION_STEP} <= :depth
+    )
+    SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq, m.d
+    FROM (SELECT id, MIN(d) AS d FROM r GROUP BY id) m JOIN lineage_edges e ON e.id = m.id
+    """
+
+
+_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "id": Integer(),
+    "child_id": String(),
+    "parent_id": String(),
+    "relation": String(),
+    "activity": String(),
+    "valid_from": DateTime(timezone=True),
+    "valid_to": DateTime(timezone=True),
+    "event_seq": BigInteger(),
+    "d": Integer(),
+}
+_STATEMENTS = {
+    (direction, limited): text(_walk_sql(direction, limited))
+    .bindparams(bindparam("t", type_=DateTime(timezone=True)))
+    .columns(**_COLUMNS)
+    for direction in ("upstream", "downstream")
+    for limited in (False, True)
+}
+
+
+def trace(
+    conn: Connection,
+    root: str,
+    direction: Direction = "upstream",
+    depth: int | None = None,
+    as_of: datetime | None = None,
+) -> Trace:
+    """The lineage of ``root`` as it stood at ``as_of`` (default: now)."""
+    if direction not in ("upstream", "downstream"):
+        raise InputError(f"direction: expected 'upstream' or 'downstream', got {direction!r}")
+    if depth is not None and depth < 0:
+        raise InputError(f"--depth: expected a whole number of generations >= 0, got {depth}")
+    at = as_utc(as_of) if as_of is not None else datetime.now(UTC)
+    root_row = conn.execute(select(schema.nodes).where(schema.nodes.c.id == root)).first()
+    if root_row is None:
+        raise NotFoundError(f"no lineage node {root!r} (an artifact, activity or agent id)")
+    if as_utc(root_row.created_at) > at:
+        raise NotFoundError(f"{root!r} did not exist yet at {iso_utc(at)} (recorded {iso_utc(root_row.created_at)})")
+    params: dict[str, Any] = {"root": root, "t": at}
+    if depth is not None:
+        params["depth"] = depth
+    rows = conn.execute(_STATEMENTS[(direction, depth is not None)], params).all() if depth != 0 else []
+    edges: dict[int, Any] = {r.id: r for r in rows}
+    node_depth = _generations(root, rows, direction)
+    if direction == "downstream":  # who carried out the activities found (upstream reaches them by itself)
+        _add_associations(conn, edges, node_depth, at)
+    return Trace(
+        root=root,
+        direction=direction,
+        depth=depth,
+        as_of=at,
+        nodes=tuple(_load_nodes(conn, node_depth)),
+        edges=tuple(
+            TraceEdge(
+                child=r.child_id,
+                parent=r.parent_id,
+                relation=r.relation,
+                activity=r.activity,
+                valid_from=as_utc(r.valid_from),
+                valid_to=as_utc(r.valid_to) if r.valid_to is not None else None,
+                event_seq=int(r.event_seq),
+            )
+            for r in sorted(edges.values(), key=lambda r: (r.event_seq, r.id))
+        ),
+    )
+
+
+def _generations(root: str, rows: Sequence[Any], direction: Direction) -> dict[str, int]:
+    """Fewest generations from ``root`` to each node over the answer's edges (0-1 BFS)."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for r in rows:
+        near, far = (r.child_id, r.parent_id) if direction == "upstream" else (r.parent_id, r.child_id)
+        out.setdefault(near, []).append((far, 1 if r.relation in ("used", "wasDerivedFrom") else 0))
+    best = {root: 0}
+    queue: deque[str] = deque([root])
+    while queue:
+        node = queue.popleft()
+        for far, step in out.get(node, ()):
+            d = best[node] + step
+            if d < best.get(far, d + 1):
+                best[far] = d
+                if step:
+                    queue.append(far)
+                else:
+                    queue.appendleft(far)
+    return best
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _add_associations(conn: Connection, edges: dict[int, Any], node_depth: dict[str, int], at: datetime) -> None:
+    e = schema.edges
+    activities = sorted(node_depth)
+    for chunk in _chunks(activities):
+        query = select(e, e.c.id.label("eid")).where(
+            e.c.child_id.in_(chunk),
+            e.c.relation == "wasAssociatedWith",
+            e.c.valid_from <= at,
+            (e.c.valid_to.is_(None)) | (e.c.valid_to > at),
+        )
+        for r in conn.execute(query):
+            edges.setdefault(r.id, r)
+            node_depth.setdefault(r.parent_id, node_depth[r.child_id])
+
+
+def _load_nodes(conn: Connection, node_depth: dict[str, int]) -> list[TraceNode]:
+    n = schema.nodes
+    found: dict[str, TraceNode] = {}
+    for chunk in _chunks(sorted(node_depth)):
+        for r in conn.execute(select(n).where(n.c.id.in_(chunk))):
+            found[r.id] = TraceNode(
+                id=r.id,
+                kind=r.kind,
+                type=r.type,
+                name=r.name,
+                created_at=as_utc(r.created_at),
+                invalidated_at=as_utc(r.invalidated_at) if r.invalidated_at is not None else None,
+                depth=node_depth[r.id],
+                attributes=dict(r.attributes),
+            )
+    for node_id, d in node_depth.items():  # an id an edge names but no node row describes
+        found.setdefault(node_id, TraceNode(node_id, "unknown", "unknown", node_id, None, None, d))
+    return sorted(found.values(), key=lambda node: (node.depth, node.kind, node.name, node.id))
+
+
+__all__ = ["TRACE_SCHEMA", "Direction", "Trace", "TraceEdge", "TraceNode", "trace"]
