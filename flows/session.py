@@ -14,6 +14,7 @@ _apps: dict[str, App] = {}
 
 def app_for(settings: Settings) -> App:
     secret = settings.kek_json.get_secret_value() if settings.kek_json else ""
+    secret += settings.signing_key.get_secret_value() if settings.signing_key else ""
     key = settings.model_dump_json() + hashlib.sha256(secret.encode()).hexdigest()
     with _lock:
         app = _apps.get(key)

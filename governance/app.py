@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from governance.config import Settings
-from governance.db import make_engine, migrate
+from governance.db import make_engine, migrate, on_events_appended
+from lineage.note import NoteSigner
 from policies.bundle import PolicySet, load_policies
 from qgov.errors import ConfigError
 from storage import BlobStore, TinkKeyset, open_backend
@@ -24,7 +25,20 @@ class App:
     def engine(self) -> Engine:
         engine = make_engine(self.settings)
         migrate(engine)  # automatic on first use; a no-op once at head
+        on_events_appended(engine, self._checkpoint_if_due)
         return engine
+
+    @cached_property
+    def signer(self) -> NoteSigner:
+        """The Ed25519 key that signs checkpoints (created on first use for a new log)."""
+        from governance.signing import load_signer
+
+        return load_signer(self)
+
+    def _checkpoint_if_due(self, conn: Connection) -> None:
+        from governance.signing import checkpoint_if_due
+
+        checkpoint_if_due(self, conn)
 
     @cached_property
     def kek(self) -> TinkKeyset:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
+from governance import signing
 from governance import tables as t
 from governance.app import App
-from lineage import ChainReport, EventLog
+from lineage import ChainReport, EventLog, StoredEvent, schema, verify_chain
+from lineage.checkpoints import CheckpointReport, MerkleStore, RootAccumulator, check_checkpoints, event_leaf
+from lineage.merkle import EMPTY_ROOT
+from lineage.note import NoteVerifier
+from lineage.proofs import ProofResult, consistency_document, inclusion_document, verify_document
 from qgov.canonical import iso_utc
-from qgov.errors import IntegrityError, StorageError
+from qgov.errors import ConfigError, InputError, IntegrityError, NotFoundError, StorageError
 
 
 @dataclass(frozen=True)
@@ -21,9 +28,118 @@ class BlobCheck:
     bad: list[dict[str, str]]
 
 
-def verify_log(app: App) -> ChainReport:
+@dataclass(frozen=True)
+class LogReport:
+    """The chain, the signed checkpoints, and how many newest events no checkpoint covers yet."""
+
+    chain: ChainReport
+    checkpoints: CheckpointReport
+    log_size: int
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.checkpoints.ok
+
+    @property
+    def uncovered(self) -> int:
+        return self.log_size - (self.checkpoints.latest_size or 0)
+
+
+def trusted_verifiers(app: App, keys: Sequence[str] = ()) -> list[NoteVerifier]:
+    """The given verifier keys (text or a file holding one), else this store's own key."""
+    out = [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
+    if not out:
+        with contextlib.suppress(ConfigError):
+            out.append(signing.verifier(app))
+    return out
+
+
+def _read_key(key: str) -> str:
+    path = Path(key)
+    if "+" not in key and path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    return key.strip()
+
+
+def verify_log(app: App, keys: Sequence[str] = ()) -> LogReport:
+    """Recompute the hash chain and every checkpoint's Merkle root in one pass over the log."""
+    verifiers = trusted_verifiers(app, keys)
     with app.engine.connect() as conn:
-        return EventLog(conn).verify()
+        log = EventLog(conn)
+        head_seq, head_hash = log.head()
+        checkpoints = MerkleStore(conn).all()
+        wanted = {cp.size for cp in checkpoints}
+        roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in wanted else {}
+        acc = RootAccumulator()
+
+        def tap(events: Iterable[StoredEvent]) -> Iterator[StoredEvent]:
+            for event in events:
+                acc.add(event_leaf(event.hash))
+                if acc.size in wanted:
+                    roots[acc.size] = acc.root()
+                yield event
+
+        stream = tap(log.iter_events())
+        chain = verify_chain(stream, head_seq, head_hash)
+        for _ in stream:  # a broken chain still lets every checkpoint be checked
+            pass
+    if checkpoints and not verifiers:
+        report = CheckpointReport(0, False, "no public key to check the checkpoints with: pass --key")
+    else:
+        report = check_checkpoints(checkpoints, roots, verifiers, acc.size)
+    return LogReport(chain, report, acc.size)
+
+
+def prove_inclusion(app: App, event: str, size: int | None = None) -> dict[str, Any]:
+    """An offline-checkable proof that ``event`` (id or sequence number) is in a signed checkpoint."""
+    with app.engine.connect() as conn:
+        stored = _find_event(conn, event)
+        checkpoint = MerkleStore(conn).get(size) if size is not None else MerkleStore(conn).latest()
+    if checkpoint is None or checkpoint.size < stored.body.seq:
+        if size is not None:
+            raise InputError(f"--checkpoint {size}: that checkpoint does not include event #{stored.body.seq}")
+        checkpoint = signing.checkpoint(app)
+    with app.engine.connect() as conn:
+        path = MerkleStore(conn).inclusion(stored.body.seq, checkpoint.size)
+    return inclusion_document(stored.body.canonical(), stored.hash, checkpoint.size, path, checkpoint.note)
+
+
+def prove_consistency(app: App, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+    with app.engine.connect() as conn:
+        merkle = MerkleStore(conn)
+        old = merkle.get(old_size)
+        new = merkle.get(new_size) if new_size is not None else merkle.latest()
+        if new is None or new.size < old.size:
+            raise InputError(f"checkpoint {new_size}: expected a checkpoint at least as large as {old_size}")
+        return consistency_document(old.note, new.note, merkle.consistency(old.size, new.size))
+
+
+def verify_proof(doc: dict[str, Any], keys: Sequence[str], app: App | None = None) -> ProofResult:
+    """Check a proof document offline against a public key (no database needed)."""
+    verifiers = [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
+    if not verifiers and app is not None:
+        verifiers = trusted_verifiers(app)
+    if not verifiers:
+        raise InputError("--key: expected the log's public key (text or a file), as printed by 'qgov audit public-key'")
+    problems = []
+    for verifier in verifiers:
+        try:
+            return verify_document(doc, verifier)
+        except IntegrityError as exc:
+            problems.append(exc.diagnostics())
+    raise IntegrityError(problems[0])
+
+
+def _find_event(conn: Connection, event: str) -> StoredEvent:
+    e = schema.events
+    where = e.c.seq == int(event.lstrip("#")) if event.lstrip("#").isdigit() else e.c.event_id == event
+    row = conn.execute(select(e.c.seq).where(where)).first()
+    if row is None:
+        raise NotFoundError(f"no event {event!r} in the log")
+    found = next(EventLog(conn).iter_events(batch=1, start=int(row.seq) - 1), None)
+    if found is None:  # pragma: no cover - the row was just read
+        raise NotFoundError(f"no event {event!r} in the log")
+    return found
 
 
 def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -> BlobCheck:
@@ -48,17 +164,23 @@ def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -
     return BlobCheck(len(rows), bad)
 
 
-def list_events(app: App, subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def iter_events(app: App, subject: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every event (or those about ``subject``) as plain dicts, oldest first, page by page."""
     with app.engine.connect() as conn:
         log = EventLog(conn)
-        events = []
+        page: list[StoredEvent] = []
         for stored in log.iter_events(subject=subject):
-            events.append(stored)
-            if limit is not None and len(events) >= limit and subject is None:
-                break
-        names = log.actor_names([e.body.actor_ref for e in events])
-    return [
-        {
+            page.append(stored)
+            if len(page) == 5000:
+                yield from _event_dicts(log, page)
+                page = []
+        yield from _event_dicts(log, page)
+
+
+def _event_dicts(log: EventLog, events: Sequence[StoredEvent]) -> Iterator[dict[str, Any]]:
+    names = log.actor_names(sorted({e.body.actor_ref for e in events}))
+    for e in events:
+        yield {
             "seq": e.body.seq,
             "event_id": e.body.event_id,
             "type": e.body.type,
@@ -67,9 +189,36 @@ def list_events(app: App, subject: str | None = None, limit: int | None = None) 
             "subjects": list(e.body.subjects),
             "payload": e.body.payload,
             "hash": e.hash,
+            "prev_hash": e.body.prev_hash,
         }
-        for e in events
-    ]
 
 
-__all__ = ["BlobCheck", "list_events", "verify_blobs", "verify_log"]
+def list_events(app: App, subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    events = []
+    for event in iter_events(app, subject):
+        events.append(event)
+        if limit is not None and len(events) >= limit:
+            break
+    return events
+
+
+def export_events(app: App, path: Path, fmt: Literal["csv", "parquet"], subject: str | None = None) -> int:
+    """Stream the log to CSV or Parquet (``qgov.events/v1``); the file appears only when complete."""
+    from lineage.export import write_events
+
+    return write_events(iter_events(app, subject), path, fmt)
+
+
+__all__ = [
+    "BlobCheck",
+    "LogReport",
+    "export_events",
+    "iter_events",
+    "list_events",
+    "prove_consistency",
+    "prove_inclusion",
+    "trusted_verifiers",
+    "verify_blobs",
+    "verify_log",
+    "verify_proof",
+]

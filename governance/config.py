@@ -7,6 +7,8 @@
 | QGOV_STORAGE_URL    | $QGOV_HOME/blobs                     | a directory, file://…, or s3://bucket/prefix |
 | QGOV_KEY_FILE       | $QGOV_HOME/keys/kek.json             | the key-encryption key (Tink keyset, mode 0600) |
 | QGOV_KEK            | unset                                | the same keyset as JSON text, instead of a file |
+| QGOV_SIGNING_KEY_FILE | $QGOV_HOME/keys/checkpoint.key     | the Ed25519 key that signs log checkpoints (mode 0600) |
+| QGOV_SIGNING_KEY    | unset                                | the same key as text (PRIVATE+KEY+…), instead of a file |
 | QGOV_USER           | the OS user                          | who the command line acts as              |
 | QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
 | QGOV_POLICY_DIR     | unset                                | an organisation's own policy bundles  |
@@ -31,6 +33,8 @@ SETTINGS_VARIABLES = (
     "QGOV_STORAGE_URL",
     "QGOV_KEY_FILE",
     "QGOV_KEK",
+    "QGOV_SIGNING_KEY_FILE",
+    "QGOV_SIGNING_KEY",
     "QGOV_USER",
     "QGOV_S3_ENDPOINT_URL",
     "QGOV_POLICY_DIR",
@@ -47,6 +51,8 @@ class Settings(BaseModel):
     storage_url: str
     key_file: Path
     kek_json: SecretStr | None = None
+    signing_key_file: Path
+    signing_key: SecretStr | None = None
     user: str
     s3_endpoint_url: str | None = None
     policy_dir: Path | None = None
@@ -70,6 +76,7 @@ class Settings(BaseModel):
             "database_url": make_url(self.database_url).render_as_string(hide_password=True),
             "storage_url": self.storage_url,
             "key": "QGOV_KEK (environment)" if self.kek_json else str(self.key_file),
+            "signing_key": "QGOV_SIGNING_KEY (environment)" if self.signing_key else str(self.signing_key_file),
             "user": self.user,
         }
 
@@ -90,12 +97,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not user.strip():
         raise ConfigError("QGOV_USER: expected a user name, got an empty value")
     kek = env.get("QGOV_KEK")
+    signing_key = env.get("QGOV_SIGNING_KEY")
     return Settings(
         home=home,
         database_url=database_url,
         storage_url=storage_url,
         key_file=Path(env.get("QGOV_KEY_FILE") or home / "keys" / "kek.json").expanduser(),
         kek_json=SecretStr(kek) if kek else None,
+        signing_key_file=Path(env.get("QGOV_SIGNING_KEY_FILE") or home / "keys" / "checkpoint.key").expanduser(),
+        signing_key=SecretStr(signing_key) if signing_key else None,
         user=user.strip(),
         s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
         policy_dir=Path(env["QGOV_POLICY_DIR"]).expanduser() if env.get("QGOV_POLICY_DIR") else None,

@@ -8,7 +8,8 @@ write. Migrations are applied by ``qgov init`` and automatically on first use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,11 +93,24 @@ def migrate(engine: Engine) -> bool:
     return True
 
 
+# Called with the connection just before a transaction that appended events commits (the
+# application registers its checkpointer here; weak, so engines are not kept alive).
+_before_commit: weakref.WeakKeyDictionary[Engine, Callable[[Connection], None]] = weakref.WeakKeyDictionary()
+
+
+def on_events_appended(engine: Engine, hook: Callable[[Connection], None]) -> None:
+    _before_commit[engine] = hook
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One unit of work: commits on success, rolls back on any exception."""
     with engine.begin() as conn:
+        conn.info.pop("qgov.appended", None)
         yield conn
+        hook = _before_commit.get(engine)
+        if conn.info.pop("qgov.appended", False) and hook is not None:
+            hook(conn)
 
 
-__all__ = ["current_revision", "head_revision", "make_engine", "migrate", "transaction"]
+__all__ = ["current_revision", "head_revision", "make_engine", "migrate", "on_events_appended", "transaction"]

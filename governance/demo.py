@@ -187,7 +187,13 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
 
         from lineage import schema
 
-        edges = conn.execute(select(schema.edges)).all()
+        stages = select(schema.nodes.c.id).where(schema.nodes.c.type == "dvc_stage")
+        edges = conn.execute(
+            select(schema.edges).where(
+                schema.edges.c.relation.in_(["used", "wasGeneratedBy"]),
+                schema.edges.c.child_id.in_(stages) | schema.edges.c.parent_id.in_(stages),
+            )
+        ).all()
     names = {a["id"]: a["path"] for a in dvc.artifacts}
     for e in edges:
         if e.relation == "wasGeneratedBy":
@@ -274,7 +280,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     say("Verify the provenance log and every object")
     report = verify_log(app)
     objects = verify_blobs(app)
-    console.print(f"[green]log intact[/]: {report.events_checked} events, head {report.head_hash[:16]}…")
+    console.print(f"[green]log intact[/]: {report.chain.events_checked} events, head {report.chain.head_hash[:16]}…")
     console.print(f"[green]objects intact[/]: {objects.checked} decrypted and re-hashed, {len(objects.bad)} bad")
     kinds = Counter(e["type"] for e in list_events(app))
     console.print("events: " + ", ".join(f"{k} ×{v}" for k, v in sorted(kinds.items())))
@@ -305,7 +311,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events"
     )
     app.close()
-    return {"workdir": str(root), "events": report.events_checked, "tamper_detected": not broken.ok, "fetched_ok": same}
+    return {"workdir": str(root), "events": report.chain.events_checked, "tamper_detected": not broken.ok, "fetched_ok": same}
 
 
 __all__ = ["run_demo"]

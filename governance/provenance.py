@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from governance import tables as t
 from governance.app import App
-from governance.catalog import require_role
+from governance.catalog import get_dataset, require_role
 from governance.classification import OFFICER, Change, Classifier
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
@@ -78,6 +79,26 @@ def classifications_at(conn: Connection, artifact_ids: Sequence[str], at: dateti
     return {k: {f: v for f, v in c.items() if v is not None} for k, c in out.items()}
 
 
+def dataset_for_record(app: App, used: Sequence[str], dataset: str | None) -> str:
+    """Check a derivation's inputs before anything is ingested; the dataset its outputs go to."""
+    if not used:
+        raise InputError("--used: a derivation needs at least one input artifact")
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(t.artifacts.c.id, t.datasets.c.name)
+            .join(t.datasets, t.datasets.c.id == t.artifacts.c.dataset_id)
+            .where(t.artifacts.c.id.in_(list(used)))
+        ).all()
+        found = {r.id: r.name for r in rows}
+        for artifact in used:
+            if artifact not in found:
+                raise NotFoundError(f"--used {artifact}: no such artifact")
+        if dataset is not None:
+            get_dataset(conn, dataset)
+            return dataset
+    return found[used[0]]
+
+
 def retract(app: App, activity_id: str, reason: str) -> list[Change]:
     """An officer withdraws a recorded derivation: its edges stop being true from now on.
 
@@ -114,4 +135,4 @@ def retract(app: App, activity_id: str, reason: str) -> list[Change]:
         return Classifier(app, conn).refresh(outputs, f"derivation {node.name} retracted")
 
 
-__all__ = ["classifications_at", "retract", "trace_lineage"]
+__all__ = ["classifications_at", "dataset_for_record", "retract", "trace_lineage"]

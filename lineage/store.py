@@ -222,9 +222,9 @@ class EventLog:
         ).first()
         return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
 
-    def iter_events(self, batch: int = 5000, subject: str | None = None) -> Iterator[StoredEvent]:
-        """Events in log order, read in pages so memory stays flat."""
-        last = 0
+    def iter_events(self, batch: int = 5000, subject: str | None = None, start: int = 0) -> Iterator[StoredEvent]:
+        """Events after ``start`` in log order, read in pages so memory stays flat."""
+        last = start
         t = schema.events
         while True:
             query = select(t).where(t.c.seq > last).order_by(t.c.seq).limit(batch)

@@ -16,7 +16,9 @@ from typer._click import exceptions as click_exceptions  # typer 0.29 vendors cl
 from governance.cli._context import open_app
 from governance.cli._render import console, exit_with_error, human_size, print_json
 from governance.cli.access_cmds import access_app, screen_command, screening_app
+from governance.cli.audit_cmds import audit_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
+from governance.cli.lineage_cmds import lineage_app
 from governance.cli.policy_cmds import classify_command, policy_app
 from governance.cli.request_cmds import (
     approve_command,
@@ -42,7 +44,6 @@ app = typer.Typer(
 dataset_app = typer.Typer(help="Register and inspect datasets.", no_args_is_help=True)
 artifact_app = typer.Typer(help="Inspect ingested artifacts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage the key-encryption key.", no_args_is_help=True)
-audit_app = typer.Typer(help="Verify the provenance log and read its events.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(artifact_app, name="artifact")
 app.add_typer(keys_app, name="keys")
@@ -52,7 +53,6 @@ app.command("classify")(classify_command)
 app.command("override")(override_command)
 app.command("declassify")(declassify_command)
 app.command("reclassify")(reclassify_command)
-lineage_app = typer.Typer(help="Record and inspect lineage.", no_args_is_help=True)
 app.add_typer(lineage_app, name="lineage")
 lineage_app.command("derive")(derive_command)
 app.command("screen")(screen_command)
@@ -78,9 +78,11 @@ def init(as_json: JsonFlag = False) -> None:
     from governance.catalog import grant_initial_admin
     from governance.db import current_revision
     from governance.keys import create_key_file
+    from governance.signing import create_signing_key
 
     qg = open_app()
     created_key = create_key_file(qg)
+    created_signing_key = create_signing_key(qg)
     revision = current_revision(qg.engine)
     admin = grant_initial_admin(qg)
     result = {
@@ -88,6 +90,8 @@ def init(as_json: JsonFlag = False) -> None:
         "settings": qg.settings.redacted(),
         "schema_revision": revision,
         "key_created": created_key,
+        "signing_key_created": created_signing_key,
+        "public_key": qg.signer.verifier_key(),
         "admin_granted_to": qg.user if admin else None,
     }
     if as_json:
@@ -97,6 +101,10 @@ def init(as_json: JsonFlag = False) -> None:
     console.print(f"  database  {result['settings']['database_url']} (schema {revision})")
     console.print(f"  storage   {qg.settings.storage_url}")
     console.print(f"  key       {result['settings']['key']}" + (" [green](new)[/]" if created_key else ""))
+    console.print(
+        f"  signing   {result['settings']['signing_key']}" + (" [green](new)[/]" if created_signing_key else "")
+    )
+    console.print(f"  public key (give it to your auditors) {result['public_key']}")
     if admin:
         console.print(f"  admin     {qg.user}")
 
@@ -488,75 +496,6 @@ def keys_rotate(as_json: JsonFlag = False) -> None:
         f"retired {len(report.retired_key_ids)} old key(s)"
         + (" (finished an interrupted rotation)" if report.resumed else "")
     )
-
-
-# -- audit ------------------------------------------------------------------
-@audit_app.command("verify")
-def audit_verify(
-    blobs: Annotated[bool, typer.Option("--blobs", help="Also decrypt and re-hash every stored object.")] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Recompute the hash chain of the provenance log; exit 1 naming the first bad event."""
-    from governance.audit import verify_blobs, verify_log
-
-    qg = open_app()
-    report = verify_log(qg)
-    doc: dict[str, Any] = {
-        "ok": report.ok,
-        "events_checked": report.events_checked,
-        "head_hash": report.head_hash,
-    }
-    if not report.ok:
-        doc["first_bad_event"] = {
-            "seq": report.first_bad_seq,
-            "event_id": report.first_bad_event_id,
-            "problem": report.problem,
-        }
-    if blobs:
-        with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
-            task = bar.add_task("verify", total=None)
-            check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))
-        doc["objects_checked"] = check.checked
-        doc["bad_objects"] = check.bad
-        doc["ok"] = doc["ok"] and not check.bad
-    if as_json:
-        print_json(doc)
-    elif report.ok:
-        console.print(f"[green]log intact[/]: {report.events_checked} events, head {report.head_hash[:16]}…")
-    else:
-        console.print(
-            f"[bold red]log tampered[/] at event #{report.first_bad_seq} "
-            f"({report.first_bad_event_id}): {report.problem}"
-        )
-    if blobs and not as_json:
-        if doc["bad_objects"]:
-            for bad in doc["bad_objects"]:
-                console.print(f"[bold red]bad object[/] {bad['error']}")
-        else:
-            console.print(f"[green]objects intact[/]: {doc['objects_checked']} decrypted and re-hashed")
-    if not doc["ok"]:
-        raise SystemExit(1)
-
-
-@audit_app.command("events")
-def audit_events(
-    subject: Annotated[str | None, typer.Option("--subject", help="Only events about this id.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many (oldest first).")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """List provenance events, oldest first."""
-    from governance.audit import list_events
-
-    events = list_events(open_app(), subject=subject, limit=limit)
-    if as_json:
-        print_json({"events": events})
-        return
-    table = Table("#", "time", "type", "actor", "subjects")
-    for e in events:
-        table.add_row(
-            str(e["seq"]), e["occurred_at"], e["type"], e["actor"], ", ".join(s[:12] for s in e["subjects"][:3])
-        )
-    console.print(table)
 
 
 # -- demo -------------------------------------------------------------------

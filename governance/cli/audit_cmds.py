@@ -1,0 +1,273 @@
+"""Auditor commands: verify the log and its checkpoints, prove, export, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from governance.cli._context import open_app
+from governance.cli._render import console, print_json
+from qgov.errors import InputError
+
+audit_app = typer.Typer(
+    help="Verify the provenance log, prove what it holds, export it and report on an output.", no_args_is_help=True
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+KeyOption = Annotated[
+    list[str] | None,
+    typer.Option("--key", help="The log's public key (text or a file), as 'qgov audit public-key' prints it."),
+]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")]
+
+
+@audit_app.command("verify")
+def audit_verify(
+    blobs: Annotated[bool, typer.Option("--blobs", help="Also decrypt and re-hash every stored object.")] = False,
+    key: KeyOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute the hash chain and every signed checkpoint; exit 1 naming the first problem."""
+    from governance.audit import verify_blobs, verify_log
+
+    qg = open_app()
+    report = verify_log(qg, key or [])
+    chain, cps = report.chain, report.checkpoints
+    doc: dict[str, Any] = {
+        "ok": report.ok,
+        "events_checked": chain.events_checked,
+        "head_hash": chain.head_hash,
+        "checkpoints_checked": cps.checkpoints_checked,
+        "latest_checkpoint": cps.latest_size,
+        "events_after_latest_checkpoint": report.uncovered,
+    }
+    if not chain.ok:
+        doc["first_bad_event"] = {
+            "seq": chain.first_bad_seq,
+            "event_id": chain.first_bad_event_id,
+            "problem": chain.problem,
+        }
+    if not cps.ok:
+        doc["bad_checkpoint"] = {"size": cps.bad_size, "problem": cps.problem}
+    if blobs:
+        with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+            task = bar.add_task("verify", total=None)
+            check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        doc["objects_checked"] = check.checked
+        doc["bad_objects"] = check.bad
+        doc["ok"] = doc["ok"] and not check.bad
+    if as_json:
+        print_json(doc)
+    else:
+        _print_verdict(doc)
+    if not doc["ok"]:
+        raise SystemExit(1)
+
+
+def _print_verdict(doc: dict[str, Any]) -> None:
+    if "first_bad_event" in doc:
+        bad = doc["first_bad_event"]
+        console.print(f"[bold red]log tampered[/] at event #{bad['seq']} ({bad['event_id']}): {bad['problem']}")
+    else:
+        console.print(f"[green]log intact[/]: {doc['events_checked']} events, head {doc['head_hash'][:16]}…")
+    if "bad_checkpoint" in doc:
+        console.print(f"[bold red]checkpoint failed[/]: {doc['bad_checkpoint']['problem']}")
+    elif doc["checkpoints_checked"]:
+        console.print(
+            f"[green]checkpoints verified[/]: {doc['checkpoints_checked']} signed, latest covers "
+            f"{doc['latest_checkpoint']} events ({doc['events_after_latest_checkpoint']} newer)"
+        )
+    else:
+        console.print("no signed checkpoint yet ('qgov audit checkpoint' signs one)")
+    if "bad_objects" in doc:
+        for bad in doc["bad_objects"]:
+            console.print(f"[bold red]bad object[/] {bad['error']}")
+        if not doc["bad_objects"]:
+            console.print(f"[green]objects intact[/]: {doc['objects_checked']} decrypted and re-hashed")
+
+
+@audit_app.command("events")
+def audit_events(
+    subject: Annotated[str | None, typer.Option("--subject", help="Only events about this id.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many (oldest first).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List provenance events, oldest first."""
+    from governance.audit import list_events
+
+    events = list_events(open_app(), subject=subject, limit=limit)
+    if as_json:
+        print_json({"events": events})
+        return
+    table = Table("#", "time", "type", "actor", "subjects")
+    for e in events:
+        table.add_row(
+            str(e["seq"]), e["occurred_at"], e["type"], e["actor"], ", ".join(s[:12] for s in e["subjects"][:3])
+        )
+    console.print(table)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(as_json: JsonFlag = False) -> None:
+    """Sign a checkpoint of the log as it stands now (also done every 1,000 events)."""
+    from governance.signing import checkpoint
+
+    cp = checkpoint(open_app())
+    if as_json:
+        print_json({"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "key_name": cp.key_name})
+        return
+    console.print(f"checkpoint of {cp.size} events, root {cp.root_hash[:16]}…")
+    typer.echo(cp.note, nl=False)
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the log's public key (C2SP note verifier key) for third parties to verify with."""
+    typer.echo(open_app().signer.verifier_key())
+
+
+@audit_app.command("prove")
+def audit_prove(
+    event: Annotated[str, typer.Argument(help="Event id, or #SEQ / SEQ for its sequence number.")],
+    checkpoint: Annotated[
+        int | None, typer.Option("--checkpoint", help="Prove against this checkpoint size (default: the latest).")
+    ] = None,
+    output: Output = None,
+) -> None:
+    """Print an inclusion proof of an event that 'qgov audit verify-proof' checks offline."""
+    from governance.audit import prove_inclusion
+
+    _write_document(prove_inclusion(open_app(), event, checkpoint), output)
+
+
+@audit_app.command("consistency")
+def audit_consistency(
+    old: Annotated[int, typer.Argument(help="Size of the earlier checkpoint.")],
+    new: Annotated[int | None, typer.Argument(help="Size of the later checkpoint (default: the latest).")] = None,
+    output: Output = None,
+) -> None:
+    """Print a proof that a later checkpoint extends an earlier one (nothing was rewritten)."""
+    from governance.audit import prove_consistency
+
+    _write_document(prove_consistency(open_app(), old, new), output)
+
+
+@audit_app.command("verify-proof")
+def audit_verify_proof(
+    proof: Annotated[Path, typer.Argument(metavar="PROOF.json", help="A proof from 'qgov audit prove'.")],
+    key: KeyOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check an inclusion or consistency proof offline against the log's public key; exit 1 if it fails."""
+    from governance.audit import verify_proof
+    from qgov.errors import IntegrityError
+
+    try:
+        doc = json.loads(proof.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"proof file {proof}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"proof file {proof}: not a JSON proof document ({' '.join(str(exc).split())})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"proof file {proof}: expected a JSON object")
+    app = open_app() if not key else None
+    try:
+        result = verify_proof(doc, key or [], app)
+    except IntegrityError as exc:
+        if as_json:
+            print_json({"ok": False, "problem": exc.diagnostics()})
+        else:
+            console.print(f"[bold red]proof does not verify[/]: {exc.diagnostics()}")
+        raise SystemExit(1) from None
+    if as_json:
+        print_json(result.to_json())
+    elif result.kind == "inclusion":
+        console.print(
+            f"[green]proof verified[/]: event #{result.seq} ({result.event_id}) is in the signed log of "
+            f"{result.tree_size} events, root {result.root_hash[:16]}…"
+        )
+    else:
+        console.print(
+            f"[green]proof verified[/]: the signed log of {result.tree_size} events extends the one of "
+            f"{result.old_size} events"
+        )
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "parquet",
+    subject: Annotated[str | None, typer.Option("--subject", help="Only events about this id.")] = None,
+) -> None:
+    """Export the events of the log as CSV or Parquet (streamed; schema qgov.events/v1)."""
+    from governance.audit import export_events
+
+    if fmt not in ("csv", "parquet"):
+        raise InputError(f"--format: expected csv or parquet, got {fmt!r}")
+    kind: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
+    rows = export_events(open_app(), output, kind, subject)
+    console.print(f"wrote {rows} events to {output}")
+
+
+@audit_app.command("report")
+def audit_report(
+    node: Annotated[str, typer.Argument(help="The output (artifact id) to report on.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")],
+    key: KeyOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a self-contained HTML audit report: lineage graph, classifications, access, integrity."""
+    from governance.audit_report import build_report
+    from governance.report import render_report
+
+    doc = build_report(open_app(), node, key or [])
+    _atomic_write(output, render_report(doc))
+    summary = {
+        "output": str(output),
+        "nodes": len(doc["trace"]["nodes"]),
+        "access_events": len(doc["access"]),
+        "integrity_ok": doc["integrity"]["chain_ok"] and doc["integrity"].get("checkpoint_ok", True),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(
+            f"wrote {output}: {summary['nodes']} lineage nodes, {summary['access_events']} access events, "
+            f"integrity {'verified' if summary['integrity_ok'] else '[bold red]FAILED[/]'}"
+        )
+
+
+def _write_document(doc: dict[str, Any], output: Path | None) -> None:
+    write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", output)
+
+
+def write_text(text: str, output: Path | None) -> None:
+    """To stdout, or to ``output`` atomically (complete or not at all)."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    _atomic_write(output, text)
+    console.print(f"wrote {output}")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["audit_app", "write_text"]

@@ -1,0 +1,181 @@
+"""Lineage commands: record derivations, trace upstream/downstream at any time, export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.tree import Tree
+
+from governance.cli._context import open_app
+from governance.cli._render import console, print_json
+from qgov.canonical import parse_iso
+from qgov.errors import InputError
+
+lineage_app = typer.Typer(help="Record, trace and export lineage.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="Show the lineage exactly as it was at this time (ISO 8601).")
+]
+Depth = Annotated[int | None, typer.Option("--depth", min=0, help="At most this many generations away.")]
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except (ValueError, InputError):
+        raise InputError(f"--as-of: expected an ISO 8601 time such as 2026-03-01T12:00:00Z, got {value!r}") from None
+
+
+def _direction(upstream: bool, downstream: bool) -> str:
+    if upstream and downstream:
+        raise InputError("--upstream and --downstream: choose one direction")
+    return "downstream" if downstream else "upstream"
+
+
+@lineage_app.command("trace")
+def trace_command(
+    node: Annotated[str, typer.Argument(help="Artifact, activity or agent id.")],
+    upstream: Annotated[bool, typer.Option("--upstream", help="What it comes from (the default).")] = False,
+    downstream: Annotated[bool, typer.Option("--downstream", help="What was made from it.")] = False,
+    depth: Depth = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Trace where an output came from (or what was made from it), at any point in time."""
+    from governance.provenance import trace_lineage
+
+    doc = trace_lineage(open_app(), node, _direction(upstream, downstream), depth, _as_of(as_of))  # type: ignore[arg-type]
+    if as_json:
+        print_json(doc)
+        return
+    render_trace(doc)
+
+
+def render_trace(doc: dict[str, Any]) -> None:
+    """The trace as a tree from the root (a node reached twice is shown once, then referred to)."""
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    upstream = doc["direction"] == "upstream"
+    links: dict[str, list[tuple[str, str]]] = {}
+    for e in doc["edges"]:
+        near, far = (e["child"], e["parent"]) if upstream else (e["parent"], e["child"])
+        if e["relation"] == "wasAssociatedWith" and not upstream:
+            near, far = e["child"], e["parent"]
+        links.setdefault(near, []).append((e["relation"], far))
+    shown: set[str] = set()
+    # read from the root outwards: downstream, "X used Y" is shown under Y as "input to X"
+    verbs = {} if upstream else {"used": "input to", "wasGeneratedBy": "generated", "wasDerivedFrom": "source of"}
+
+    def label(node_id: str, relation: str | None) -> str:
+        n = nodes.get(node_id, {"kind": "?", "type": "?", "name": node_id})
+        cls = n.get("classification", {}).get("classification")
+        tag = f" [bold red]{cls}[/]" if n.get("classification", {}).get("controlled") else (f" {cls}" if cls else "")
+        gone = " [dim](deleted)[/]" if n.get("invalidated_at") else ""
+        via = f"[dim]{verbs.get(relation, relation)}[/] " if relation else ""
+        return f"{via}[bold]{n['name'] or node_id}[/] [dim]{n['type']} {node_id[:12]}[/]{tag}{gone}"
+
+    def grow(branch: Tree, node_id: str) -> None:
+        for relation, far in sorted(links.get(node_id, []), key=lambda x: (x[0], nodes.get(x[1], {}).get("name", ""))):
+            if far in shown:
+                branch.add(label(far, relation) + " [dim](see above)[/]")
+                continue
+            shown.add(far)
+            grow(branch.add(label(far, relation)), far)
+
+    tree = Tree(label(doc["root"], None))
+    shown.add(doc["root"])
+    grow(tree, doc["root"])
+    console.print(
+        f"{doc['direction']} lineage as of {doc['as_of']} ({len(doc['nodes'])} nodes, {len(doc['edges'])} edges)"
+    )
+    console.print(tree)
+
+
+@lineage_app.command("record")
+def record_command(
+    activity: Annotated[str, typer.Option("--activity", help="What was done, e.g. 'fit T1'.")],
+    used: Annotated[list[str], typer.Option("--used", help="Input artifact id (repeatable).")],
+    generated: Annotated[list[Path], typer.Option("--generated", help="Output file or folder (repeatable).")],
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="Dataset for the outputs (default: the first input's).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest the outputs of an analysis and record that they were derived from the inputs."""
+    from flows.runtime import configure_prefect
+    from governance.config import load_settings
+
+    settings = load_settings()
+    configure_prefect(settings.home)  # before Prefect is imported: its log level is read once
+    from flows.lineage import record
+
+    report = record(activity, used, generated, dataset, settings)
+    generated_ids = [{"id": a["id"], "path": a["path"]} for a in report.generated]
+    doc = {
+        "activity": report.activity,
+        "name": report.name,
+        "dataset": report.dataset,
+        "used": report.used,
+        "generated": generated_ids,
+        "changes": report.changes,
+    }
+    if as_json:
+        print_json(doc)
+        return
+    console.print(
+        f"recorded [bold]{report.name}[/] ({report.activity}): {len(report.used)} input(s) → "
+        f"{len(report.generated)} output(s) in dataset {report.dataset}"
+    )
+    for a in generated_ids:
+        console.print(f"  {a['id']}  {a['path']}")
+    for c in report.changes:
+        console.print(f"  {c['path']}: classified {c['new']} ({c['basis']}: {c['rule']})")
+
+
+@lineage_app.command("retract")
+def retract_command(
+    activity: Annotated[str, typer.Argument(help="The derivation or DVC stage activity id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the record).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer: withdraw a recorded derivation from now on (earlier traces still show it)."""
+    from governance.provenance import retract
+
+    changes = retract(open_app(), activity, reason)
+    doc = {"activity": activity, "changes": [c.to_json() for c in changes]}
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"retracted {activity}; {len(changes)} classification(s) changed")
+
+
+@lineage_app.command("export")
+def export_command(
+    node: Annotated[str, typer.Argument(help="Artifact, activity or agent id.")],
+    fmt: Annotated[str, typer.Option("--format", help="prov-json or openlineage")] = "prov-json",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    downstream: Annotated[bool, typer.Option("--downstream", help="Export what was made from it.")] = False,
+    depth: Depth = None,
+    as_of: AsOf = None,
+) -> None:
+    """Export a trace as PROV-JSON (W3C PROV) or OpenLineage run events (one JSON per line)."""
+    from governance.cli.audit_cmds import write_text
+    from governance.provenance import trace_lineage
+    from lineage.export import openlineage_json, prov_json
+
+    if fmt not in ("prov-json", "openlineage"):
+        raise InputError(f"--format: expected prov-json or openlineage, got {fmt!r}")
+    qg = open_app()
+    doc = trace_lineage(qg, node, "downstream" if downstream else "upstream", depth, _as_of(as_of))
+    if fmt == "prov-json":
+        text = prov_json(doc) + "\n"
+    else:
+        text = openlineage_json(doc, producer="https://qgov.dev/qgov", namespace=f"qgov://{qg.signer.name}")
+    write_text(text, output)
+
+
+__all__ = ["lineage_app", "render_trace"]
