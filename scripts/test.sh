@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on SQLite and on a real PostgreSQL started (and stopped) here.
-# With CI=true the PostgreSQL tests must run: failing to start the server fails the run.
+# With CI=true the PostgreSQL and browser tests must run: failing to start the server or to
+# install Chromium fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pgdir=$(mktemp -d /tmp/qgov-pg.XXXXXX)
@@ -14,5 +15,8 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 else
   echo "warning: PostgreSQL not available; its tests will be skipped" >&2
+fi
+if [ "${CI:-}" = "true" ]; then
+  bash scripts/chromium.sh  # the audit report's browser tests must run in CI: no Chromium fails the run
 fi
 .venv/bin/python -m pytest "$@"
