@@ -6,9 +6,11 @@ loaded into memory, only the rows of the answer are. ``UNION`` (not ``UNION ALL`
 edge appear once however many paths reach it, so diamonds cost nothing extra and a cycle (which
 writers refuse anyway) cannot loop.
 
-Depth counts generations: an entity's generating activity is at the entity's depth, the
-entities that activity ``used`` (or that it ``wasDerivedFrom``) one deeper. Agents sit at the
-depth of the activity they are associated with.
+Depth counts generations of entities: upstream, an entity's generating activity is at the
+entity's depth and the entities it ``used`` one deeper; downstream, an activity that used an
+entity is at that entity's depth and what it generated one deeper. ``--depth N`` stops at the
+entities N generations away (it does not show how those were made). Agents sit at the depth
+of the activity they are associated with.
 
 "As of" a time ``T`` an edge exists when ``valid_from <= T`` and it had not stopped
 (``valid_to`` unset or later than ``T``); nodes keep their rows after deletion, so a trace
@@ -32,8 +34,8 @@ from qgov.errors import InputError, NotFoundError
 
 TRACE_SCHEMA = "qgov.trace/v1"
 Direction = Literal["upstream", "downstream"]
-# Relations that step one generation further from the root (entity -> entity via an activity).
-_GENERATION_STEP = "CASE WHEN e.relation IN ('used', 'wasDerivedFrom') THEN 1 ELSE 0 END"
+# Relations whose far end is an entity one generation further from the root.
+_ONE_FURTHER = {"upstream": ("used", "wasDerivedFrom"), "downstream": ("wasGeneratedBy", "wasDerivedFrom")}
 _VALID_AT = "e.valid_from <= :t AND (e.valid_to IS NULL OR e.valid_to > :t)"
 _CHUNK = 5000
 
@@ -122,13 +124,13 @@ def _walk_sql(direction: Direction, limited: bool) -> str:
         SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq, 0 AS d
         FROM lineage_edges e WHERE e.id IN (SELECT id FROM r)
         """
+    step = f"CASE WHEN e.relation IN ('{_ONE_FURTHER[direction][0]}', 'wasDerivedFrom') THEN 1 ELSE 0 END"
     return f"""
     WITH RECURSIVE r(id, node, d) AS (
-        SELECT e.id, e.{far}, {_GENERATION_STEP} FROM lineage_edges e
-        WHERE e.{near} = :root AND {_VALID_AT} AND {_GENERATION_STEP} <= :depth
+        SELECT e.id, e.{far}, {step} FROM lineage_edges e WHERE e.{near} = :root AND {_VALID_AT}
         UNION
-        SELECT e.id, e.{far}, r.d + {_GENERATION_STEP} FROM r JOIN lineage_edges e ON e.{near} = r.node
-        WHERE {_VALID_AT} AND r.d + {_GENERATION_STEP} <= :depth
+        SELECT e.id, e.{far}, r.d + {step} FROM r JOIN lineage_edges e ON e.{near} = r.node
+        WHERE {_VALID_AT} AND r.d < :depth
     )
     SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq, m.d
     FROM (SELECT id, MIN(d) AS d FROM r GROUP BY id) m JOIN lineage_edges e ON e.id = m.id
@@ -186,7 +188,7 @@ def trace(
         direction=direction,
         depth=depth,
         as_of=at,
-        nodes=tuple(_load_nodes(conn, node_depth)),
+        nodes=tuple(_load_nodes(conn, node_depth, at)),
         edges=tuple(
             TraceEdge(
                 child=r.child_id,
@@ -207,7 +209,7 @@ def _generations(root: str, rows: Sequence[Any], direction: Direction) -> dict[s
     out: dict[str, list[tuple[str, int]]] = {}
     for r in rows:
         near, far = (r.child_id, r.parent_id) if direction == "upstream" else (r.parent_id, r.child_id)
-        out.setdefault(near, []).append((far, 1 if r.relation in ("used", "wasDerivedFrom") else 0))
+        out.setdefault(near, []).append((far, 1 if r.relation in _ONE_FURTHER[direction] else 0))
     best = {root: 0}
     queue: deque[str] = deque([root])
     while queue:
@@ -243,7 +245,7 @@ def _add_associations(conn: Connection, edges: dict[int, Any], node_depth: dict[
             node_depth.setdefault(r.parent_id, node_depth[r.child_id])
 
 
-def _load_nodes(conn: Connection, node_depth: dict[str, int]) -> list[TraceNode]:
+def _load_nodes(conn: Connection, node_depth: dict[str, int], at: datetime) -> list[TraceNode]:
     n = schema.nodes
     found: dict[str, TraceNode] = {}
     for chunk in _chunks(sorted(node_depth)):
@@ -254,7 +256,10 @@ def _load_nodes(conn: Connection, node_depth: dict[str, int]) -> list[TraceNode]
                 type=r.type,
                 name=r.name,
                 created_at=as_utc(r.created_at),
-                invalidated_at=as_utc(r.invalidated_at) if r.invalidated_at is not None else None,
+                # as of a time before its deletion, an artifact is shown as it was then
+                invalidated_at=as_utc(r.invalidated_at)
+                if r.invalidated_at is not None and as_utc(r.invalidated_at) <= at
+                else None,
                 depth=node_depth[r.id],
                 attributes=dict(r.attributes),
             )
