@@ -38,17 +38,40 @@ class EventBody:
     prev_hash: str
 
     def canonical(self) -> dict[str, Any]:
-        return {
-            "schema": EVENT_SCHEMA,
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "type": self.type,
-            "occurred_at": iso_utc(self.occurred_at),
-            "actor_ref": self.actor_ref,
-            "subjects": list(self.subjects),
-            "payload": self.payload,
-            "prev_hash": self.prev_hash,
-        }
+        return canonical_body(
+            self.seq,
+            self.event_id,
+            self.type,
+            iso_utc(self.occurred_at),
+            self.actor_ref,
+            list(self.subjects),
+            self.payload,
+            self.prev_hash,
+        )
+
+
+def canonical_body(
+    seq: int,
+    event_id: str,
+    type: str,  # noqa: A002 - the event's field name
+    occurred_at: str,
+    actor_ref: str,
+    subjects: list[str],
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The document an event's hash is computed over (``occurred_at`` already in ISO form)."""
+    return {
+        "schema": EVENT_SCHEMA,
+        "seq": seq,
+        "event_id": event_id,
+        "type": type,
+        "occurred_at": occurred_at,
+        "actor_ref": actor_ref,
+        "subjects": subjects,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
 
 
 def event_hash(body: EventBody) -> str:
@@ -129,4 +152,13 @@ def _problem(event: StoredEvent, expected_seq: int, expected_prev: str) -> str |
     return None
 
 
-__all__ = ["EVENT_SCHEMA", "GENESIS_HASH", "ChainReport", "EventBody", "StoredEvent", "event_hash", "verify_chain"]
+__all__ = [
+    "EVENT_SCHEMA",
+    "GENESIS_HASH",
+    "ChainReport",
+    "EventBody",
+    "StoredEvent",
+    "canonical_body",
+    "event_hash",
+    "verify_chain",
+]

@@ -62,20 +62,40 @@ class RootAccumulator:
         self.size = 0
 
     def add(self, leaf: bytes) -> None:
-        height, h = 0, leaf
+        self.size += 1
+        height, h, stack = 0, leaf, self._stack
+        while stack and stack[-1][0] == height:
+            h = node_hash(stack.pop()[1], h)
+            height += 1
+        stack.append((height, h))
+
+    def root(self) -> bytes:
+        return root_of_stack(self._stack)
+
+    @property
+    def stack(self) -> list[tuple[int, bytes]]:
+        """The compact range so far: (height, hash) of perfect subtrees, left to right."""
+        return list(self._stack)
+
+    def add_subtree(self, height: int, h: bytes) -> None:
+        """Append a perfect subtree of ``2**height`` leaves (aligned: the size is a multiple)."""
+        if self.size % (1 << height):
+            raise IntegrityError(f"a subtree of height {height} cannot follow {self.size} leaves")
+        self.size += 1 << height
         while self._stack and self._stack[-1][0] == height:
             h = node_hash(self._stack.pop()[1], h)
             height += 1
         self._stack.append((height, h))
-        self.size += 1
 
-    def root(self) -> bytes:
-        if not self._stack:
-            return EMPTY_ROOT
-        h = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
-            h = node_hash(left, h)
-        return h
+
+def root_of_stack(stack: list[tuple[int, bytes]]) -> bytes:
+    """The root of the tree whose compact range is ``stack`` (RFC 6962 shape)."""
+    if not stack:
+        return EMPTY_ROOT
+    h = stack[-1][1]
+    for _, left in reversed(stack[:-1]):
+        h = node_hash(left, h)
+    return h
 
 
 class MerkleStore:
@@ -284,4 +304,5 @@ __all__ = [
     "StoredCheckpoint",
     "check_checkpoints",
     "event_leaf",
+    "root_of_stack",
 ]

@@ -19,14 +19,14 @@ as of a time before a deletion shows the artifact as it was then.
 
 from __future__ import annotations
 
+import json
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import BigInteger, Connection, DateTime, Integer, String, bindparam, select, text
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import BigInteger, Connection, DateTime, Integer, bindparam, select, text
 
 from lineage import schema
 from qgov.canonical import as_utc, iso_utc
@@ -40,8 +40,7 @@ _VALID_AT = "e.valid_from <= :t AND (e.valid_to IS NULL OR e.valid_to > :t)"
 _CHUNK = 5000
 
 
-@dataclass(frozen=True)
-class TraceNode:
+class TraceNode(NamedTuple):  # NamedTuples: built per row, ~5x cheaper than frozen dataclasses
     id: str
     kind: str
     type: str
@@ -49,7 +48,7 @@ class TraceNode:
     created_at: datetime | None
     invalidated_at: datetime | None
     depth: int
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = {}  # never mutated: a NamedTuple default is shared
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -67,8 +66,7 @@ class TraceNode:
         return doc
 
 
-@dataclass(frozen=True)
-class TraceEdge:
+class TraceEdge(NamedTuple):
     child: str
     parent: str
     relation: str
@@ -112,7 +110,11 @@ class Trace:
         }
 
 
+_NODE_COLUMNS = "n.kind, n.type, n.name, n.attributes, n.created_at, n.invalidated_at"
+
+
 def _walk_sql(direction: Direction, limited: bool) -> str:
+    """One statement: the walk, then each edge found with the node at its far end."""
     near, far = ("child_id", "parent_id") if direction == "upstream" else ("parent_id", "child_id")
     if not limited:
         return f"""
@@ -121,8 +123,9 @@ def _walk_sql(direction: Direction, limited: bool) -> str:
             UNION
             SELECT e.id, e.{far} FROM r JOIN lineage_edges e ON e.{near} = r.node WHERE {_VALID_AT}
         )
-        SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq, 0 AS d
-        FROM lineage_edges e WHERE e.id IN (SELECT id FROM r)
+        SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq,
+               {_NODE_COLUMNS}
+        FROM r JOIN lineage_edges e ON e.id = r.id LEFT JOIN lineage_nodes n ON n.id = e.{far}
         """
     step = f"CASE WHEN e.relation IN ('{_ONE_FURTHER[direction][0]}', 'wasDerivedFrom') THEN 1 ELSE 0 END"
     return f"""
@@ -132,29 +135,46 @@ def _walk_sql(direction: Direction, limited: bool) -> str:
         SELECT e.id, e.{far}, r.d + {step} FROM r JOIN lineage_edges e ON e.{near} = r.node
         WHERE {_VALID_AT} AND r.d < :depth
     )
-    SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq, m.d
-    FROM (SELECT id, MIN(d) AS d FROM r GROUP BY id) m JOIN lineage_edges e ON e.id = m.id
+    SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq,
+           {_NODE_COLUMNS}
+    FROM lineage_edges e LEFT JOIN lineage_nodes n ON n.id = e.{far}
+    WHERE e.id IN (SELECT DISTINCT id FROM r)
     """
 
 
-_COLUMNS: dict[str, TypeEngine[Any]] = {
-    "id": Integer(),
-    "child_id": String(),
-    "parent_id": String(),
-    "relation": String(),
-    "activity": String(),
-    "valid_from": DateTime(timezone=True),
-    "valid_to": DateTime(timezone=True),
-    "event_seq": BigInteger(),
-    "d": Integer(),
-}
+# Times and JSON come back raw (text on SQLite, values on PostgreSQL) and are converted by
+# _time/_json: SQLAlchemy's per-row processors cost more than the recursive walk itself.
 _STATEMENTS = {
     (direction, limited): text(_walk_sql(direction, limited))
     .bindparams(bindparam("t", type_=DateTime(timezone=True)))
-    .columns(**_COLUMNS)
+    .columns(id=Integer(), event_seq=BigInteger())
     for direction in ("upstream", "downstream")
     for limited in (False, True)
 }
+_ASSOCIATIONS = (
+    text(
+        f"""
+    SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq,
+           {_NODE_COLUMNS}
+    FROM lineage_edges e LEFT JOIN lineage_nodes n ON n.id = e.parent_id
+    WHERE e.child_id IN :ids AND e.relation = 'wasAssociatedWith' AND {_VALID_AT}
+    """
+    )
+    .bindparams(bindparam("t", type_=DateTime(timezone=True)), bindparam("ids", expanding=True))
+    .columns(id=Integer(), event_seq=BigInteger())
+)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)  # SQLite keeps naive UTC text
+    return as_utc(value)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return dict(json.loads(value)) if isinstance(value, str | bytes) else dict(value or {})
 
 
 def trace(
@@ -179,28 +199,53 @@ def trace(
     if depth is not None:
         params["depth"] = depth
     rows = conn.execute(_STATEMENTS[(direction, depth is not None)], params).all() if depth != 0 else []
-    edges: dict[int, Any] = {r.id: r for r in rows}
     node_depth = _generations(root, rows, direction)
-    if direction == "downstream":  # who carried out the activities found (upstream reaches them by itself)
-        _add_associations(conn, edges, node_depth, at)
+    far_end = "parent_id" if direction == "upstream" else "child_id"
+    found = [(r, getattr(r, far_end)) for r in rows]
+    if direction == "downstream":  # who carried out the activities found (upstream reaches them itself)
+        ids = sorted(node_depth)
+        for start in range(0, len(ids), _CHUNK):
+            for r in conn.execute(_ASSOCIATIONS, {"ids": ids[start : start + _CHUNK], "t": at}):
+                node_depth.setdefault(r.parent_id, node_depth[r.child_id])
+                found.append((r, r.parent_id))
+    nodes = {root: _node(root, root_row, 0, at)}
+    edges: dict[int, TraceEdge] = {}
+    for r, node_id in found:
+        if node_id not in nodes:
+            nodes[node_id] = _node(node_id, r, node_depth[node_id], at)
+        edges[r.id] = TraceEdge(
+            child=r.child_id,
+            parent=r.parent_id,
+            relation=r.relation,
+            activity=r.activity,
+            valid_from=_time(r.valid_from) or at,
+            valid_to=_time(r.valid_to),
+            event_seq=int(r.event_seq),
+        )
     return Trace(
         root=root,
         direction=direction,
         depth=depth,
         as_of=at,
-        nodes=tuple(_load_nodes(conn, node_depth, at)),
-        edges=tuple(
-            TraceEdge(
-                child=r.child_id,
-                parent=r.parent_id,
-                relation=r.relation,
-                activity=r.activity,
-                valid_from=as_utc(r.valid_from),
-                valid_to=as_utc(r.valid_to) if r.valid_to is not None else None,
-                event_seq=int(r.event_seq),
-            )
-            for r in sorted(edges.values(), key=lambda r: (r.event_seq, r.id))
-        ),
+        nodes=tuple(sorted(nodes.values(), key=lambda n: (n.depth, n.kind, n.name, n.id))),
+        edges=tuple(edges[k] for k in sorted(edges, key=lambda k: (edges[k].event_seq, k))),
+    )
+
+
+def _node(node_id: str, row: Any, depth: int, at: datetime) -> TraceNode:
+    if row.kind is None:  # an id an edge names but no node row describes
+        return TraceNode(node_id, "unknown", "unknown", node_id, None, None, depth)
+    gone = _time(row.invalidated_at)
+    return TraceNode(
+        id=node_id,
+        kind=row.kind,
+        type=row.type,
+        name=row.name,
+        created_at=_time(row.created_at),
+        # as of a time before its deletion, an artifact is shown as it was then
+        invalidated_at=gone if gone is not None and gone <= at else None,
+        depth=depth,
+        attributes=_json(row.attributes),
     )
 
 
@@ -223,49 +268,6 @@ def _generations(root: str, rows: Sequence[Any], direction: Direction) -> dict[s
                 else:
                     queue.appendleft(far)
     return best
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _add_associations(conn: Connection, edges: dict[int, Any], node_depth: dict[str, int], at: datetime) -> None:
-    e = schema.edges
-    activities = sorted(node_depth)
-    for chunk in _chunks(activities):
-        query = select(e, e.c.id.label("eid")).where(
-            e.c.child_id.in_(chunk),
-            e.c.relation == "wasAssociatedWith",
-            e.c.valid_from <= at,
-            (e.c.valid_to.is_(None)) | (e.c.valid_to > at),
-        )
-        for r in conn.execute(query):
-            edges.setdefault(r.id, r)
-            node_depth.setdefault(r.parent_id, node_depth[r.child_id])
-
-
-def _load_nodes(conn: Connection, node_depth: dict[str, int], at: datetime) -> list[TraceNode]:
-    n = schema.nodes
-    found: dict[str, TraceNode] = {}
-    for chunk in _chunks(sorted(node_depth)):
-        for r in conn.execute(select(n).where(n.c.id.in_(chunk))):
-            found[r.id] = TraceNode(
-                id=r.id,
-                kind=r.kind,
-                type=r.type,
-                name=r.name,
-                created_at=as_utc(r.created_at),
-                # as of a time before its deletion, an artifact is shown as it was then
-                invalidated_at=as_utc(r.invalidated_at)
-                if r.invalidated_at is not None and as_utc(r.invalidated_at) <= at
-                else None,
-                depth=node_depth[r.id],
-                attributes=dict(r.attributes),
-            )
-    for node_id, d in node_depth.items():  # an id an edge names but no node row describes
-        found.setdefault(node_id, TraceNode(node_id, "unknown", "unknown", node_id, None, None, d))
-    return sorted(found.values(), key=lambda node: (node.depth, node.kind, node.name, node.id))
 
 
 __all__ = ["TRACE_SCHEMA", "Direction", "Trace", "TraceEdge", "TraceNode", "trace"]

@@ -42,6 +42,19 @@ def canonical_json(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
+def canonical_json_decoded(value: Any) -> bytes:
+    """:func:`canonical_json` for values decoded from JSON (string keys only), faster.
+
+    One C-level encoding; the null-dropping walk runs only when the text shows a ``null``
+    (a string that merely contains "null" takes the slow path too, with the same result).
+    """
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return canonical_json(value)
+    return canonical_json(value) if "null" in text else text.encode("utf-8")
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -74,4 +87,12 @@ def parse_iso(text: str, field: str = "time") -> datetime:
     return moment.astimezone(UTC)
 
 
-__all__ = ["as_utc", "canonical_hash", "canonical_json", "iso_utc", "parse_iso", "sha256_hex"]
+__all__ = [
+    "as_utc",
+    "canonical_hash",
+    "canonical_json",
+    "canonical_json_decoded",
+    "iso_utc",
+    "parse_iso",
+    "sha256_hex",
+]
