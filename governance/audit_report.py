@@ -59,7 +59,7 @@ def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, 
             )
             for e in [*access, *retention]
         ]
-        classifications = _classifications(conn, trace["nodes"])
+        classifications = _classifications(conn, trace["nodes"], trace["as_of"])
     verifiers = trusted_verifiers(app, keys)
     log_report = verify_log(app, keys)
     return {
@@ -127,35 +127,57 @@ def _load(log: EventLog, seqs: Iterable[int]) -> list[StoredEvent]:
     return [e for e in found if e is not None]
 
 
-def _classifications(conn: Connection, nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each classified node's decision with the rules and citations it rests on."""
-    by_decision = {
-        n["classification"]["decision_id"]: n for n in nodes if n.get("classification", {}).get("decision_id")
-    }
-    rows: dict[str, Any] = {}
-    keys = sorted(by_decision)
-    for start in range(0, len(keys), _CHUNK):
-        query = select(t.classifications).where(t.classifications.c.decision_id.in_(keys[start : start + _CHUNK]))
-        rows |= {r.decision_id: r for r in conn.execute(query)}
+def _classifications(conn: Connection, nodes: Sequence[dict[str, Any]], as_of: str) -> list[dict[str, Any]]:
+    """Each classified node's decision with the rules and citations it rests on; an officer's
+    override shows who decided and why, above the automatic answer it replaced."""
+    classified = [n for n in nodes if n.get("classification", {}).get("decision_id")]
+    wanted = sorted({n["classification"]["decision_id"] for n in classified})
+    ids = sorted({n["id"] for n in classified})
+    c = t.classifications
+    decisions: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    for start in range(0, max(len(wanted), len(ids)), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        decisions |= {r.decision_id: r for r in conn.execute(select(c).where(c.c.decision_id.in_(chunk)))}
+        query = (
+            select(c)
+            .where(c.c.artifact_id.in_(ids[start : start + _CHUNK]), c.c.source == "override")
+            .order_by(c.c.decided_at)
+        )
+        for r in conn.execute(query):
+            if iso_utc(r.decided_at) <= as_of:
+                overrides[r.artifact_id] = r
     out = []
-    for decision, node in by_decision.items():
-        c, row = node["classification"], rows.get(decision)
-        result = dict(row.result) if row is not None else {}
+    for node in classified:
+        cls = node["classification"]
+        automatic = decisions.get(cls["decision_id"])
+        officer = overrides.get(node["id"]) if cls.get("basis") == "override" else None
+        reasons = [
+            {"rule": r.get("rule", ""), "citation": r.get("citation", ""), "text": r.get("text", "")}
+            for r in (dict(automatic.result).get("reasons", []) if automatic is not None else [])
+        ]
+        if officer is not None:
+            reasons.insert(
+                0,
+                {
+                    "rule": "officer override",
+                    "citation": f"replaces the automatic answer {automatic.classification if automatic else '?'}",
+                    "text": officer.reason or "",
+                },
+            )
+        decided = officer if officer is not None else automatic
         out.append(
             {
                 "artifact": node["id"],
                 "name": node["name"],
-                "classification": c.get("classification"),
-                "controlled": c.get("controlled"),
-                "basis": c.get("basis"),
-                "source": row.source if row is not None else "automatic",
-                "policy_version": c.get("policy_version"),
-                "decided_at": c.get("decided_at"),
-                "decided_by": row.decided_by if row is not None else "qgov",
-                "reasons": [
-                    {"rule": r.get("rule", ""), "citation": r.get("citation", ""), "text": r.get("text", "")}
-                    for r in result.get("reasons", [])
-                ],
+                "classification": cls.get("classification"),
+                "controlled": cls.get("controlled"),
+                "basis": cls.get("basis"),
+                "source": decided.source if decided is not None else "automatic",
+                "policy_version": cls.get("policy_version"),
+                "decided_at": iso_utc(decided.decided_at) if decided is not None else cls.get("decided_at"),
+                "decided_by": decided.decided_by if decided is not None else "qgov",
+                "reasons": reasons,
             }
         )
     return sorted(out, key=lambda c: (str(c["name"]), c["artifact"]))
