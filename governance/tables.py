@@ -208,10 +208,69 @@ person_screenings = Table(
     Column("screened_at", DateTime(timezone=True), nullable=False),
 )
 
+# Differential privacy: each dataset's profile and budget (exact fractions as "n/d" text),
+# the append-only ledger of every reservation, commit and refund, and the releases.
+privacy_budgets = Table(
+    "privacy_budgets",
+    metadata,
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), primary_key=True),
+    Column("epsilon", String(128), nullable=False),
+    Column("delta", String(128), nullable=False),
+    Column("spent_epsilon", String(128), nullable=False),
+    Column("spent_delta", String(128), nullable=False),
+    Column("reserved_epsilon", String(128), nullable=False),
+    Column("reserved_delta", String(128), nullable=False),
+    Column("contributions", Integer, nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("source", String(16), nullable=False),  # policy | data_manager
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(256), nullable=False),
+)
+
+privacy_ledger = Table(
+    "privacy_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("release_id", String(36), nullable=True, index=True),
+    Column("entry", String(16), nullable=False),  # total | reserve | commit | refund
+    Column("epsilon", String(128), nullable=False),
+    Column("delta", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(256), nullable=False),
+    Column("reason", Text, nullable=True),
+)
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("artifact_id", String(36), ForeignKey("artifacts.id"), nullable=False),
+    Column("query_key", String(64), nullable=False, index=True),
+    Column("query", JSON, nullable=False),
+    Column("epsilon", String(128), nullable=False),
+    Column("delta", String(128), nullable=False),
+    Column("requester", String(256), nullable=False),
+    Column("purpose", Text, nullable=False),
+    # review | approved | denied | refused | reserved | released | failed
+    Column("status", String(16), nullable=False, index=True),
+    Column("decision", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("classification", String(32), nullable=True),
+    Column("reviewed_by", String(256), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "privacy_budgets",
+    "privacy_ledger",
+    "releases",
     "person_screenings",
     "screening_lists",
     "access_requests",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from policies.privacy import PrivacyPolicy, parse_privacy
 from qgov.canonical import canonical_hash, iso_utc
 from qgov.errors import InputError, PolicyError
 
@@ -69,9 +70,11 @@ class AccessPolicy:
     domestic: CountryGroup
     review_sla_hours: float
     training_valid_days: int
+    privacy: PrivacyPolicy | None = None
 
     def content(self) -> dict[str, Any]:
         return {
+            "privacy": self.privacy.content() if self.privacy else None,
             "rules": [r.__dict__ | {"when": dict(r.when)} for r in sorted(set(self.rules), key=lambda r: r.id)],
             "embargoed": sorted(self.embargoed.members),
             "domestic": sorted(self.domestic.members),
@@ -124,7 +127,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
 
     if not isinstance(data, dict):
         raise fail("", "expected a mapping")
-    allowed = {"review_sla_hours", "training_valid_days", "country_groups", "rules"}
+    allowed = {"review_sla_hours", "training_valid_days", "country_groups", "rules", "privacy"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(allowed))}")
@@ -180,8 +183,9 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
         raise fail("review_sla_hours", f"expected a positive number, got {sla!r}")
     if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
         raise fail("training_valid_days", f"expected a positive whole number of days, got {days!r}")
+    privacy = parse_privacy(data["privacy"], source) if "privacy" in data else None
     return AccessPolicy(
-        jurisdiction, tuple(rules), parsed_groups["embargoed"], parsed_groups["domestic"], float(sla), days
+        jurisdiction, tuple(rules), parsed_groups["embargoed"], parsed_groups["domestic"], float(sla), days, privacy
     )
 
 
