@@ -8,6 +8,7 @@ write. Migrations are applied by ``qgov init`` and automatically on first use.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,13 @@ from qgov.errors import ConfigError
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _json_text(value: Any) -> str:
+    """How JSON columns are stored: sorted keys, no whitespace, UTF-8 as is. For an event with
+    no nulls this is exactly the canonical encoding, which lets ``audit verify`` hash the
+    stored text without decoding it (``lineage.verify``)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -35,11 +43,14 @@ def make_engine(settings: Settings) -> Engine:
             settings.database_url,
             poolclass=NullPool,
             connect_args={"timeout": 60, "isolation_level": None},
+            json_serializer=_json_text,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(settings.database_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(
+        settings.database_url, pool_pre_ping=True, pool_size=5, max_overflow=5, json_serializer=_json_text
+    )
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

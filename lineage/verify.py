@@ -22,23 +22,43 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _quote  # the C encoder json.dumps uses
 from multiprocessing import get_context
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, _problem, canonical_body
+from lineage.chain import EVENT_SCHEMA, GENESIS_HASH, ChainReport, EventBody, StoredEvent, _problem, canonical_body
 from lineage.checkpoints import RootAccumulator, root_of_stack
 from qgov.canonical import as_utc, canonical_json_decoded, iso_utc
 from qgov.errors import IntegrityError
 
 CHUNK_BITS = 16
 PAGE = 10_000
+# JSON read as its stored text (CAST: PostgreSQL's json type keeps the text it was given).
 _ROWS = text(
-    "SELECT seq, event_id, type, occurred_at, actor_ref, subjects, payload, prev_hash, hash FROM events "
-    "WHERE seq > :after AND seq <= :until ORDER BY seq LIMIT :page"
+    "SELECT seq, event_id, type, occurred_at, actor_ref, CAST(subjects AS TEXT), CAST(payload AS TEXT), "
+    "prev_hash, hash FROM events WHERE seq > :after AND seq <= :until ORDER BY seq LIMIT :page"
 ).columns(seq=BigInteger())
+_SCHEMA = _quote(EVENT_SCHEMA)
+
+
+def _stored_text_hash(row: Any, iso: str) -> str:
+    """SHA-256 of the canonical body assembled from the stored JSON text, without decoding it.
+
+    Every scalar is JSON-encoded here; only ``payload`` and ``subjects`` are inserted as stored.
+    When the stored text is the canonical encoding (rows written with sorted, compact JSON and
+    no nulls) this equals the event hash; anything else takes the decoding path, which decides.
+    Keys in canonical order: actor_ref, event_id, occurred_at, payload, prev_hash, schema, seq,
+    subjects, type.
+    """
+    body = (
+        f'{{"actor_ref":{_quote(row[4])},"event_id":{_quote(row[1])},"occurred_at":{_quote(iso)},'
+        f'"payload":{row[6]},"prev_hash":{_quote(row[7])},"schema":{_SCHEMA},"seq":{int(row[0])},'
+        f'"subjects":{row[5]},"type":{_quote(row[2])}}}'
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -70,6 +90,10 @@ def _iso(value: Any) -> str:
 
 def _decoded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _body(row: Any, seq: int, iso: str) -> dict[str, Any]:
+    return canonical_body(seq, row[1], row[2], iso, row[4], _decoded(row[5]), _decoded(row[6]), row[7])
 
 
 def _stored(row: Any) -> StoredEvent:
