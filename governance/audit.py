@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from lineage.note import NoteVerifier
 from lineage.proofs import ProofResult, consistency_document, inclusion_document, verify_document
 from lineage.verify import verify_log as fast_verify
 from qgov.canonical import iso_utc
-from qgov.errors import ConfigError, InputError, IntegrityError, NotFoundError, StorageError
+from qgov.errors import InputError, IntegrityError, NotFoundError, StorageError
 
 
 @dataclass(frozen=True)
@@ -46,19 +45,31 @@ class LogReport:
 
 
 def trusted_verifiers(app: App, keys: Sequence[str] = ()) -> list[NoteVerifier]:
-    """The given verifier keys (text or a file holding one), else this store's own key."""
+    """The given verifier keys (text or a file holding one), else this store's own key if it has one."""
     out = [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
     if not out:
-        with contextlib.suppress(ConfigError):
-            out.append(signing.verifier(app))
+        local = signing.existing_verifier(app)
+        if local is not None:
+            out.append(local)
     return out
 
 
 def _read_key(key: str) -> str:
+    """A verifier key given as text (name+hash+key) or as a file holding one."""
+    if not key.strip():
+        raise InputError("--key: empty; expected the log's public key, as 'qgov audit public-key' prints it")
+    if "+" in key:
+        return key.strip()
     path = Path(key)
-    if "+" not in key and path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    return key.strip()
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise InputError(f"--key {key}: neither a public key (name+hash+key) nor an existing file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--key {key}: cannot be read as a key file ({exc.__class__.__name__})") from None
+    if not text:
+        raise InputError(f"--key {key}: the file is empty")
+    return text
 
 
 def verify_log(app: App, keys: Sequence[str] = (), workers: int | None = None) -> LogReport:

@@ -70,6 +70,16 @@ def verifier(app: App) -> NoteVerifier:
     return NoteVerifier.from_vkey(app.signer.verifier_key())
 
 
+def existing_verifier(app: App) -> NoteVerifier | None:
+    """This store's public key if a signing key is configured; never creates one or opens the database."""
+    if app.settings.signing_key is not None:
+        return NoteVerifier.from_vkey(NoteSigner(app.settings.signing_key.get_secret_value()).verifier_key())
+    path = app.settings.signing_key_file
+    if not path.is_file():
+        return None
+    return NoteVerifier.from_vkey(NoteSigner(path.read_text(encoding="ascii").strip()).verifier_key())
+
+
 def checkpoint_if_due(app: App, conn: Connection) -> StoredCheckpoint | None:
     merkle = MerkleStore(conn)
     latest = merkle.latest()
@@ -98,4 +108,12 @@ def checkpoint(app: App) -> StoredCheckpoint:
         return MerkleStore(conn).checkpoint(signer)
 
 
-__all__ = ["CHECKPOINT_EVERY", "checkpoint", "checkpoint_if_due", "create_signing_key", "load_signer", "verifier"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "checkpoint",
+    "checkpoint_if_due",
+    "create_signing_key",
+    "existing_verifier",
+    "load_signer",
+    "verifier",
+]

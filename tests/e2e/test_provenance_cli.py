@@ -265,11 +265,6 @@ def test_proofs_verify_offline_with_only_the_public_key(cli, tmp_path: Path) -> 
     assert list(offline.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    reason="verify-proof without --key opens (and creates) a store in QGOV_HOME, mints a fresh signing "
-    "key there and reports the valid proof as not verifying (exit 1) instead of asking for --key (exit 2)",
-    strict=True,
-)
 def test_verify_proof_without_a_key_and_without_a_store_asks_for_the_key(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("init")
     proof = tmp_path / "proof.json"
@@ -285,11 +280,6 @@ def test_verify_proof_without_a_key_and_without_a_store_asks_for_the_key(cli, tm
     assert list(offline.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    reason="governance/audit.py _read_key reads any existing path as a key file: '' is '.', and a directory "
-    "raises IsADirectoryError, which surfaces as 'internal error' with exit 1",
-    strict=True,
-)
 @pytest.mark.parametrize("key", ["", "{tmp}"], ids=["empty key", "directory as key"])
 def test_unusable_key_is_an_input_error_naming_the_key(cli, tmp_path: Path, key: str) -> None:  # type: ignore[no-untyped-def]
     proof = tmp_path / "proof.json"
