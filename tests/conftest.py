@@ -18,6 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check behaviour, not speed (benchmarks/ measures speed): a loaded CI machine
+# must not fail them for taking more than hypothesis's default 200 ms per example.
+settings.register_profile("qgov", deadline=None)
+settings.load_profile("qgov")
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
