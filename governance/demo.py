@@ -279,6 +279,43 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     console.print(f"wrote {out}; sha256 matches the original: {same}")
 
     say(
+        "A statistic instead of the data: a differentially private release",
+        "li.wei needs only the mean T1 of the controlled calibration table. The data manager declared the\n"
+        "privacy unit, the column's bounds and a budget of ε 1; policy approves ε ≤ 0.5 without a licence review.",
+    )
+    from governance.privacy import set_profile
+    from governance.releases import request_release
+
+    set_profile(
+        app,
+        sponsored.name,
+        {"contributions": 1, "budget": {"epsilon": "1.0", "delta": "0"}, "columns": {"t1_us": {"bounds": [0, 400]}}},
+    )
+    researcher = App(settings.model_copy(update={"user": "li.wei"}))
+    try:
+        mean = request_release(
+            researcher,
+            sponsored.name,
+            "mean",
+            "t1_us",
+            "0.5",
+            purpose="T1 of the sponsor device for a joint paper",
+            artifact="data/calibration.csv",
+        )
+        interval = mean["accuracy"].get("interval", mean["accuracy"].get("plus_minus"))
+        console.print(
+            f"  li.wei → [bold]{mean['status']}[/] ({mean['decision'][0]['rule']}): "
+            f"mean T1 = [bold]{mean['value']:.1f} µs[/] (95%: {interval}); "
+            f"spent ε {mean['epsilon_spent']}, ε {mean['budget']['epsilon_remaining']} left"
+        )
+        again = request_release(
+            researcher, sponsored.name, "sum", "t1_us", "0.6", purpose="total T1", artifact="data/calibration.csv"
+        )
+        console.print(f"  li.wei → [bold red]{again['status']}[/]: {again['error']}")
+    finally:
+        researcher.close()
+
+    say(
         "A researcher derives a figure from the controlled pipeline (Python API, Prefect flow)",
         "the output is ingested like any file and linked to its inputs; it inherits the strictest input class.",
     )

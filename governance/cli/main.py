@@ -20,6 +20,7 @@ from governance.cli.audit_cmds import audit_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
 from governance.cli.lineage_cmds import lineage_app
 from governance.cli.policy_cmds import classify_command, policy_app
+from governance.cli.privacy_cmds import budget_app, release_command, releases_app
 from governance.cli.request_cmds import (
     approve_command,
     deny_command,
@@ -65,6 +66,9 @@ access_app.command("approve")(approve_command)
 access_app.command("deny")(deny_command)
 access_app.command("revoke")(revoke_command)
 access_app.command("sweep")(sweep_command)
+app.command("release")(release_command)
+app.add_typer(budget_app, name="budget")
+app.add_typer(releases_app, name="releases")
 role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
 app.add_typer(role_app, name="role")
 
@@ -197,6 +201,10 @@ def dataset_register(
         Path | None,
         typer.Option("--expectations", help="YAML/JSON list of Great Expectations checks for tabular files."),
     ] = None,
+    privacy: Annotated[
+        Path | None,
+        typer.Option("--privacy", help="YAML/JSON privacy profile: contributions, column bounds, budget."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a dataset: owner, research context and the technical subject it describes."""
@@ -216,7 +224,16 @@ def dataset_register(
     data["research"] = dict(data.get("research") or {}) | _research_flags(fundamental, publication, restrictions)
     if expectations is not None:
         data["expectations"] = load_document(expectations, "expectations")
-    ds = register_dataset(qg, DatasetSpec.from_mapping(data, str(spec) if spec else "dataset"))
+    dataset_spec = DatasetSpec.from_mapping(data, str(spec) if spec else "dataset")
+    profile = None
+    if privacy is not None:
+        from governance.privacy import Profile, privacy_policy, set_profile
+
+        profile = load_document(privacy, "privacy profile")
+        Profile.parse(profile, privacy_policy(qg), str(privacy))  # a bad profile registers nothing
+    ds = register_dataset(qg, dataset_spec)
+    if profile is not None:
+        set_profile(qg, ds.name, profile, str(privacy))
     if as_json:
         print_json(_dataset_json(ds))
         return

@@ -1,0 +1,204 @@
+"""Differential-privacy commands: ask for a statistic, see and set a dataset's budget, review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from governance.cli._context import open_app
+from governance.cli._render import console, print_json
+
+budget_app = typer.Typer(help="A dataset's privacy budget: set it, show it, settle a stuck reservation.",
+                         no_args_is_help=True)  # fmt: skip
+releases_app = typer.Typer(help="DP releases: list, officer review, run the approved queue.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the record).")]
+
+
+def release_command(
+    dataset: Annotated[str, typer.Argument(help="The dataset (its privacy profile declares the columns).")],
+    stat: Annotated[str, typer.Option("--stat", help="count, sum, mean, histogram or quantile.")],
+    column: Annotated[str, typer.Option("--column", help="A column declared in the privacy profile.")],
+    epsilon: Annotated[str, typer.Option("--epsilon", help="Privacy loss to spend, e.g. 0.1.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="What the statistic is for.")],
+    delta: Annotated[str, typer.Option("--delta", help="δ (Gaussian mechanism only).")] = "0",
+    mechanism: Annotated[str | None, typer.Option("--mechanism", help="laplace or gaussian (policy default).")] = None,
+    quantile: Annotated[float | None, typer.Option("--quantile", help="For --stat quantile: q in (0, 1).")] = None,
+    artifact: Annotated[str | None, typer.Option("--artifact", help="Table id or path (if several).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask for a differentially private statistic instead of the raw data (exit 1 if refused)."""
+    from governance.releases import request_release
+
+    doc = request_release(open_app(), dataset, stat, column, epsilon, delta, mechanism, quantile, purpose, artifact)
+    if as_json:
+        print_json(doc)
+    else:
+        _print_answer(doc)
+    if doc["status"] in ("refused", "denied"):
+        raise SystemExit(1)
+
+
+def _print_answer(doc: dict[str, Any]) -> None:
+    reason = doc["decision"][0]["text"] if doc.get("decision") else ""
+    if doc["status"] == "released":
+        acc = doc["accuracy"]
+        bound = acc.get("plus_minus", acc.get("interval", acc))
+        console.print(
+            f"[bold]{doc['value']}[/] (±{bound} with {100 * (1 - acc.get('alpha', 0.05)):.0f}% confidence) — "
+            f"release {doc['release_id']}"
+            + (" [dim](the stored answer to the same question: nothing spent)[/]" if doc["repeat"] else "")
+        )
+        console.print(
+            f"spent ε {doc['epsilon_spent']}; remaining ε {doc['budget']['epsilon_remaining']} of "
+            f"{doc['budget']['epsilon_total']}; classification: {doc['classification']}"
+        )
+    elif doc["status"] == "refused":
+        console.print(f"[bold red]refused[/]: {doc.get('error')}")
+    elif doc["status"] == "denied":
+        console.print(f"[bold red]denied[/]: {reason}")
+    else:
+        console.print(f"[yellow]{doc['status']}[/]: {reason} (release {doc['release_id']})")
+
+
+@budget_app.command("set")
+def budget_set(
+    dataset: Annotated[str, typer.Argument(help="The dataset.")],
+    profile: Annotated[Path, typer.Argument(metavar="PROFILE.yaml", help="contributions, columns, budget.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Data manager: declare the privacy unit, each column's bounds or categories, and the budget."""
+    from governance.cli.main import load_document
+    from governance.privacy import set_profile
+
+    doc = set_profile(open_app(), dataset, load_document(profile, "privacy profile"), str(profile))
+    _print_budget(doc, as_json)
+
+
+@budget_app.command("show")
+def budget_show_command(
+    dataset: Annotated[str, typer.Argument(help="The dataset.")], as_json: JsonFlag = False
+) -> None:
+    """The budget: total, spent, reserved, remaining (exact), and every release."""
+    from governance.privacy import budget_show
+
+    _print_budget(budget_show(open_app(), dataset), as_json)
+
+
+def _print_budget(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(doc)
+        return
+    e, d = doc["epsilon"], doc["delta"]
+    console.print(
+        f"[bold]{doc['dataset']}[/]: ε {e['remaining']} remaining of {e['total']} "
+        f"(spent {e['spent']}, reserved {e['reserved']}); δ {d['remaining']} of {d['total']}; "
+        f"{doc['contributions']} row(s) per contributor"
+        + ("" if doc["ledger_consistent"] else " [bold red]LEDGER DOES NOT ADD UP[/]")
+    )
+    if doc["releases"]:
+        _release_table(doc["releases"])
+
+
+def _release_table(rows: list[dict[str, Any]]) -> None:
+    table = Table("release", "status", "query", "ε", "value", "requester", "classification")
+    for r in rows:
+        q = r["query"]
+        table.add_row(
+            r["release_id"][:8],
+            r["status"],
+            f"{q['stat']}({q['column']})",
+            r["epsilon"],
+            str(r.get("value", "—")),
+            r["requester"],
+            str(r.get("classification") or "—"),
+        )
+    console.print(table)
+
+
+@budget_app.command("reconcile")
+def budget_reconcile(
+    dataset: Annotated[str, typer.Argument(help="The dataset.")],
+    release: Annotated[str, typer.Argument(help="The release whose reservation is stuck.")],
+    action: Annotated[str, typer.Option("--action", help="refund (nothing was released) or charge.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """Admin: settle a reservation left by a release whose process died (it counts until then)."""
+    from governance.releases import reconcile
+
+    _print_budget(reconcile(open_app(), dataset, release, action, reason), as_json)
+
+
+@releases_app.command("list")
+def releases_list(
+    dataset: Annotated[str, typer.Argument(help="The dataset.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Every release of a dataset with its status, value and classification."""
+    from governance.privacy import budget_show
+
+    rows = budget_show(open_app(), dataset)["releases"]
+    if as_json:
+        print_json({"releases": rows})
+    else:
+        _release_table(rows)
+
+
+@releases_app.command("approve")
+def releases_approve(release: Annotated[str, typer.Argument()], reason: Reason, as_json: JsonFlag = False) -> None:
+    """Officer: approve a release policy sent to review; it runs at once."""
+    from governance.releases import decide_review
+
+    doc = decide_review(open_app(), release, True, reason)
+    print_json(doc) if as_json else _print_answer(doc)
+
+
+@releases_app.command("deny")
+def releases_deny(release: Annotated[str, typer.Argument()], reason: Reason, as_json: JsonFlag = False) -> None:
+    """Officer: deny a release policy sent to review."""
+    from governance.releases import decide_review
+
+    doc = decide_review(open_app(), release, False, reason)
+    print_json(doc) if as_json else _print_answer(doc)
+
+
+@releases_app.command("classify")
+def releases_classify(
+    release: Annotated[str, typer.Argument()],
+    as_: Annotated[str, typer.Option("--as", help="The classification, e.g. EAR99.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer: classify a released statistic before it is published."""
+    from governance.releases import review_classification
+
+    doc = review_classification(open_app(), release, as_, reason)
+    print_json(doc) if as_json else console.print(f"release {release} classified {doc['classification']}")
+
+
+@releases_app.command("run")
+def releases_run(as_json: JsonFlag = False) -> None:
+    """Run every approved release in the queue (a Prefect flow)."""
+    from flows.runtime import configure_prefect, flow_settings
+    from governance.config import load_settings
+
+    settings = load_settings()
+    configure_prefect(settings.home)
+    from flows.privacy import release_queue_flow
+
+    with flow_settings():
+        results = release_queue_flow(settings)
+    if as_json:
+        print_json({"releases": results})
+        return
+    for r in results:
+        console.print(f"{r['release_id']}: {r['status']}" + (f" — {r['error']}" if r.get("error") else ""))
+    if not results:
+        console.print("no approved release is waiting")
+
+
+__all__ = ["budget_app", "release_command", "releases_app"]

@@ -1,0 +1,319 @@
+"""The per-dataset privacy profile and budget ledger (releases: ``governance.releases``).
+
+A researcher asks for a statistic of one column of a tabular artifact. Policy decides
+(``policies.privacy``): approve, review by an officer, or deny. An approved release runs in
+three steps, each its own transaction, so a crash anywhere fails closed:
+
+1. **reserve** — under a lock on the dataset's budget row (``SELECT … FOR UPDATE`` on
+   PostgreSQL; SQLite transactions are ``BEGIN IMMEDIATE``) the remaining budget is checked
+   and the release's ε/δ reserved, with a ledger entry and an event;
+2. **compute** — the artifact is decrypted into memory (never to disk) and OpenDP releases the
+   statistic (``governance.dp``);
+3. **commit** — the reservation becomes spending and the result, its lineage and its event are
+   stored together. If step 2 fails, the reservation is refunded. If the process dies between
+   1 and 3, the reservation stays counted until an admin reconciles it.
+
+The ledger, not OpenDP's in-memory accounting, is the source of truth: every entry is exact
+(``fractions.Fraction``), the budget row's running sums always equal the sums of its entries
+(:func:`ledger_totals`), and a release charges the ε/δ it requested — never less than OpenDP
+reports it spent. Asking the same question again returns the stored release for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from governance import dp
+from governance import tables as t
+from governance.app import App
+from governance.catalog import get_dataset, roles_of
+from governance.classification import JURISDICTION
+from governance.db import transaction
+from governance.ledger import Budget, fraction_text, parse_delta, parse_epsilon, show
+from lineage import EventLog, NewEvent
+from policies.privacy import PrivacyPolicy
+from qgov.canonical import iso_utc
+from qgov.errors import AccessDenied, InputError, NotFoundError, PolicyError
+
+_TABULAR = {"text/csv": "csv", "application/vnd.apache.parquet": "parquet", "application/x-parquet": "parquet"}
+_SEVERE = {"review": "review", "deny": "denied"}
+
+
+# -- profile and budget ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Profile:
+    """What the data manager declares: the privacy unit, per-column bounds or categories, budget."""
+
+    contributions: int
+    columns: dict[str, dp.ColumnPolicy]
+    epsilon: Fraction
+    delta: Fraction
+
+    @classmethod
+    def parse(cls, data: Any, policy: PrivacyPolicy, source: str = "privacy profile") -> Profile:
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a mapping with contributions, columns and (optionally) budget")
+        unknown = sorted(set(data) - {"contributions", "columns", "budget"})
+        if unknown:
+            raise InputError(f"{source}: unknown field {unknown[0]!r}; expected contributions, columns, budget")
+        contributions = data.get("contributions")
+        if isinstance(contributions, bool) or not isinstance(contributions, int) or contributions < 1:
+            raise InputError(f"{source}.contributions: expected the most rows one contributor adds (>= 1)")
+        columns_raw = data.get("columns")
+        if not isinstance(columns_raw, dict) or not columns_raw:
+            raise InputError(f"{source}.columns: expected a mapping of column name to bounds or categories")
+        columns = {}
+        for name, spec in columns_raw.items():
+            where = f"{source}.columns.{name}"
+            if not isinstance(spec, dict) or not set(spec) <= {"bounds", "categories"} or not spec:
+                raise InputError(f"{where}: expected bounds: [low, high] and/or categories: [...]")
+            bounds = spec.get("bounds")
+            if bounds is not None and (not isinstance(bounds, list) or len(bounds) != 2):
+                raise InputError(f"{where}.bounds: expected [low, high]")
+            categories = spec.get("categories")
+            if categories is not None and (not isinstance(categories, list) or not categories):
+                raise InputError(f"{where}.categories: expected a non-empty list")
+            columns[str(name)] = dp.ColumnPolicy(
+                bounds=(bounds[0], bounds[1]) if bounds is not None else None,
+                categories=tuple(str(c) for c in categories) if categories is not None else None,
+            )
+        budget = data.get("budget") or {}
+        if not isinstance(budget, dict) or not set(budget) <= {"epsilon", "delta"}:
+            raise InputError(f"{source}.budget: expected {{epsilon: …, delta: …}}")
+        epsilon = parse_epsilon(budget.get("epsilon", policy.default_epsilon), f"{source}.budget.epsilon")
+        delta = parse_delta(budget.get("delta", policy.default_delta), f"{source}.budget.delta")
+        return cls(contributions, columns, epsilon, delta)
+
+    def columns_json(self) -> dict[str, Any]:
+        return {
+            name: {k: list(v) for k, v in (("bounds", c.bounds), ("categories", c.categories)) if v is not None}
+            for name, c in sorted(self.columns.items())
+        }
+
+
+def privacy_policy(app: App) -> PrivacyPolicy:
+    privacy = app.policies.get(JURISDICTION).require_access().privacy
+    if privacy is None:
+        raise PolicyError(f"jurisdiction {JURISDICTION}: its bundle has no privacy section")
+    return privacy
+
+
+def _budget_of(row: Any) -> Budget:
+    return Budget(
+        Fraction(row.epsilon),
+        Fraction(row.delta),
+        Fraction(row.spent_epsilon),
+        Fraction(row.spent_delta),
+        Fraction(row.reserved_epsilon),
+        Fraction(row.reserved_delta),
+    )
+
+
+def budget_values(budget: Budget) -> dict[str, str]:
+    return {
+        "epsilon": fraction_text(budget.epsilon),
+        "delta": fraction_text(budget.delta),
+        "spent_epsilon": fraction_text(budget.spent_epsilon),
+        "spent_delta": fraction_text(budget.spent_delta),
+        "reserved_epsilon": fraction_text(budget.reserved_epsilon),
+        "reserved_delta": fraction_text(budget.reserved_delta),
+    }
+
+
+def locked_budget(conn: Connection, dataset_id: str, dataset: str) -> tuple[Any, Budget]:
+    row = conn.execute(
+        select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == dataset_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"dataset {dataset!r} has no privacy profile; its data manager sets one with "
+            f"'qgov budget set {dataset} PROFILE.yaml'"
+        )
+    return row, _budget_of(row)
+
+
+def write_ledger(
+    conn: Connection,
+    dataset_id: str,
+    release: str | None,
+    entry: str,
+    eps: Fraction,
+    delta: Fraction,
+    by: str,
+    at: datetime,
+    reason: str | None = None,
+) -> None:
+    conn.execute(
+        insert(t.privacy_ledger).values(
+            dataset_id=dataset_id,
+            release_id=release,
+            entry=entry,
+            epsilon=fraction_text(eps),
+            delta=fraction_text(delta),
+            at=at,
+            by=by,
+            reason=reason,
+        )
+    )
+
+
+def store_budget(conn: Connection, dataset_id: str, budget: Budget, by: str, at: datetime) -> None:
+    conn.execute(
+        update(t.privacy_budgets)
+        .where(t.privacy_budgets.c.dataset_id == dataset_id)
+        .values(**budget_values(budget), updated_at=at, updated_by=by)
+    )
+
+
+def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profile") -> dict[str, Any]:
+    """The dataset's owner, a data manager or an admin declares its privacy profile and budget."""
+    profile = Profile.parse(data, privacy_policy(app), source)
+    now = datetime.now(UTC)
+    with transaction(app.engine) as conn:
+        log = EventLog(conn)
+        log.lock_head()
+        ds = get_dataset(conn, dataset)
+        if app.user != ds.owner and not roles_of(conn, app.user) & {"data_manager", "admin"}:
+            raise AccessDenied(
+                f"user {app.user!r} may not set the privacy budget of {dataset}: not its owner, "
+                "a data manager or an admin"
+            )
+        existing = conn.execute(
+            select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == ds.id).with_for_update()
+        ).first()
+        budget = (
+            _budget_of(existing).with_total(profile.epsilon, profile.delta)
+            if existing is not None
+            else Budget(profile.epsilon, profile.delta)
+        )
+        values = budget_values(budget) | {
+            "contributions": profile.contributions,
+            "columns": profile.columns_json(),
+            "source": "data_manager" if isinstance(data, dict) and "budget" in data else "policy",
+            "updated_at": now,
+            "updated_by": app.user,
+        }
+        if existing is None:
+            conn.execute(insert(t.privacy_budgets).values(dataset_id=ds.id, **values))
+        else:
+            conn.execute(update(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == ds.id).values(**values))
+        write_ledger(conn, ds.id, None, "total", profile.epsilon, profile.delta, app.user, now)
+        log.append(
+            NewEvent(
+                "privacy.configured",
+                app.user,
+                [ds.id],
+                {
+                    "dataset": ds.name,
+                    "epsilon": fraction_text(profile.epsilon),
+                    "delta": fraction_text(profile.delta),
+                    "contributions": profile.contributions,
+                    "columns": profile.columns_json(),
+                },
+                now,
+            )
+        )
+    return budget_show(app, dataset)
+
+
+def budget_show(app: App, dataset: str) -> dict[str, Any]:
+    with app.engine.connect() as conn:
+        ds = get_dataset(conn, dataset)
+        row = conn.execute(select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == ds.id)).first()
+        if row is None:
+            raise NotFoundError(f"dataset {dataset!r} has no privacy profile ('qgov budget set {dataset} FILE')")
+        budget = _budget_of(row)
+        rows = conn.execute(
+            select(t.releases).where(t.releases.c.dataset_id == ds.id).order_by(t.releases.c.created_at)
+        ).all()
+        consistent = ledger_totals(conn, ds.id) == budget
+    return {
+        "dataset": ds.name,
+        "epsilon": {
+            "total": show(budget.epsilon),
+            "spent": show(budget.spent_epsilon),
+            "reserved": show(budget.reserved_epsilon),
+            "remaining": show(budget.remaining_epsilon),
+        },
+        "delta": {
+            "total": show(budget.delta),
+            "spent": show(budget.spent_delta),
+            "reserved": show(budget.reserved_delta),
+            "remaining": show(budget.remaining_delta),
+        },
+        "exact": budget_values(budget),
+        "contributions": row.contributions,
+        "columns": row.columns,
+        "ledger_consistent": consistent,
+        "releases": [release_summary(r) for r in rows],
+    }
+
+
+def ledger_totals(conn: Connection, dataset_id: str) -> Budget:
+    """The budget recomputed from the ledger's entries alone (the row must always agree)."""
+    entries = conn.execute(
+        select(t.privacy_ledger).where(t.privacy_ledger.c.dataset_id == dataset_id).order_by(t.privacy_ledger.c.id)
+    ).all()
+    total = (Fraction(0), Fraction(0))
+    sums = {
+        "reserve": [Fraction(0), Fraction(0)],
+        "commit": [Fraction(0), Fraction(0)],
+        "refund": [Fraction(0), Fraction(0)],
+    }
+    for e in entries:
+        if e.entry == "total":
+            total = (Fraction(e.epsilon), Fraction(e.delta))
+        else:
+            sums[e.entry][0] += Fraction(e.epsilon)
+            sums[e.entry][1] += Fraction(e.delta)
+    reserved = [sums["reserve"][i] - sums["commit"][i] - sums["refund"][i] for i in (0, 1)]
+    return Budget(total[0], total[1], sums["commit"][0], sums["commit"][1], reserved[0], reserved[1])
+
+
+def profile_row(conn: Connection, dataset_id: str, dataset: str) -> tuple[Any, Budget]:
+    row = conn.execute(select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == dataset_id)).first()
+    if row is None:
+        raise NotFoundError(
+            f"dataset {dataset!r} has no privacy profile; its data manager sets one with "
+            f"'qgov budget set {dataset} PROFILE.yaml'"
+        )
+    return row, _budget_of(row)
+
+
+def release_summary(row: Any) -> dict[str, Any]:
+    doc = {
+        "release_id": row.id,
+        "status": row.status,
+        "query": row.query,
+        "epsilon": show(Fraction(row.epsilon)),
+        "delta": show(Fraction(row.delta)),
+        "requester": row.requester,
+        "purpose": row.purpose,
+        "created_at": iso_utc(row.created_at),
+        "classification": row.classification or ("pending officer review" if row.status == "released" else None),
+    }
+    if row.result:
+        doc |= {"value": row.result["value"], "accuracy": row.result["accuracy"]}
+    if row.error:
+        doc["error"] = row.error
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+__all__ = [
+    "Profile",
+    "budget_show",
+    "budget_values",
+    "ledger_totals",
+    "locked_budget",
+    "privacy_policy",
+    "profile_row",
+    "release_summary",
+    "set_profile",
+    "store_budget",
+    "write_ledger",
+]
