@@ -78,7 +78,6 @@ class NewEvent:
     nodes: Sequence[NodeSpec] = ()
 
 
-
 class EventLog:
     """Append and read provenance events on one database connection."""
 

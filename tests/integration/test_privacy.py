@@ -134,13 +134,21 @@ def test_more_than_the_per_release_maximum_is_denied(app, controlled) -> None:  
 
 
 BAD = [
-    ("zero epsilon", dict(stat="mean", column="t1_us", epsilon="0"), "--epsilon: expected a privacy loss greater than 0"),
+    (
+        "zero epsilon",
+        dict(stat="mean", column="t1_us", epsilon="0"),
+        "--epsilon: expected a privacy loss greater than 0",
+    ),
     ("negative epsilon", dict(stat="mean", column="t1_us", epsilon="-0.1"), "greater than 0"),
     ("NaN epsilon", dict(stat="mean", column="t1_us", epsilon="NaN"), "finite"),
     ("infinite epsilon", dict(stat="mean", column="t1_us", epsilon="inf"), "finite"),
     ("delta of one", dict(stat="mean", column="t1_us", epsilon="0.1", delta="1"), "--delta: expected a probability"),
     ("unknown stat", dict(stat="median", column="t1_us", epsilon="0.1"), "--stat: expected one of"),
-    ("undeclared column", dict(stat="mean", column="frequency_ghz", epsilon="0.1"), "--column frequency_ghz: not declared"),
+    (
+        "undeclared column",
+        dict(stat="mean", column="frequency_ghz", epsilon="0.1"),
+        "--column frequency_ghz: not declared",
+    ),
     ("unknown mechanism", dict(stat="mean", column="t1_us", epsilon="0.1", mechanism="exponential"), "--mechanism"),
     ("gaussian without delta", dict(stat="mean", column="t1_us", epsilon="0.1", mechanism="gaussian"), "delta"),
     ("quantile out of range", dict(stat="quantile", column="t1_us", epsilon="0.1", quantile=1.5), "quantile"),
