@@ -281,16 +281,21 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     say(
         "A statistic instead of the data: a differentially private release",
         "li.wei needs only the mean T1 of the controlled calibration table. The data manager declared the\n"
-        "privacy unit, the column's bounds and a budget of ε 1; policy approves ε ≤ 0.5 without a licence review.",
+        "privacy unit, the column's bounds and a budget; policy approves ε ≤ 0.5 without a licence review.",
     )
     from governance.privacy import set_profile
     from governance.releases import request_release
 
+    history = root / "data" / "calibration-history"
+    history.mkdir(parents=True, exist_ok=True)
+    calibration_table(qubits=7200, seed=11).to_csv(history / "t1-history-2026.csv", index=False)
+    run(history, sponsored.name)
     set_profile(
         app,
         sponsored.name,
-        {"contributions": 1, "budget": {"epsilon": "1.0", "delta": "0"}, "columns": {"t1_us": {"bounds": [0, 400]}}},
+        {"contributions": 1, "budget": {"epsilon": "0.8", "delta": "0"}, "columns": {"t1_us": {"bounds": [0, 400]}}},
     )
+    console.print(f"  {sponsored.name}: 7,200 T1 measurements; privacy unit 1 row; budget ε 0.8")
     researcher = App(settings.model_copy(update={"user": "li.wei"}))
     try:
         mean = request_release(
@@ -300,18 +305,26 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
             "t1_us",
             "0.5",
             purpose="T1 of the sponsor device for a joint paper",
-            artifact="data/calibration.csv",
+            artifact="t1-history-2026.csv",
         )
         interval = mean["accuracy"].get("interval", mean["accuracy"].get("plus_minus"))
+        low, high = interval if isinstance(interval, list) else (mean["value"] - interval, mean["value"] + interval)
         console.print(
             f"  li.wei → [bold]{mean['status']}[/] ({mean['decision'][0]['rule']}): "
-            f"mean T1 = [bold]{mean['value']:.1f} µs[/] (95%: {interval}); "
-            f"spent ε {mean['epsilon_spent']}, ε {mean['budget']['epsilon_remaining']} left"
+            f"mean T1 = [bold]{mean['value']:.1f} µs[/] (95% within {low:.1f}–{high:.1f}); "
+            f"spent ε {mean['epsilon_spent']}, ε {mean['budget']['epsilon_remaining']} left; "
+            f"classification: {mean['classification']}"
         )
         again = request_release(
-            researcher, sponsored.name, "sum", "t1_us", "0.6", purpose="total T1", artifact="data/calibration.csv"
+            researcher,
+            sponsored.name,
+            "sum",
+            "t1_us",
+            "0.4",
+            purpose="total T1",
+            artifact="t1-history-2026.csv",
         )
-        console.print(f"  li.wei → [bold red]{again['status']}[/]: {again['error']}")
+        console.print(f"  li.wei → [bold red]{again['status']}[/]: {again.get('error', again['decision'])}")
     finally:
         researcher.close()
 
@@ -398,7 +411,9 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         "linked a DVC stage's inputs and outputs, classified every file against the EAR (not subject\n"
         "under 734.8; 4E906/4D906 for the sponsor pipeline) and kept an officer's override on the record,\n"
         "refused to ingest anything twice,\n"
-        "returned an exact copy to an authorised user, recorded a derived figure's lineage, proved the log\n"
+        "returned an exact copy to an authorised user, answered with a differentially private mean instead of\n"
+        "controlled data (and refused the question the budget could not pay for), recorded a derived\n"
+        "figure's lineage, proved the log\n"
         "intact with signed checkpoints and an offline inclusion proof — then caught an edit to it,\n"
         "traced the figure back to its sources and wrote the auditor's report.\n"
         f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events"
