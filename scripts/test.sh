@@ -19,4 +19,5 @@ fi
 if [ "${CI:-}" = "true" ]; then
   bash scripts/chromium.sh  # the audit report's browser tests must run in CI: no Chromium fails the run
 fi
-.venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): each test has its own database, so they run side by side.
+.venv/bin/python -m pytest -n "${QGOV_TEST_WORKERS:-auto}" "$@"

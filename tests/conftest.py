@@ -191,9 +191,8 @@ def grant_self(app, artifacts: list[str]) -> str:  # type: ignore[no-untyped-def
     return str(result["grant"])
 
 
-def cli_grant_self(cli, artifacts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """The same through the command line."""
-    import json
+def cli_add_self(cli) -> None:  # type: ignore[no-untyped-def]
+    """Register the acting user (alice) through the command line: a trained US admin."""
     from datetime import date
 
     added = cli(
@@ -212,6 +211,13 @@ def cli_grant_self(cli, artifacts: list[str]) -> None:  # type: ignore[no-untype
         "admin",
     )
     assert added.returncode == 0, added.stderr
+
+
+def cli_grant_self(cli, artifacts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """The same through the command line."""
+    import json
+
+    cli_add_self(cli)
     args = [a for artifact in artifacts for a in ("--artifact", artifact)]
     granted = cli("access", "request", *args, "--purpose", "test", "--json")
     assert granted.returncode == 0 and json.loads(granted.stdout)["status"] == "granted", granted.stderr

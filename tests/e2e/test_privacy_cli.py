@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
 from governance.sample_data import calibration_table
+from tests.conftest import cli_add_self
 
 
 def _ok(proc: subprocess.CompletedProcess[str]) -> dict:
@@ -42,22 +42,7 @@ def store(cli, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     args += ["--fundamental", "no", "--intended-for-publication", "no", "--restrictions-accepted", "yes"]
     _ok(cli("dataset", "register", "sponsor", *args, "--privacy", str(profile), "--json"))
     assert cli("ingest", str(table), "-d", "sponsor").returncode == 0
-    added = cli(
-        "person",
-        "add",
-        "alice",
-        "--citizenship",
-        "US",
-        "--location",
-        "US",
-        "--affiliation",
-        "Lab B",
-        "--training-completed-on",
-        date.today().isoformat(),
-        "--role",
-        "admin",
-    )
-    assert added.returncode == 0, added.stderr
+    cli_add_self(cli)
     return "sponsor"
 
 

@@ -24,7 +24,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def _graph(app, edges: list[tuple[str, str, str]], at: datetime = T0) -> None:  # type: ignore[no-untyped-def]
     """Record entities and activities named in ``(child, relation, parent)`` triples at ``at``."""
     nodes = []
-    for child, relation, parent in edges:
+    for child, _relation, parent in edges:
         for node in (child, parent):
             kind = "activity" if node.startswith("act") else "agent" if node.startswith("who") else "entity"
             nodes.append(
