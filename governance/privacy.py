@@ -21,6 +21,7 @@ reports it spent. Asking the same question again returns the stored release for 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -73,8 +74,15 @@ class Profile:
             if not isinstance(spec, dict) or not set(spec) <= {"bounds", "categories"} or not spec:
                 raise InputError(f"{where}: expected bounds: [low, high] and/or categories: [...]")
             bounds = spec.get("bounds")
-            if bounds is not None and (not isinstance(bounds, list) or len(bounds) != 2):
-                raise InputError(f"{where}.bounds: expected [low, high]")
+            if bounds is not None and (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or not all(isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in bounds)
+                or bounds[0] >= bounds[1]
+            ):
+                raise InputError(
+                    f"{where}.bounds: expected [low, high] with finite numbers, low < high; got {bounds!r}"
+                )
             categories = spec.get("categories")
             if categories is not None and (not isinstance(categories, list) or not categories):
                 raise InputError(f"{where}.categories: expected a non-empty list")

@@ -11,6 +11,7 @@ stored release without spending anything.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -328,12 +329,16 @@ def _compute(app: App, row: Any) -> dp.Release:
     values = frame[column].tolist()
     del frame, buffer
     spec = budget_row.columns[column]
-    return dp.release(
-        values,
-        _column_policy(spec),
-        _dp_query(row.query, Fraction(row.epsilon), Fraction(row.delta)),
-        budget_row.contributions,
-    )
+    try:
+        return dp.release(
+            values,
+            _column_policy(spec),
+            _dp_query(row.query, Fraction(row.epsilon), Fraction(row.delta)),
+            budget_row.contributions,
+        )
+    except InputError as exc:  # name the column and the data row (1 = first after the header), never the value
+        detail = re.sub(r"values\[(\d+)\]", lambda m: f"row {int(m.group(1)) + 1}", exc.diagnostics())
+        raise InputError(f"--column {column} of {art.path}: {detail}") from None
 
 
 def _refund(app: App, row: Any, exc: BaseException) -> None:

@@ -36,6 +36,7 @@ PROFILE = {
         "t1_us": {"bounds": [0, 400]},
         "cnot_error": {"bounds": [0, 0.05]},
         "qubit": {"categories": [str(i) for i in range(24)]},
+        "outcome": {"bounds": [0, 1], "categories": ["pass", "fail"]},
     },
 }
 
@@ -46,7 +47,9 @@ def controlled(app, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     register_person(app, Person("alice", ["US"], False, None, "US", "Lab B", date.today().isoformat()), ["admin"])
     folder = tmp_path / "calib"
     folder.mkdir()
-    calibration_table(qubits=24, seed=3).to_csv(folder / "calibration.csv", index=False)
+    table = calibration_table(qubits=24, seed=3)
+    table["outcome"] = ["pass" if i % 3 else "fail" for i in range(len(table))]
+    table.to_csv(folder / "calibration.csv", index=False)
     register_dataset(
         app,
         DatasetSpec(
@@ -186,6 +189,23 @@ def test_a_release_that_fails_after_reserving_is_refunded(app, controlled, monke
         entries = [e.entry for e in conn.execute(select(t.privacy_ledger).order_by(t.privacy_ledger.c.id))]
     assert row.status == "failed" and "OpenDP crashed" in row.error
     assert entries == ["total", "reserve", "refund"]
+
+
+def test_a_numeric_statistic_of_a_text_column_is_a_one_line_error_and_refunded(app, controlled) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=r"--column outcome of calibration.csv: row 1: expected a number, got a str"):
+        request_release(app, controlled, "mean", "outcome", "0.2", purpose="p")
+    assert _spent(app, controlled) == (0, 0)
+    counted = request_release(app, controlled, "histogram", "outcome", "0.2", purpose="p")
+    assert set(counted["value"]) == {"pass", "fail"}
+
+
+@pytest.mark.parametrize(
+    "bounds", [[5, 1], [0], [0, "x"], [0, float("inf")], [True, 2]], ids=["reversed", "one", "text", "inf", "bool"]
+)
+def test_bad_bounds_in_a_profile_are_refused_naming_the_column(app, controlled, bounds) -> None:  # type: ignore[no-untyped-def]
+    bad = PROFILE | {"columns": {"t1_us": {"bounds": bounds}}}
+    with pytest.raises(InputError, match=r"privacy profile\.columns\.t1_us\.bounds"):
+        set_profile(app, controlled, bad)
 
 
 def test_the_budget_total_cannot_go_below_what_is_spent(app, controlled) -> None:  # type: ignore[no-untyped-def]
