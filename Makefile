@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python benchmarks/screening.py
 	$(BIN)/python benchmarks/screening_quality.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/lineage.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
