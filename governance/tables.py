@@ -264,10 +264,27 @@ releases = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Legal holds: on an artifact, a dataset or a person. A hold covers its target and everything
+# upstream of it in the lineage (computed when asked, so lineage recorded later counts too).
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("scope", String(16), nullable=False),  # artifact | dataset | person
+    Column("target", String(256), nullable=False, index=True),  # artifact id, dataset id, person name
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(256), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True), nullable=True),
+    Column("released_by", String(256), nullable=True),
+    Column("release_reason", Text, nullable=True),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "legal_holds",
     "privacy_budgets",
     "privacy_ledger",
     "releases",

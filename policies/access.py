@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from policies.privacy import PrivacyPolicy, parse_privacy
+from policies.retention import RetentionPolicy, parse_retention
 from qgov.canonical import canonical_hash, iso_utc
 from qgov.errors import InputError, PolicyError
 
@@ -71,10 +72,12 @@ class AccessPolicy:
     review_sla_hours: float
     training_valid_days: int
     privacy: PrivacyPolicy | None = None
+    retention: RetentionPolicy | None = None
 
     def content(self) -> dict[str, Any]:
         return {
             "privacy": self.privacy.content() if self.privacy else None,
+            "retention": self.retention.content() if self.retention else None,
             "rules": [r.__dict__ | {"when": dict(r.when)} for r in sorted(set(self.rules), key=lambda r: r.id)],
             "embargoed": sorted(self.embargoed.members),
             "domestic": sorted(self.domestic.members),
@@ -127,7 +130,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
 
     if not isinstance(data, dict):
         raise fail("", "expected a mapping")
-    allowed = {"review_sla_hours", "training_valid_days", "country_groups", "rules", "privacy"}
+    allowed = {"review_sla_hours", "training_valid_days", "country_groups", "rules", "privacy", "retention"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(allowed))}")
@@ -184,8 +187,16 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
     if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
         raise fail("training_valid_days", f"expected a positive whole number of days, got {days!r}")
     privacy = parse_privacy(data["privacy"], source) if "privacy" in data else None
+    retention = parse_retention(data["retention"], source) if "retention" in data else None
     return AccessPolicy(
-        jurisdiction, tuple(rules), parsed_groups["embargoed"], parsed_groups["domestic"], float(sla), days, privacy
+        jurisdiction,
+        tuple(rules),
+        parsed_groups["embargoed"],
+        parsed_groups["domestic"],
+        float(sla),
+        days,
+        privacy,
+        retention,
     )
 
 
