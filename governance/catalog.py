@@ -380,6 +380,11 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
     """Decrypt an artifact to ``destination`` under a valid grant, and log the access."""
     with app.engine.connect() as conn:
         found = get_artifact(conn, artifact)
+        tombstone = conn.execute(select(t.artifacts).where(t.artifacts.c.id == found.id)).one()
+        if tombstone.deleted_at is not None:
+            from governance.deletion import deleted_message
+
+            raise NotFoundError(deleted_message(tombstone))
         _authority(conn, app.user, found.id)
         key_row = conn.execute(
             select(t.blobs.c.wrapped_key, t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)

@@ -102,6 +102,27 @@ def _hold_json(row: Any, held_artifact: str | None = None) -> dict[str, Any]:
     return doc
 
 
+def _upstream_alive(conn: Connection, target: str, scope: str) -> list[str]:
+    """Artifacts a new hold covers now (its target and everything upstream), not yet deleted."""
+    if scope == "person":
+        return []
+    roots = (
+        [target]
+        if scope == "artifact"
+        else [r.id for r in conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.dataset_id == target))]
+    )
+    found: set[str] = set(roots)
+    for root in roots:
+        try:
+            found |= {n.id for n in trace(conn, root, "upstream").nodes if n.type == "artifact"}
+        except NotFoundError:
+            continue
+    alive = conn.execute(
+        select(t.artifacts.c.id).where(t.artifacts.c.id.in_(sorted(found)), t.artifacts.c.deleted_at.is_(None))
+    )
+    return sorted(r.id for r in alive)
+
+
 def retention_of(app: App, artifact: str, at: datetime | None = None) -> dict[str, Any]:
     """Retention date and action for one artifact, and the holds that keep it regardless."""
     at = at or datetime.now(UTC)
@@ -155,6 +176,7 @@ def place_hold(
             if conn.execute(select(t.people.c.name).where(t.people.c.name == value)).first() is None:
                 raise NotFoundError(f"--person {value}: not a registered person")
             target, subject = value, log.actor_ref(value)  # the name stays out of the hashed event
+        covered = _upstream_alive(conn, target, scope)
         conn.execute(
             insert(t.legal_holds).values(
                 id=hold_id, scope=scope, target=target, reason=reason, placed_by=app.user, placed_at=now
@@ -165,7 +187,8 @@ def place_hold(
                 "hold.placed",
                 app.user,
                 [hold_id, subject],
-                {"hold": hold_id, "scope": scope, "target": subject, "reason": reason},
+                # what the hold covers as it is placed: never an artifact already deleted
+                {"hold": hold_id, "scope": scope, "target": subject, "reason": reason, "covers": covered},
                 now,
             )
         )

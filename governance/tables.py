@@ -76,6 +76,10 @@ artifacts = Table(
     Column("classification_basis", String(16), nullable=True),
     Column("classification_decision", String(36), nullable=True),
     Column("declassified", Boolean, nullable=False, default=False, server_default=false()),
+    # A deleted artifact stays as a tombstone (id, hash, classification, dates), never its data.
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
+    Column("deleted_by", String(256), nullable=True),
+    Column("deletion_certificate", String(36), nullable=True),
     UniqueConstraint("dataset_id", "path", "sha256", name="uq_artifacts_dataset_path_sha"),
 )
 
@@ -280,10 +284,21 @@ legal_holds = Table(
     Column("release_reason", Text, nullable=True),
 )
 
+# Signed deletion certificates (the document and its Ed25519 signature by the log's key).
+deletion_certificates = Table(
+    "deletion_certificates",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "deletion_certificates",
     "legal_holds",
     "privacy_budgets",
     "privacy_ledger",

@@ -200,6 +200,50 @@ def audit_verify_proof(
         )
 
 
+@audit_app.command("verify-certificate")
+def audit_verify_certificate(
+    certificate: Annotated[Path, typer.Argument(metavar="CERTIFICATE.json", help="From 'qgov delete … -o'.")],
+    key: KeyOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a deletion certificate offline against the log's public key; exit 1 if it fails."""
+    from governance.deletion import check_certificate
+    from qgov.errors import IntegrityError
+
+    try:
+        doc = json.loads(certificate.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"certificate file {certificate}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"certificate file {certificate}: not JSON ({' '.join(str(exc).split())})") from None
+    try:
+        document = check_certificate(doc, key or [], open_app() if not key else None)
+    except IntegrityError as exc:
+        if as_json:
+            print_json({"ok": False, "problem": exc.diagnostics()})
+        else:
+            console.print(f"[bold red]certificate does not verify[/]: {exc.diagnostics()}")
+        raise SystemExit(1) from None
+    if as_json:
+        print_json({"ok": True, "certificate": document})
+        return
+    names = ", ".join(a["path"] for a in document["artifacts"])
+    console.print(
+        f"[green]certificate verified[/]: {names} deleted on {document['deleted_at']} by {document['deleted_by']} "
+        f"({document['reason']}); log event #{document['event']['seq']}"
+    )
+
+
+@audit_app.command("certificate")
+def audit_certificate(
+    certificate: Annotated[str, typer.Argument(help="The certificate id.")], output: Output = None
+) -> None:
+    """Print (or write) a stored deletion certificate."""
+    from governance.deletion import get_certificate
+
+    _write_document(get_certificate(open_app(), certificate), output)
+
+
 @audit_app.command("export")
 def audit_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -88,4 +90,84 @@ def hold_list(
     console.print(table)
 
 
-__all__ = ["hold_app", "retention_app"]
+@retention_app.command("sweep")
+def retention_sweep(
+    yes: Annotated[bool, typer.Option("--yes", help="Act (admins); without it, only show what is due.")] = False,
+    at: Annotated[str | None, typer.Option("--at", help="Judge retention as of this time (ISO 8601).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Act on every artifact whose retention has ended (a Prefect flow); a dry run unless --yes."""
+    from flows.runtime import configure_prefect, flow_settings
+    from governance.config import load_settings
+    from qgov.canonical import parse_iso
+
+    settings = load_settings()
+    when = parse_iso(at, "--at") if at else None
+    configure_prefect(settings.home)
+    from flows.retention import retention_sweep_flow
+
+    with flow_settings():
+        report = retention_sweep_flow(settings, yes, when)
+    if as_json:
+        print_json(report)
+        return
+    verb = "deleted" if yes else "would delete"
+    console.print(
+        f"{'' if yes else 'dry run: '}{report['checked']} artifacts checked; {verb} {len(report['deleted'])}, "
+        f"{len(report['review'])} due for review, {len(report['archive'])} due for archiving, "
+        f"{len(report['held'])} held, {report['ciphertext_removed']} leftover ciphertext(s)"
+    )
+    for entry in report["held"]:
+        console.print(f"  held: {entry['path']} (hold {entry['hold']})")
+    for entry in report["deleted"]:
+        console.print(
+            f"  {verb}: {entry['path']}" + (f" — certificate {entry['certificate']}" if "certificate" in entry else "")
+        )
+
+
+def delete_command(
+    artifact: Annotated[str, typer.Argument(help="Artifact id.")],
+    reason: Reason,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete; without it, only show what would go.")] = False,
+    early: Annotated[
+        bool, typer.Option("--before-retention-end", help="Admin: delete before its retention ends (recorded).")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the signed certificate here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete an artifact by crypto-shredding, with a signed certificate (a dry run unless --yes)."""
+    from governance.deletion import delete_artifact, plan_deletion
+
+    qg = open_app()
+    if not yes:
+        plan = plan_deletion(qg, artifact)
+        if as_json:
+            print_json(plan)
+            return
+        console.print(
+            f"dry run: would delete {len(plan['deletes'])} artifact(s) sharing content {plan['sha256'][:16]}…"
+        )
+        for d in plan["deletes"]:
+            console.print(f"  {d['path']} ({d['classification']})")
+        for d in plan["downstream_losing_a_source"]:
+            console.print(f"  [yellow]would lose a source[/]: {d['path']}")
+        console.print(f"  retention until {plan['retention']['keep_until'][:10]} ({plan['retention']['schedule']})")
+        _print_holds(plan["holds"], "  [bold red]blocked[/]:")
+        console.print("run again with --yes to delete")
+        return
+    signed = delete_artifact(qg, artifact, reason, early)
+    if output is not None:
+        from governance.cli.audit_cmds import write_text
+
+        write_text(json.dumps(signed, sort_keys=True, indent=2) + "\n", output)
+    if as_json:
+        print_json(signed)
+        return
+    cert = signed["certificate"]
+    console.print(
+        f"deleted {len(cert['artifacts'])} artifact(s); certificate {cert['certificate_id']} "
+        f"(event #{cert['event']['seq']})"
+    )
+
+
+__all__ = ["delete_command", "hold_app", "retention_app"]

@@ -42,7 +42,7 @@ def test_retention_follows_the_class_of_the_artifact(app, tmp_path: Path) -> Non
     open_ = _ingest(app, tmp_path, "open", {"raw.json": "[]"}, **OPEN)["raw.json"]
     c, o = retention_of(app, controlled), retention_of(app, open_)
     assert (c["classification"], c["schedule"], c["action"]) == ("4E906", "retention.controlled", "review")
-    assert (o["schedule"], o["action"]) == ("retention.not-controlled", "archive")
+    assert (o["schedule"], o["action"]) == ("retention.not-controlled", "delete")
     assert int(c["keep_until"][:4]) - int(c["created_at"][:4]) == 10
     assert int(o["keep_until"][:4]) - int(o["created_at"][:4]) == 5
     assert not c["due"] and c["holds"] == []

@@ -18,7 +18,7 @@ assert POLICY is not None
     ("controlled", "schedule", "years", "action"),
     [
         (True, "retention.controlled", 10, "review"),
-        (False, "retention.not-controlled", 5, "archive"),
+        (False, "retention.not-controlled", 5, "delete"),
         (None, "retention.unknown", 10, "review"),
     ],
     ids=["controlled", "not controlled", "unknown"],
