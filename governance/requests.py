@@ -124,6 +124,12 @@ def request_access(
     # Screen before the write transaction: the list in force is read on its own connection.
     screening, records = screen_requester(app, request["requester"])
     with transaction(app.engine) as conn:
+        log = EventLog(conn)
+        # the screened name and affiliation are personal: the record keeps a reference to them
+        records = [
+            {k: v for k, v in r.items() if k != "query"} | {"query_ref": log.personal_ref(person.name, r["query"])}
+            for r in records
+        ]
         per_artifact = []
         for artifact in artifacts:
             art = get_artifact(conn, artifact)
@@ -161,7 +167,6 @@ def request_access(
                 decided_by="policy" if status != "queued" else None,
             )
         )
-        log = EventLog(conn)
         log.append_many(
             [
                 NewEvent(

@@ -100,6 +100,14 @@ class EventLog:
         self._actor_cache[name] = ref
         return ref
 
+    def personal_ref(self, name: str, text: str) -> str:
+        """A reference to personal text (a screened name, an affiliation) that stands for it in
+        hashed events: keyed by the person's secret salt, which erasure replaces, so the
+        reference can no longer be linked to the text afterwards."""
+        self.actor_ref(name)
+        salt = self.conn.execute(select(schema.actors.c.salt).where(schema.actors.c.name == name)).scalar_one()
+        return sha256_hex(f"qgov/personal/v1:{salt}:{text}".encode())
+
     # -- appending ----------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """Lock the tip of the log for this transaction and return it (seq, hash)."""

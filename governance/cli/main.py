@@ -30,7 +30,7 @@ from governance.cli.request_cmds import (
     revoke_command,
     sweep_command,
 )
-from governance.cli.retention_cmds import delete_command, hold_app, retention_app
+from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
@@ -72,6 +72,7 @@ app.add_typer(budget_app, name="budget")
 app.add_typer(retention_app, name="retention")
 app.add_typer(hold_app, name="hold")
 app.command("delete")(delete_command)
+person_app.command("erase")(erase_command)
 app.add_typer(releases_app, name="releases")
 role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
 app.add_typer(role_app, name="role")

@@ -170,4 +170,19 @@ def delete_command(
     )
 
 
-__all__ = ["delete_command", "hold_app", "retention_app"]
+def erase_command(
+    name: Annotated[str, typer.Argument(help="The person's name.")], reason: Reason, as_json: JsonFlag = False
+) -> None:
+    """Admin: erase a person's personal data; the log stays verifiable (events show "[erased]")."""
+    from governance.erasure import erase_person
+
+    doc = erase_person(open_app(), name, reason)
+    if as_json:
+        print_json(doc)
+        return
+    console.print(
+        f"erased {name!r}: now {doc['pseudonym']} in {doc['rows_pseudonymised']} record(s); events keep their hashes"
+    )
+
+
+__all__ = ["delete_command", "erase_command", "hold_app", "retention_app"]
