@@ -7,6 +7,7 @@ It never touches the user's own store: everything lives under a fresh work direc
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import shutil
 import sqlite3
@@ -52,6 +53,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         shutil.rmtree(root / leftover, ignore_errors=True)
     (root / "tampered.db").unlink(missing_ok=True)
     (root / "report.html").unlink(missing_ok=True)
+    (root / "deletion-certificate.json").unlink(missing_ok=True)
     root.mkdir(parents=True, exist_ok=True)
     marker.touch()
     home = root / "home"
@@ -389,6 +391,40 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     copy.close()
     console.print(f"[bold red]tamper detected[/] at event #{broken.first_bad_seq}: {broken.problem}")
 
+    say(
+        "A legal hold, then a deletion with its certificate",
+        "the officer holds the published figure — which holds everything upstream of it; a deletion of its\n"
+        "raw calibration table is refused. The device file, held by nothing, is crypto-shredded.",
+    )
+    from governance.deletion import check_certificate, delete_artifact
+    from governance.retention import place_hold
+    from qgov.errors import AccessDenied, NotFoundError
+
+    officer = App(settings.model_copy(update={"user": "olga.officer"}))
+    try:
+        hold = place_hold(officer, "figure 3 is under journal review", artifact=figure_id)
+    finally:
+        officer.close()
+    console.print(f"  hold {hold['hold'][:8]}… on the figure covers {len(hold.get('covers', []))} artifacts")
+    try:
+        delete_artifact(app, controlled["data/calibration.csv"].id, "sponsor contract ended", before_retention_end=True)
+    except AccessDenied as exc:
+        console.print(f"  delete data/calibration.csv → [bold red]refused[/]: {exc.diagnostics()[:150]}…")
+    device = next(a for a in first.artifacts if a["path"] == "device.json")
+    signed = delete_artifact(app, device["id"], "superseded device description", before_retention_end=True)
+    certificate_file = root / "deletion-certificate.json"
+    certificate_file.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    cert = check_certificate(signed, [app.signer.verifier_key()], None)
+    console.print(
+        f"  device.json deleted: data key destroyed, ciphertext removed; certificate {cert['certificate_id'][:8]}… "
+        f"(log event #{cert['event']['seq']}) verified offline → {certificate_file.name}"
+    )
+    try:
+        fetch(app, device["id"], root / "fetched" / "device.json")
+    except NotFoundError as exc:
+        console.print(f"  fetch → {exc.diagnostics()}")
+    console.print(f"  the log still verifies: {verify_log(app).ok}")
+
     say("An auditor traces the published figure", "upstream to raw data, code and people, as recorded.")
     from governance.cli.lineage_cmds import render_trace
     from governance.provenance import trace_lineage
@@ -415,7 +451,8 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         "controlled data (and refused the question the budget could not pay for), recorded a derived\n"
         "figure's lineage, proved the log\n"
         "intact with signed checkpoints and an offline inclusion proof — then caught an edit to it,\n"
-        "traced the figure back to its sources and wrote the auditor's report.\n"
+        "held the figure (and so its sources) against deletion, crypto-shredded a file with a signed\n"
+        "certificate, traced the figure back to its sources and wrote the auditor's report.\n"
         f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events"
     )
     app.close()

@@ -193,7 +193,7 @@ def place_hold(
             )
         )
         row = conn.execute(select(t.legal_holds).where(t.legal_holds.c.id == hold_id)).one()
-    return _hold_json(row)
+    return _hold_json(row) | {"covers": covered}
 
 
 def release_hold(app: App, hold_id: str, reason: str) -> dict[str, Any]:
