@@ -133,14 +133,16 @@ def budget_values(budget: Budget) -> dict[str, str]:
     }
 
 
-def locked_budget(conn: Connection, dataset_id: str, dataset: str) -> tuple[Any, Budget]:
-    row = conn.execute(
-        select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == dataset_id).with_for_update()
-    ).first()
+def budget_row(conn: Connection, dataset_id: str, lock: bool = False) -> tuple[Any, Budget]:
+    """A dataset's privacy profile row and budget; ``lock`` holds the row for this transaction
+    (``SELECT … FOR UPDATE``), which is what keeps concurrent releases from overspending."""
+    query = select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == dataset_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
+        name = conn.execute(select(t.datasets.c.name).where(t.datasets.c.id == dataset_id)).scalar_one()
         raise NotFoundError(
-            f"dataset {dataset!r} has no privacy profile; its data manager sets one with "
-            f"'qgov budget set {dataset} PROFILE.yaml'"
+            f"dataset {name!r} has no privacy profile; its data manager sets one with "
+            f"'qgov budget set {name} PROFILE.yaml'"
         )
     return row, _budget_of(row)
 
@@ -232,10 +234,7 @@ def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profil
 def budget_show(app: App, dataset: str) -> dict[str, Any]:
     with app.engine.connect() as conn:
         ds = get_dataset(conn, dataset)
-        row = conn.execute(select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == ds.id)).first()
-        if row is None:
-            raise NotFoundError(f"dataset {dataset!r} has no privacy profile ('qgov budget set {dataset} FILE')")
-        budget = _budget_of(row)
+        row, budget = budget_row(conn, ds.id)
         rows = conn.execute(
             select(t.releases).where(t.releases.c.dataset_id == ds.id).order_by(t.releases.c.created_at)
         ).all()
@@ -283,16 +282,6 @@ def ledger_totals(conn: Connection, dataset_id: str) -> Budget:
     return Budget(total[0], total[1], sums["commit"][0], sums["commit"][1], reserved[0], reserved[1])
 
 
-def profile_row(conn: Connection, dataset_id: str, dataset: str) -> tuple[Any, Budget]:
-    row = conn.execute(select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == dataset_id)).first()
-    if row is None:
-        raise NotFoundError(
-            f"dataset {dataset!r} has no privacy profile; its data manager sets one with "
-            f"'qgov budget set {dataset} PROFILE.yaml'"
-        )
-    return row, _budget_of(row)
-
-
 def release_summary(row: Any) -> dict[str, Any]:
     doc = {
         "release_id": row.id,
@@ -317,9 +306,8 @@ __all__ = [
     "budget_show",
     "budget_values",
     "ledger_totals",
-    "locked_budget",
+    "budget_row",
     "privacy_policy",
-    "profile_row",
     "release_summary",
     "set_profile",
     "store_budget",

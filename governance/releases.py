@@ -29,10 +29,9 @@ from governance.classification import JURISDICTION, OFFICER
 from governance.db import transaction
 from governance.ledger import Budget, BudgetExceededError, fraction_text, parse_delta, parse_epsilon, show
 from governance.privacy import (
+    budget_row,
     budget_show,
-    locked_budget,
     privacy_policy,
-    profile_row,
     release_summary,
     store_budget,
     write_ledger,
@@ -88,7 +87,7 @@ def request_release(
     with app.engine.connect() as conn:
         person = get_person(conn, app.user)
         ds = get_dataset(conn, dataset)
-        row, _ = profile_row(conn, ds.id, dataset)
+        row, _ = budget_row(conn, ds.id)
         art = _tabular_artifact(conn, ds.id, dataset, artifact)
         found = get_artifact(conn, art.id)
     if column not in row.columns:
@@ -121,7 +120,7 @@ def request_release(
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        _, budget = locked_budget(conn, ds.id, dataset)
+        _, budget = budget_row(conn, ds.id, lock=True)
         again = conn.execute(
             select(t.releases)
             .where(
@@ -255,8 +254,7 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
         current = conn.execute(select(t.releases.c.status).where(t.releases.c.id == release_id)).scalar_one()
         if current != "approved":  # another worker took it meanwhile
             raise InputError(f"release {release_id} is {current}, not approved: nothing to run")
-        ds = conn.execute(select(t.datasets.c.name).where(t.datasets.c.id == row.dataset_id)).scalar_one()
-        _, budget = locked_budget(conn, row.dataset_id, ds)
+        _, budget = budget_row(conn, row.dataset_id, lock=True)
         try:
             reserved = budget.reserve(eps, dlt)
         except BudgetExceededError as exc:
@@ -304,9 +302,7 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
 def _compute(app: App, row: Any) -> dp.Release:
     with app.engine.connect() as conn:
         art = get_artifact(conn, row.artifact_id)
-        budget_row = conn.execute(
-            select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == row.dataset_id)
-        ).one()
+        profile, _ = budget_row(conn, row.dataset_id)
         key = conn.execute(select(t.blobs.c.wrapped_key).where(t.blobs.c.object_id == art.sha256)).scalar_one()
     if key is None:
         raise InputError(f"artifact {art.id}: its data key was destroyed; it cannot be read")
@@ -328,13 +324,13 @@ def _compute(app: App, row: Any) -> dp.Release:
         )
     values = frame[column].tolist()
     del frame, buffer
-    spec = budget_row.columns[column]
+    spec = profile.columns[column]
     try:
         return dp.release(
             values,
             _column_policy(spec),
             _dp_query(row.query, Fraction(row.epsilon), Fraction(row.delta)),
-            budget_row.contributions,
+            profile.contributions,
         )
     except InputError as exc:  # name the column and the data row (1 = first after the header), never the value
         detail = re.sub(r"values\[(\d+)\]", lambda m: f"row {int(m.group(1)) + 1}", exc.diagnostics())
@@ -348,8 +344,7 @@ def _refund(app: App, row: Any, exc: BaseException) -> None:
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        ds = conn.execute(select(t.datasets.c.name).where(t.datasets.c.id == row.dataset_id)).scalar_one()
-        _, budget = locked_budget(conn, row.dataset_id, ds)
+        _, budget = budget_row(conn, row.dataset_id, lock=True)
         store_budget(conn, row.dataset_id, budget.refund(eps, dlt), app.user, now)
         write_ledger(conn, row.dataset_id, row.id, "refund", eps, dlt, app.user, now, message)
         conn.execute(
@@ -389,8 +384,7 @@ def _commit(app: App, row: Any, result: dp.Release) -> dict[str, Any]:
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        ds = conn.execute(select(t.datasets.c.name).where(t.datasets.c.id == row.dataset_id)).scalar_one()
-        _, budget = locked_budget(conn, row.dataset_id, ds)
+        _, budget = budget_row(conn, row.dataset_id, lock=True)
         charged = budget.commit(eps, dlt)
         store_budget(conn, row.dataset_id, charged, app.user, now)
         write_ledger(conn, row.dataset_id, row.id, "commit", eps, dlt, app.user, now)
@@ -475,7 +469,7 @@ def decide_review(app: App, release_id: str, approve: bool, reason: str) -> dict
     if approve:
         return run_release(app, release_id)
     with app.engine.connect() as conn:
-        return _answer(_release_row(app, release_id), profile_row(conn, row.dataset_id, "")[1])
+        return _answer(_release_row(app, release_id), budget_row(conn, row.dataset_id)[1])
 
 
 def review_classification(app: App, release_id: str, classification: str, reason: str) -> dict[str, Any]:
@@ -517,7 +511,7 @@ def reconcile(app: App, dataset: str, release_id: str, action: str, reason: str)
         log.lock_head()
         require_role(conn, app.user, "admin", f"reconcile the privacy budget of {dataset}")
         ds = get_dataset(conn, dataset)
-        _, budget = locked_budget(conn, ds.id, dataset)
+        _, budget = budget_row(conn, ds.id, lock=True)
         row = conn.execute(
             select(t.releases).where(t.releases.c.id == release_id, t.releases.c.dataset_id == ds.id)
         ).first()
