@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, func, select
 
@@ -19,6 +19,8 @@ from lineage.proofs import ProofResult, consistency_document, inclusion_document
 from lineage.verify import verify_log as fast_verify
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, IntegrityError, NotFoundError, StorageError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,10 @@ class LogReport:
         return self.log_size - (self.checkpoints.latest_size or 0)
 
 
-def trusted_verifiers(app: App, keys: Sequence[str] = ()) -> list[NoteVerifier]:
+def trusted_verifiers(app: App | None, keys: Sequence[str] = ()) -> list[NoteVerifier]:
     """The given verifier keys (text or a file holding one), else this store's own key if it has one."""
     out = [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
-    if not out:
+    if not out and app is not None:
         local = signing.existing_verifier(app)
         if local is not None:
             out.append(local)
@@ -112,20 +114,26 @@ def prove_consistency(app: App, old_size: int, new_size: int | None = None) -> d
         return consistency_document(old.note, new.note, merkle.consistency(old.size, new.size))
 
 
-def verify_proof(doc: dict[str, Any], keys: Sequence[str], app: App | None = None) -> ProofResult:
-    """Check a proof document offline against a public key (no database needed)."""
-    verifiers = [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
-    if not verifiers and app is not None:
-        verifiers = trusted_verifiers(app)
+def verify_offline(check: Callable[[NoteVerifier], T], keys: Sequence[str], app: App | None = None) -> T:
+    """Run ``check`` with the log's public key — the ones given (text or files), else this store's —
+    and return its answer for the first key it accepts; IntegrityError if none does."""
+    verifiers = (
+        trusted_verifiers(app, keys) if app is not None else [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
+    )
     if not verifiers:
         raise InputError("--key: expected the log's public key (text or a file), as printed by 'qgov audit public-key'")
     problems = []
     for verifier in verifiers:
         try:
-            return verify_document(doc, verifier)
+            return check(verifier)
         except IntegrityError as exc:
             problems.append(exc.diagnostics())
     raise IntegrityError(problems[0])
+
+
+def verify_proof(doc: dict[str, Any], keys: Sequence[str], app: App | None = None) -> ProofResult:
+    """Check a proof document offline against a public key (no database needed)."""
+    return verify_offline(lambda verifier: verify_document(doc, verifier), keys, app)
 
 
 def _find_event(conn: Connection, event: str) -> StoredEvent:
@@ -218,5 +226,6 @@ __all__ = [
     "trusted_verifiers",
     "verify_blobs",
     "verify_log",
+    "verify_offline",
     "verify_proof",
 ]

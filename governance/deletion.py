@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from governance import signing
 from governance import tables as t
 from governance.app import App
 from governance.catalog import get_artifact, roles_of
@@ -30,9 +29,8 @@ from governance.db import transaction
 from governance.retention import downstream_artifacts, holds_covering, retention_of
 from lineage import EventLog, NewEvent, schema
 from lineage.certificates import CERTIFICATE_SCHEMA, sign_certificate, verify_certificate
-from lineage.note import NoteVerifier
-from qgov.canonical import as_utc, iso_utc
-from qgov.errors import AccessDenied, InputError, IntegrityError, NotFoundError
+from qgov.canonical import iso_utc, parse_iso
+from qgov.errors import AccessDenied, InputError, NotFoundError
 
 DELETE_ROLES = {"admin", "data_manager"}
 
@@ -102,7 +100,7 @@ def delete_artifact(
     signer = app.signer
     now = datetime.now(UTC)
     kept = retention_of(app, artifact, as_of or now)
-    if as_utc_iso(kept["keep_until"]) > (as_of or now) and not before_retention_end:
+    if parse_iso(kept["keep_until"]) > (as_of or now) and not before_retention_end:
         raise AccessDenied(
             f"artifact {kept['artifact']} is under retention until {kept['keep_until'][:10]} "
             f"({kept['schedule']}); an admin may delete it earlier with --before-retention-end"
@@ -178,10 +176,6 @@ def delete_artifact(
     return signed
 
 
-def as_utc_iso(text: str) -> datetime:
-    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
 def complete_removals(app: App) -> int:
     """Remove the ciphertext of every shredded object still in the store (idempotent)."""
     with app.engine.connect() as conn:
@@ -212,21 +206,9 @@ def get_certificate(app: App, certificate_id: str) -> dict[str, Any]:
 
 def check_certificate(signed: Any, keys: list[str], app: App | None) -> dict[str, Any]:
     """Verify a certificate offline with the log's public key (given, or this store's)."""
-    from governance.audit import _read_key
+    from governance.audit import verify_offline
 
-    verifiers = [NoteVerifier.from_vkey(_read_key(k)) for k in keys]
-    if not verifiers and app is not None:
-        local = signing.existing_verifier(app)
-        verifiers = [local] if local is not None else []
-    if not verifiers:
-        raise InputError("--key: expected the log's public key (text or a file), as printed by 'qgov audit public-key'")
-    problems = []
-    for verifier in verifiers:
-        try:
-            return verify_certificate(signed, verifier)
-        except IntegrityError as exc:
-            problems.append(exc.diagnostics())
-    raise IntegrityError(problems[0])
+    return verify_offline(lambda verifier: verify_certificate(signed, verifier), keys, app)
 
 
 __all__ = [

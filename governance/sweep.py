@@ -17,9 +17,10 @@ from governance import tables as t
 from governance.app import App
 from governance.catalog import require_role
 from governance.db import transaction
-from governance.deletion import as_utc_iso, complete_removals, delete_artifact, plan_deletion
+from governance.deletion import complete_removals, delete_artifact, plan_deletion
 from governance.retention import retention_of
 from lineage import EventLog, NewEvent, schema
+from qgov.canonical import parse_iso
 
 
 def _recorded(app: App, artifact: str, event_type: str) -> bool:
@@ -57,7 +58,7 @@ def sweep(app: App, act: bool = False, at: datetime | None = None) -> dict[str, 
         if artifact in deleted:
             continue
         kept = retention_of(app, artifact, at)
-        if as_utc_iso(kept["keep_until"]) > at:
+        if parse_iso(kept["keep_until"]) > at:
             continue
         entry = {"artifact": artifact, "path": kept["path"], "keep_until": kept["keep_until"]}
         entry["schedule"] = kept["schedule"]
