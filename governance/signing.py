@@ -29,11 +29,10 @@ CHECKPOINT_MAX_AGE = timedelta(hours=1)
 def load_signer(app: App, conn: Connection | None = None) -> NoteSigner:
     """The configured key; a new log gets a fresh one. ``conn``: read through the caller's
     transaction (a second SQLite connection would wait for the lock that transaction holds)."""
-    if app.settings.signing_key is not None:
-        return NoteSigner(app.settings.signing_key.get_secret_value())
+    configured = _configured_signer(app)
+    if configured is not None:
+        return configured
     path = app.settings.signing_key_file
-    if path.exists():
-        return NoteSigner(path.read_text(encoding="ascii").strip())
     if conn is not None:
         signed = conn.execute(select(func.count()).select_from(schema.checkpoints)).scalar_one()
     else:
@@ -45,7 +44,18 @@ def load_signer(app: App, conn: Connection | None = None) -> NoteSigner:
             "restore the key file or set QGOV_SIGNING_KEY"
         )
     create_signing_key(app)
-    return NoteSigner(path.read_text(encoding="ascii").strip())
+    created = _configured_signer(app)  # written just now, by us or a concurrent process
+    if created is None:
+        raise ConfigError(f"signing key file {path}: could not be created")
+    return created
+
+
+def _configured_signer(app: App) -> NoteSigner | None:
+    """The key from QGOV_SIGNING_KEY or the key file, if either exists; nothing is created."""
+    if app.settings.signing_key is not None:
+        return NoteSigner(app.settings.signing_key.get_secret_value())
+    path = app.settings.signing_key_file
+    return NoteSigner(path.read_text(encoding="ascii").strip()) if path.is_file() else None
 
 
 def create_signing_key(app: App) -> bool:
@@ -66,18 +76,10 @@ def create_signing_key(app: App) -> bool:
     return True
 
 
-def verifier(app: App) -> NoteVerifier:
-    return NoteVerifier.from_vkey(app.signer.verifier_key())
-
-
 def existing_verifier(app: App) -> NoteVerifier | None:
     """This store's public key if a signing key is configured; never creates one or opens the database."""
-    if app.settings.signing_key is not None:
-        return NoteVerifier.from_vkey(NoteSigner(app.settings.signing_key.get_secret_value()).verifier_key())
-    path = app.settings.signing_key_file
-    if not path.is_file():
-        return None
-    return NoteVerifier.from_vkey(NoteSigner(path.read_text(encoding="ascii").strip()).verifier_key())
+    signer = _configured_signer(app)
+    return NoteVerifier.from_vkey(signer.verifier_key()) if signer is not None else None
 
 
 def checkpoint_if_due(app: App, conn: Connection) -> StoredCheckpoint | None:
@@ -115,5 +117,4 @@ __all__ = [
     "create_signing_key",
     "existing_verifier",
     "load_signer",
-    "verifier",
 ]
