@@ -129,7 +129,15 @@ def retention_of(app: App, artifact: str, at: datetime | None = None) -> dict[st
     policy = _policy(app)
     with app.engine.connect() as conn:
         art = get_artifact(conn, artifact)
-        grants = conn.execute(select(t.grants.c.expires_at, t.grants.c.revoked_at, t.grants.c.artifacts)).all()
+        # only the grants whose access.granted event names this artifact (indexed), not every grant
+        s, e = schema.event_subjects, schema.events
+        about = select(s.c.seq).where(s.c.subject_id == art.id)
+        granted = (
+            select(s.c.subject_id).join(e, e.c.seq == s.c.seq).where(e.c.type == "access.granted", s.c.seq.in_(about))
+        )
+        grants = conn.execute(
+            select(t.grants.c.expires_at, t.grants.c.revoked_at, t.grants.c.artifacts).where(t.grants.c.id.in_(granted))
+        ).all()
         ends = [
             as_utc(min(g.expires_at, g.revoked_at) if g.revoked_at else g.expires_at)
             for g in grants
