@@ -145,7 +145,10 @@ def test_inclusion_proofs_verify_offline_and_fail_when_altered(app) -> None:  # 
     assert doc["tree_size"] == 701 and f"\n{doc['tree_size']}\n" in doc["checkpoint"]
     alterations: list[tuple[str, Any]] = [
         ("event payload", lambda d: d["event"]["payload"].update(i=-1)),
-        ("event hash", lambda d: d.update(event_hash=d["event_hash"][:-1] + "0")),
+        (
+            "event hash",
+            lambda d: d.update(event_hash=d["event_hash"][:-1] + ("1" if d["event_hash"][-1] == "0" else "0")),
+        ),
         ("proof hash", lambda d: d["proof"].__setitem__(0, "00" * 32)),
         ("proof shortened", lambda d: d["proof"].pop()),
         ("leaf index", lambda d: d.update(leaf_index=d["leaf_index"] + 1)),
