@@ -77,15 +77,19 @@ def _edges_between(conn: Connection, ids: Sequence[str], downstream: bool) -> di
     """artifact -wasGeneratedBy-> activity -used-> input, from either end, in chunks."""
     gen = schema.edges.alias("gen")
     used = schema.edges.alias("used")
+    output = schema.nodes.alias("output")
+    source = schema.nodes.alias("source")
     out: dict[str, set[str]] = {}
     for chunk in _chunks(list(ids), 5000):
         if downstream:  # input -> outputs
-            query = select(used.c.parent_id, gen.c.child_id).where(used.c.parent_id.in_(chunk))
+            query = select(source.c.id, output.c.id).where(source.c.id.in_(chunk))
         else:  # output -> inputs
-            query = select(gen.c.child_id, used.c.parent_id).where(gen.c.child_id.in_(chunk))
+            query = select(output.c.id, source.c.id).where(output.c.id.in_(chunk))
         query = (
             query.select_from(gen)
-            .join(used, used.c.child_id == gen.c.parent_id)
+            .join(used, used.c.child_pk == gen.c.parent_pk)
+            .join(output, output.c.pk == gen.c.child_pk)
+            .join(source, source.c.pk == used.c.parent_pk)
             .where(
                 gen.c.relation == "wasGeneratedBy",
                 used.c.relation == "used",

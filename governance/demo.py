@@ -191,11 +191,14 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         from lineage import schema
 
         stages = select(schema.nodes.c.id).where(schema.nodes.c.type == "dvc_stage")
+        named = schema.edges_by_id()
         edges = conn.execute(
-            select(schema.edges).where(
-                schema.edges.c.relation.in_(["used", "wasGeneratedBy"]),
-                schema.edges.c.child_id.in_(stages) | schema.edges.c.parent_id.in_(stages),
+            select(named)
+            .where(
+                named.c.relation.in_(["used", "wasGeneratedBy"]),
+                named.c.child_id.in_(stages) | named.c.parent_id.in_(stages),
             )
+            .order_by(named.c.id)
         ).all()
     names = {a["id"]: a["path"] for a in dvc.artifacts}
     for e in edges:

@@ -115,9 +115,10 @@ def retract(app: App, activity_id: str, reason: str) -> list[Change]:
         node = conn.execute(select(schema.nodes).where(schema.nodes.c.id == activity_id)).first()
         if node is None or node.kind != "activity" or node.type not in {"derivation", "dvc_stage"}:
             raise NotFoundError(f"no recorded derivation or DVC stage {activity_id!r}")
+        named = schema.edges_by_id()
         live = conn.execute(
-            select(edges.c.id, edges.c.child_id, edges.c.parent_id, edges.c.relation).where(
-                ((edges.c.child_id == activity_id) | (edges.c.parent_id == activity_id)), edges.c.valid_to.is_(None)
+            select(named.c.id, named.c.child_id, named.c.relation).where(
+                (named.c.child_id == activity_id) | (named.c.parent_id == activity_id), named.c.valid_to.is_(None)
             )
         ).all()
         if not live:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ class EdgeSpec:
 
 
 NODE_KINDS = {"entity", "activity", "agent"}
+_CHUNK = 5000  # ids per IN (...) list
 RELATIONS = {"used", "wasGeneratedBy", "wasDerivedFrom", "wasAssociatedWith"}
 
 
@@ -174,7 +175,7 @@ class EventLog:
         if subject_rows:
             self.conn.execute(insert(schema.event_subjects), subject_rows)
         node_rows: dict[str, dict[str, Any]] = {}
-        edge_rows: list[dict[str, Any]] = []
+        edge_specs: list[tuple[EdgeSpec, datetime, int]] = []
         attached = [(event, new.nodes, new.edges) for event, new in zip(stored, new_events, strict=True)]
         attached.append((stored[-1], nodes, edges))
         for event, its_nodes, its_edges in attached:
@@ -192,21 +193,25 @@ class EventLog:
                         "event_seq": at_seq,
                     },
                 )
-            edge_rows += [
-                {
-                    "child_id": e.child_id,
-                    "parent_id": e.parent_id,
-                    "relation": e.relation,
-                    "activity": e.activity,
-                    "valid_from": at,
-                    "event_seq": at_seq,
-                }
-                for e in its_edges
-            ]
+            edge_specs += [(e, at, at_seq) for e in its_edges]
         if node_rows:
             self._insert_nodes(list(node_rows.values()))
-        if edge_rows:
-            self.conn.execute(insert(schema.edges), edge_rows)
+        if edge_specs:
+            keys = self.node_keys({x for e, _, _ in edge_specs for x in (e.child_id, e.parent_id)})
+            self.conn.execute(
+                insert(schema.edges),
+                [
+                    {
+                        "child_pk": keys[e.child_id],
+                        "parent_pk": keys[e.parent_id],
+                        "relation": e.relation,
+                        "activity": e.activity,
+                        "valid_from": at,
+                        "event_seq": at_seq,
+                    }
+                    for e, at, at_seq in edge_specs
+                ],
+            )
         self.conn.execute(update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev))
         self.conn.info["qgov.appended"] = True  # lets the transaction checkpoint before it commits
         return stored
@@ -221,6 +226,20 @@ class EventLog:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             self.conn.execute(sqlite_insert(schema.nodes).on_conflict_do_nothing(index_elements=["id"]), rows)
+
+    def node_keys(self, ids: Iterable[str]) -> dict[str, int]:
+        """The integer key of each registered node id; an unregistered id is refused (an edge
+        must not point at something the graph cannot describe)."""
+        wanted = sorted(set(ids))
+        keys: dict[str, int] = {}
+        n = schema.nodes
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            keys.update((r.id, int(r.pk)) for r in self.conn.execute(select(n.c.id, n.c.pk).where(n.c.id.in_(chunk))))
+        missing = [i for i in wanted if i not in keys]
+        if missing:
+            raise InputError(f"lineage edge: {missing[0]!r} is not a registered lineage node (register it first)")
+        return keys
 
     # -- reading ------------------------------------------------------------------
     def head(self) -> tuple[int, str]:

@@ -20,15 +20,15 @@ as of a time before a deletion shows the artifact as it was then.
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import BigInteger, Connection, DateTime, Integer, bindparam, select, text
+from sqlalchemy import Connection
 
-from lineage import schema
 from qgov.canonical import as_utc, iso_utc
 from qgov.errors import InputError, NotFoundError
 
@@ -37,7 +37,6 @@ Direction = Literal["upstream", "downstream"]
 # Relations whose far end is an entity one generation further from the root.
 _ONE_FURTHER = {"upstream": ("used", "wasDerivedFrom"), "downstream": ("wasGeneratedBy", "wasDerivedFrom")}
 _VALID_AT = "e.valid_from <= :t AND (e.valid_to IS NULL OR e.valid_to > :t)"
-_CHUNK = 5000
 
 
 class TraceNode(NamedTuple):  # NamedTuples: built per row, ~5x cheaper than frozen dataclasses
@@ -110,71 +109,99 @@ class Trace:
         }
 
 
-_NODE_COLUMNS = "n.kind, n.type, n.name, n.attributes, n.created_at, n.invalidated_at"
+_NODE_COLUMNS = "n.id, n.kind, n.type, n.name, n.attributes, n.created_at, n.invalidated_at"
+_EDGE_COLUMNS = "e.id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq"
 
 
 def _walk_sql(direction: Direction, limited: bool) -> str:
-    """One statement: the walk, then each edge found with the node at its far end."""
-    near, far = ("child_id", "parent_id") if direction == "upstream" else ("parent_id", "child_id")
-    if not limited:
-        return f"""
-        WITH RECURSIVE r(id, node) AS (
-            SELECT e.id, e.{far} FROM lineage_edges e WHERE e.{near} = :root AND {_VALID_AT}
+    """One statement: the walk, then each edge found with the node at its far end.
+
+    Each row is ``(near pk, far pk, edge columns…, far node columns…, far is parent)``.
+    Downstream, the agents associated with the activities found are added (upstream, the
+    walk reaches them itself).
+    """
+    near, far = ("child_pk", "parent_pk") if direction == "upstream" else ("parent_pk", "child_pk")
+    is_parent = 1 if direction == "upstream" else 0
+    if limited:
+        step = f"CASE WHEN e.relation IN ('{_ONE_FURTHER[direction][0]}', 'wasDerivedFrom') THEN 1 ELSE 0 END"
+        walk = f"""
+        WITH RECURSIVE r(id, node, d) AS (
+            SELECT e.id, e.{far}, {step} FROM lineage_edges e WHERE e.{near} = :root AND {_VALID_AT}
             UNION
-            SELECT e.id, e.{far} FROM r JOIN lineage_edges e ON e.{near} = r.node WHERE {_VALID_AT}
-        )
-        SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq,
-               {_NODE_COLUMNS}
-        FROM r JOIN lineage_edges e ON e.id = r.id LEFT JOIN lineage_nodes n ON n.id = e.{far}
+            SELECT e.id, e.{far}, r.d + {step} FROM r JOIN lineage_edges e ON e.{near} = r.node
+            WHERE {_VALID_AT} AND r.d < :depth
+        ),
+        found(node) AS (SELECT CAST(:root AS BIGINT) UNION SELECT node FROM r)
+        SELECT e.{near}, e.{far}, {_EDGE_COLUMNS}, {_NODE_COLUMNS}, {is_parent}
+        FROM lineage_edges e JOIN lineage_nodes n ON n.pk = e.{far}
+        WHERE e.id IN (SELECT id FROM r)
         """
-    step = f"CASE WHEN e.relation IN ('{_ONE_FURTHER[direction][0]}', 'wasDerivedFrom') THEN 1 ELSE 0 END"
-    return f"""
-    WITH RECURSIVE r(id, node, d) AS (
-        SELECT e.id, e.{far}, {step} FROM lineage_edges e WHERE e.{near} = :root AND {_VALID_AT}
-        UNION
-        SELECT e.id, e.{far}, r.d + {step} FROM r JOIN lineage_edges e ON e.{near} = r.node
-        WHERE {_VALID_AT} AND r.d < :depth
-    )
-    SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq,
-           {_NODE_COLUMNS}
-    FROM lineage_edges e LEFT JOIN lineage_nodes n ON n.id = e.{far}
-    WHERE e.id IN (SELECT DISTINCT id FROM r)
+    else:
+        walk = f"""
+        WITH RECURSIVE found(node) AS (
+            SELECT CAST(:root AS BIGINT)
+            UNION
+            SELECT e.{far} FROM found r JOIN lineage_edges e ON e.{near} = r.node WHERE {_VALID_AT}
+        )
+        SELECT e.{near}, e.{far}, {_EDGE_COLUMNS}, {_NODE_COLUMNS}, {is_parent}
+        FROM found r JOIN lineage_edges e ON e.{near} = r.node AND {_VALID_AT}
+        JOIN lineage_nodes n ON n.pk = e.{far}
+        """
+    if direction == "upstream":
+        return walk
+    return f"""{walk}
+    UNION ALL
+    SELECT e.child_pk, e.parent_pk, {_EDGE_COLUMNS}, {_NODE_COLUMNS}, 1
+    FROM lineage_edges e JOIN lineage_nodes n ON n.pk = e.parent_pk
+    WHERE e.child_pk IN (SELECT node FROM found) AND e.relation = 'wasAssociatedWith' AND {_VALID_AT}
     """
 
 
-# Times and JSON come back raw (text on SQLite, values on PostgreSQL) and are converted by
-# _time/_json: SQLAlchemy's per-row processors cost more than the recursive walk itself.
-_STATEMENTS = {
-    (direction, limited): text(_walk_sql(direction, limited))
-    .bindparams(bindparam("t", type_=DateTime(timezone=True)))
-    .columns(id=Integer(), event_seq=BigInteger())
-    for direction in ("upstream", "downstream")
-    for limited in (False, True)
+# The walk runs on the driver's own cursor: rows come back as plain tuples (times as text
+# on SQLite, values on PostgreSQL; JSON as text or values) and are converted by _time and
+# _json. SQLAlchemy's result rows and per-column processors cost more than the walk itself.
+_ROOT_SQL = "SELECT pk, kind, type, name, attributes, created_at, invalidated_at FROM lineage_nodes WHERE id = :root"
+_STATEMENTS: dict[Any, str] = {"root": _ROOT_SQL}
+for _direction in ("upstream", "downstream"):
+    for _limited in (False, True):
+        _STATEMENTS[(_direction, _limited)] = _walk_sql(_direction, _limited)
+_SQL = {
+    (paramstyle, key): (sql if paramstyle == "named" else re.sub(r":(root|t|depth)\b", r"%(\1)s", sql))
+    for paramstyle in ("named", "pyformat")
+    for key, sql in _STATEMENTS.items()
 }
-_ASSOCIATIONS = (
-    text(
-        f"""
-    SELECT e.id, e.child_id, e.parent_id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq,
-           {_NODE_COLUMNS}
-    FROM lineage_edges e LEFT JOIN lineage_nodes n ON n.id = e.parent_id
-    WHERE e.child_id IN :ids AND e.relation = 'wasAssociatedWith' AND {_VALID_AT}
-    """
-    )
-    .bindparams(bindparam("t", type_=DateTime(timezone=True)), bindparam("ids", expanding=True))
-    .columns(id=Integer(), event_seq=BigInteger())
-)
+
+
+def _query(conn: Connection, key: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one of the statements above on the driver's cursor, inside ``conn``'s transaction."""
+    if not conn.in_transaction():
+        conn.begin()  # what conn.execute would do: one snapshot for the root and its walk
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite and "t" in params:  # stored as naive UTC text; compared as text
+        params = {**params, "t": params["t"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")}
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_SQL[("named" if sqlite else "pyformat", key)], params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+_fromiso = datetime.fromisoformat
 
 
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)  # SQLite keeps naive UTC text
+        return _fromiso(value).replace(tzinfo=UTC)  # SQLite keeps naive UTC text
     return as_utc(value)
 
 
 def _json(value: Any) -> dict[str, Any]:
-    return dict(json.loads(value)) if isinstance(value, str | bytes) else dict(value or {})
+    if isinstance(value, str | bytes):
+        return {} if value == "{}" else dict(json.loads(value))
+    return dict(value or {})
 
 
 def trace(
@@ -190,38 +217,45 @@ def trace(
     if depth is not None and depth < 0:
         raise InputError(f"--depth: expected a whole number of generations >= 0, got {depth}")
     at = as_utc(as_of) if as_of is not None else datetime.now(UTC)
-    root_row = conn.execute(select(schema.nodes).where(schema.nodes.c.id == root)).first()
-    if root_row is None:
+    found = _query(conn, "root", {"root": root})
+    if not found:
         raise NotFoundError(f"no lineage node {root!r} (an artifact, activity or agent id)")
-    if as_utc(root_row.created_at) > at:
-        raise NotFoundError(f"{root!r} did not exist yet at {iso_utc(at)} (recorded {iso_utc(root_row.created_at)})")
-    params: dict[str, Any] = {"root": root, "t": at}
+    root_pk, kind, type_, name, attributes, created_at, invalidated_at = found[0]
+    created = _time(created_at) or at
+    if created > at:
+        raise NotFoundError(f"{root!r} did not exist yet at {iso_utc(at)} (recorded {iso_utc(created)})")
+    params: dict[str, Any] = {"root": root_pk, "t": at}
     if depth is not None:
         params["depth"] = depth
-    rows = conn.execute(_STATEMENTS[(direction, depth is not None)], params).all() if depth != 0 else []
-    node_depth = _generations(root, rows, direction)
-    far_end = "parent_id" if direction == "upstream" else "child_id"
-    found = [(r, getattr(r, far_end)) for r in rows]
-    if direction == "downstream":  # who carried out the activities found (upstream reaches them itself)
-        ids = sorted(node_depth)
-        for start in range(0, len(ids), _CHUNK):
-            for r in conn.execute(_ASSOCIATIONS, {"ids": ids[start : start + _CHUNK], "t": at}):
-                node_depth.setdefault(r.parent_id, node_depth[r.child_id])
-                found.append((r, r.parent_id))
-    nodes = {root: _node(root, root_row, 0, at)}
+    rows = _query(conn, (direction, depth is not None), params) if depth != 0 else []
+    node_depth = _generations(root_pk, rows, direction)
+    ids = {root_pk: root}
+    ids.update((r[1], r[8]) for r in rows)
+    nodes = {root_pk: TraceNode(root, kind, type_, name, created, _gone(invalidated_at, at), 0, _json(attributes))}
     edges: dict[int, TraceEdge] = {}
-    for r, node_id in found:
-        if node_id not in nodes:
-            nodes[node_id] = _node(node_id, r, node_depth[node_id], at)
-        edges[r.id] = TraceEdge(
-            child=r.child_id,
-            parent=r.parent_id,
-            relation=r.relation,
-            activity=r.activity,
-            valid_from=_time(r.valid_from) or at,
-            valid_to=_time(r.valid_to),
-            event_seq=int(r.event_seq),
-        )
+    times: dict[Any, datetime | None] = {None: None}  # an event's edges and nodes share its time
+    for r in rows:
+        far = r[1]
+        valid_from, valid_to, created_at = r[5], r[6], r[13]
+        if valid_from not in times:
+            times[valid_from] = _time(valid_from)
+        if valid_to not in times:
+            times[valid_to] = _time(valid_to)
+        if far not in nodes:
+            if created_at not in times:
+                times[created_at] = _time(created_at)
+            nodes[far] = TraceNode(
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                times[created_at],
+                None if r[14] is None else _gone(r[14], at),
+                node_depth.get(far, 0),
+                _json(r[12]),
+            )
+        child, parent = (ids[r[0]], r[8]) if r[15] else (r[8], ids[r[0]])
+        edges[r[2]] = TraceEdge(child, parent, r[3], r[4], times[valid_from] or at, times[valid_to], r[7])
     return Trace(
         root=root,
         direction=direction,
@@ -232,35 +266,30 @@ def trace(
     )
 
 
-def _node(node_id: str, row: Any, depth: int, at: datetime) -> TraceNode:
-    if row.kind is None:  # an id an edge names but no node row describes
-        return TraceNode(node_id, "unknown", "unknown", node_id, None, None, depth)
-    gone = _time(row.invalidated_at)
-    return TraceNode(
-        id=node_id,
-        kind=row.kind,
-        type=row.type,
-        name=row.name,
-        created_at=_time(row.created_at),
-        # as of a time before its deletion, an artifact is shown as it was then
-        invalidated_at=gone if gone is not None and gone <= at else None,
-        depth=depth,
-        attributes=_json(row.attributes),
-    )
+def _gone(value: Any, at: datetime) -> datetime | None:
+    """When a node was invalidated, if that had happened by ``at`` (before it, the node is
+    shown as it was then)."""
+    gone = _time(value)
+    return gone if gone is not None and gone <= at else None
 
 
-def _generations(root: str, rows: Sequence[Any], direction: Direction) -> dict[str, int]:
-    """Fewest generations from ``root`` to each node over the answer's edges (0-1 BFS)."""
-    out: dict[str, list[tuple[str, int]]] = {}
+def _generations(root: int, rows: Sequence[tuple[Any, ...]], direction: Direction) -> dict[int, int]:
+    """Fewest generations from ``root`` to each node over the answer's edges (0-1 BFS).
+
+    Association edges found downstream (far end a parent) do not lead anywhere further;
+    their agent sits at its activity's depth.
+    """
+    further = _ONE_FURTHER[direction]
+    out: dict[int, list[tuple[int, int]]] = {}
     for r in rows:
-        near, far = (r.child_id, r.parent_id) if direction == "upstream" else (r.parent_id, r.child_id)
-        out.setdefault(near, []).append((far, 1 if r.relation in _ONE_FURTHER[direction] else 0))
+        out.setdefault(r[0], []).append((r[1], 1 if r[3] in further else 0))
     best = {root: 0}
-    queue: deque[str] = deque([root])
+    queue: deque[int] = deque([root])
     while queue:
         node = queue.popleft()
+        here = best[node]
         for far, step in out.get(node, ()):
-            d = best[node] + step
+            d = here + step
             if d < best.get(far, d + 1):
                 best[far] = d
                 if step:
