@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.classification import override
@@ -145,6 +145,29 @@ def test_cycles_are_refused_when_a_derivation_is_recorded(app, tmp_path: Path) -
     with pytest.raises(InputError, match="cycle"):
         record_derivation(app, "self", [ids["a.json"]], [ids["a.json"]])
     assert len(_trace(app, ids["c.json"]).nodes) > 0  # and the graph is still a DAG
+
+
+def test_an_edge_to_an_unregistered_node_is_refused_and_nothing_is_recorded(app) -> None:  # type: ignore[no-untyped-def]
+    _graph(app, _derive("fit", "act1", ["raw"]))
+    with app.engine.connect() as conn:
+        before = EventLog(conn).head()
+    refused = r"lineage edge: 'nobody' is not a registered lineage node"
+    with pytest.raises(InputError, match=refused), transaction(app.engine) as conn:
+        EventLog(conn).append(
+            NewEvent(
+                "lineage.derivation_recorded",
+                "alice",
+                nodes=[NodeSpec.activity("act2", "derivation", "refit")],
+                edges=[
+                    EdgeSpec("act2", "raw", "used", "refit"),
+                    EdgeSpec("act2", "nobody", "wasAssociatedWith", "refit"),
+                ],
+            )
+        )
+    with app.engine.connect() as conn:
+        assert EventLog(conn).head() == before
+        assert conn.execute(select(schema.nodes.c.id).where(schema.nodes.c.id == "act2")).first() is None
+    assert _ids(_trace(app, "fit")) == {"fit", "act1", "raw"}
 
 
 def test_service_trace_names_people_and_gives_classifications_as_they_were(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
