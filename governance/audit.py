@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 from governance import signing
 from governance import tables as t
 from governance.app import App
+from governance.db import snapshot
 from lineage import ChainReport, EventLog, StoredEvent, schema
 from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints
 from lineage.note import NoteVerifier
@@ -79,7 +80,7 @@ def verify_log(app: App, keys: Sequence[str] = (), workers: int | None = None) -
     (in parallel chunks on large logs; see ``lineage.verify``)."""
     verifiers = trusted_verifiers(app, keys)
     url = app.engine.url.render_as_string(hide_password=False)
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         head = EventLog(conn).head()
         checkpoints = MerkleStore(conn).all()
         check = fast_verify(conn, url, head, [cp.size for cp in checkpoints], workers)
@@ -92,20 +93,20 @@ def verify_log(app: App, keys: Sequence[str] = (), workers: int | None = None) -
 
 def prove_inclusion(app: App, event: str, size: int | None = None) -> dict[str, Any]:
     """An offline-checkable proof that ``event`` (id or sequence number) is in a signed checkpoint."""
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         stored = _find_event(conn, event)
         checkpoint = MerkleStore(conn).get(size) if size is not None else MerkleStore(conn).latest()
     if checkpoint is None or checkpoint.size < stored.body.seq:
         if size is not None:
             raise InputError(f"--checkpoint {size}: that checkpoint does not include event #{stored.body.seq}")
         checkpoint = signing.checkpoint(app)
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         path = MerkleStore(conn).inclusion(stored.body.seq, checkpoint.size)
     return inclusion_document(stored.body.canonical(), stored.hash, checkpoint.size, path, checkpoint.note)
 
 
 def prove_consistency(app: App, old_size: int, new_size: int | None = None) -> dict[str, Any]:
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         merkle = MerkleStore(conn)
         old = merkle.get(old_size)
         new = merkle.get(new_size) if new_size is not None else merkle.latest()
@@ -150,7 +151,7 @@ def _find_event(conn: Connection, event: str) -> StoredEvent:
 
 def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -> BlobCheck:
     """Decrypt and re-hash every stored object (slow: reads all ciphertext)."""
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         total = conn.execute(
             select(func.count()).select_from(t.blobs).where(t.blobs.c.wrapped_key.is_not(None))
         ).scalar_one()
@@ -172,7 +173,7 @@ def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -
 
 def iter_events(app: App, subject: str | None = None) -> Iterator[dict[str, Any]]:
     """Every event (or those about ``subject``) as plain dicts, oldest first, page by page."""
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         log = EventLog(conn)
         page: list[StoredEvent] = []
         for stored in log.iter_events(subject=subject):

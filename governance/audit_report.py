@@ -20,6 +20,7 @@ from governance import signing
 from governance import tables as t
 from governance.app import App
 from governance.audit import trusted_verifiers, verify_log
+from governance.db import snapshot
 from governance.provenance import trace_lineage
 from lineage import EventLog, StoredEvent, schema
 from lineage.checkpoints import MerkleStore
@@ -39,7 +40,7 @@ def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, 
     root = next(n for n in trace["nodes"] if n["id"] == node_id)
     ids = [n["id"] for n in trace["nodes"]]
     checkpoint = signing.checkpoint(app)  # proofs below need a checkpoint that covers the newest events
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         log = EventLog(conn)
         touching = _events_touching(conn, log, ids)
         access = [e for e in touching if e.body.type.startswith(ACCESS_TYPES)]

@@ -3,7 +3,10 @@
 SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged event must survive a
 power cut) and every transaction is ``BEGIN IMMEDIATE``: writers queue for the lock up
 front instead of failing half-way with "database is locked" when a read turns into a
-write. Migrations are applied by ``qgov init`` and automatically on first use.
+write. The exception is ``snapshot()``, for reads only: a deferred transaction on one WAL
+snapshot, which neither waits for a writer nor holds one up (a trace or an audit report
+answers while an ingest is committing). Migrations are applied by ``qgov init`` and
+automatically on first use.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def make_engine(settings: Settings) -> Engine:
             json_serializer=_json_text,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
         settings.database_url, pool_pre_ping=True, pool_size=5, max_overflow=5, json_serializer=_json_text
@@ -62,8 +65,25 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+_READ_ONLY = "qgov.read_only"  # set by snapshot() on its connection
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN" if conn.info.get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading only, on one consistent snapshot of the database. On SQLite
+    it takes no write lock (a deferred transaction in WAL mode): it does not wait for a
+    writer's commit and no writer waits for it. Nothing it executes is committed."""
+    with engine.connect() as conn:
+        conn.info[_READ_ONLY] = True
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+            conn.info.pop(_READ_ONLY, None)
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -124,4 +144,12 @@ def transaction(engine: Engine) -> Iterator[Connection]:
             hook(conn)
 
 
-__all__ = ["current_revision", "head_revision", "make_engine", "migrate", "on_events_appended", "transaction"]
+__all__ = [
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "migrate",
+    "on_events_appended",
+    "snapshot",
+    "transaction",
+]

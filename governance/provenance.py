@@ -19,7 +19,7 @@ from governance import tables as t
 from governance.app import App
 from governance.catalog import get_dataset, require_role
 from governance.classification import OFFICER, Change, Classifier
-from governance.db import transaction
+from governance.db import snapshot, transaction
 from lineage import EventLog, NewEvent, schema
 from lineage.trace import Direction, trace
 from qgov.canonical import iso_utc
@@ -33,7 +33,7 @@ def trace_lineage(
     app: App, node_id: str, direction: Direction = "upstream", depth: int | None = None, as_of: datetime | None = None
 ) -> dict[str, Any]:
     """The ``qgov.trace/v1`` document for ``node_id`` (see ``lineage.trace``)."""
-    with app.engine.connect() as conn:
+    with snapshot(app.engine) as conn:
         found = trace(conn, node_id, direction, depth, as_of)
         doc = found.to_json()
         people = [n["id"] for n in doc["nodes"] if n["type"] == "person"]

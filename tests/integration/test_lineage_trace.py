@@ -224,3 +224,55 @@ def test_dvc_stages_are_traced_from_output_to_inputs_and_people(app, dvc_repo: P
     assert stage["attributes"]["git_rev"] == plan.dvc.git_rev
     version = [n for n in trace_lineage(app, stage["id"], "downstream")["nodes"] if n["type"] == "artifact"]
     assert {v["name"] for v in version} == {"results/fit_params.json"}
+
+
+def test_a_trace_answers_while_a_writer_holds_its_transaction_open(app) -> None:  # type: ignore[no-untyped-def]
+    """Traces and verification read a snapshot: they neither wait for an open write
+    transaction (an ingest committing 1,000 files) nor see what it has not committed."""
+    import threading
+
+    from governance.audit import verify_log
+
+    _graph(app, _derive("fit", "act1", ["raw"]))
+    writing, finish = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with transaction(app.engine) as conn:
+                _graph_in(conn)
+                writing.set()
+                finish.wait(30)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+            writing.set()
+
+    def _graph_in(conn) -> None:  # type: ignore[no-untyped-def]
+        EventLog(conn).append(
+            NewEvent(
+                "lineage.derivation_recorded",
+                "alice",
+                nodes=[NodeSpec.entity("code", "artifact", "code")],
+                edges=[EdgeSpec("act1", "code", "used", "fit")],
+            )
+        )
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert writing.wait(30) and not errors
+        answered: list[object] = []
+
+        def reader() -> None:
+            answered.append({n["id"] for n in trace_lineage(app, "fit")["nodes"]})
+            answered.append(verify_log(app).ok)
+
+        thread_r = threading.Thread(target=reader)
+        thread_r.start()
+        thread_r.join(10)
+        assert answered == [{"fit", "act1", "raw"}, True], "a read waited for the writer or saw uncommitted edges"
+    finally:
+        finish.set()
+        thread.join(30)
+    assert not errors
+    assert _ids(_trace(app, "fit")) == {"fit", "act1", "raw", "code"}
