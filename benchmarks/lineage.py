@@ -12,7 +12,8 @@ Prints one JSON document. Measures, in one run:
   C. ``qgov audit verify`` (chain + every checkpoint root recomputed) over the whole log;
   D. sustained appends with checkpointing, one event per transaction and 100 per transaction,
      on SQLite and on PostgreSQL (a throw-away server started by scripts/postgres.sh unless
-     --pg-url is given).
+     --pg-url is given);
+  E. the trace of B on PostgreSQL, over a smaller store (--pg-trace-edges, default 200,000).
 Targets: trace p50 <= 20 ms and within 3x of networkx per query; verify <= 10 s; >= 1,000 events/s.
 """
 
@@ -313,7 +314,7 @@ def bench_trace(app: App, leaves: list[str], queries: int, end: datetime) -> dic
         "networkx_rss_growth_mib": round(rss1 - rss0),
         "qgov_memory": "rows of one answer only; the graph stays in the database",
         "comparison": "both return every edge valid at as_of (relation, times) and every node with its kind, "
-        "type, name and attributes; networkx reads them from memory, qgov from SQLite",
+        f"type, name and attributes; networkx reads them from memory, qgov from {app.engine.dialect.name}",
         "target_p50_ms": 20,
         "meets_p50_target": _pct(qgov_ms, 0.5) <= 20,
         "within_3x_of_networkx_p50": _pct(qgov_ms, 0.5) <= 3 * _pct(nx_ms, 0.5),
@@ -380,6 +381,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--append-seconds", type=float, default=10.0)
     parser.add_argument("--pg-url", default=os.environ.get("QGOV_BENCH_PG_URL"))
+    parser.add_argument(
+        "--pg-trace-edges",
+        type=int,
+        default=200_000,
+        help="also build a store of this many events/edges on PostgreSQL and trace it (0: skip)",
+    )
     parser.add_argument("--keep", type=Path, help="build (or reuse) the store in this directory")
     args = parser.parse_args()
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -410,6 +417,12 @@ def main() -> None:
                 text=True,
             ).stdout.strip()
         pg = _app(scratch / "pg-home", url)
+        if args.pg_trace_edges:
+            built = build(pg, args.pg_trace_edges, args.pg_trace_edges)
+            leaves, end = built.pop("_leaves"), built.pop("_end")
+            built.pop("db_mib")
+            report["build_postgresql"] = built
+            report["trace_postgresql"] = bench_trace(pg, leaves, args.queries, end)
         report["appends_postgresql"] = bench_appends(pg, args.append_seconds)
         pg.close()
         report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
