@@ -109,7 +109,7 @@ class Trace:
         }
 
 
-_NODE_COLUMNS = "n.id, n.kind, n.type, n.name, n.attributes, n.created_at, n.invalidated_at"
+_NODE_COLUMNS = "n.id, n.kind, n.type, n.name, CAST(n.attributes AS TEXT), n.created_at, n.invalidated_at"
 _EDGE_COLUMNS = "e.id, e.relation, e.activity, e.valid_from, e.valid_to, e.event_seq"
 
 
@@ -160,7 +160,7 @@ def _walk_sql(direction: Direction, limited: bool) -> str:
 # The walk runs on the driver's own cursor: rows come back as plain tuples (times as text
 # on SQLite, values on PostgreSQL; JSON as text or values) and are converted by _time and
 # _json. SQLAlchemy's result rows and per-column processors cost more than the walk itself.
-_ROOT_SQL = "SELECT pk, kind, type, name, attributes, created_at, invalidated_at FROM lineage_nodes WHERE id = :root"
+_ROOT_SQL = "SELECT pk, kind, type, name, CAST(attributes AS TEXT), created_at, invalidated_at FROM lineage_nodes WHERE id = :root"
 _STATEMENTS: dict[Any, str] = {"root": _ROOT_SQL}
 for _direction in ("upstream", "downstream"):
     for _limited in (False, True):
