@@ -26,6 +26,7 @@ from lineage import EventLog, StoredEvent, schema
 from lineage.checkpoints import MerkleStore
 from lineage.proofs import inclusion_document, verify_document
 from qgov.canonical import iso_utc
+from qgov.chunks import chunked
 from qgov.errors import IntegrityError
 
 REPORT_SCHEMA = "qgov.audit-report/v1"
@@ -116,10 +117,8 @@ def _events_touching(conn: Connection, log: EventLog, ids: Sequence[str]) -> lis
 def _seqs_about(conn: Connection, ids: Sequence[str]) -> set[int]:
     s = schema.event_subjects
     out: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        out |= {
-            int(r.seq) for r in conn.execute(select(s.c.seq).where(s.c.subject_id.in_(ids[start : start + _CHUNK])))
-        }
+    for chunk in chunked(ids, _CHUNK):
+        out |= {int(r.seq) for r in conn.execute(select(s.c.seq).where(s.c.subject_id.in_(chunk)))}
     return out
 
 

@@ -33,6 +33,7 @@ from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
 from policies.bundle import Bundle
 from policies.classify import Classification, classify, rank_of
+from qgov.chunks import chunked
 from qgov.errors import InputError
 
 JURISDICTION = "US-EAR"
@@ -68,11 +69,6 @@ def artifact_kind(dataset_kind: str, path: str, media_type: str) -> str:
     return "dataset"
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _edges_between(conn: Connection, ids: Sequence[str], downstream: bool) -> dict[str, set[str]]:
     """artifact -wasGeneratedBy-> activity -used-> input, from either end, in chunks."""
     gen = schema.edges.alias("gen")
@@ -80,7 +76,7 @@ def _edges_between(conn: Connection, ids: Sequence[str], downstream: bool) -> di
     output = schema.nodes.alias("output")
     source = schema.nodes.alias("source")
     out: dict[str, set[str]] = {}
-    for chunk in _chunks(list(ids), 5000):
+    for chunk in chunked(list(ids), 5000):
         if downstream:  # input -> outputs
             query = select(source.c.id, output.c.id).where(source.c.id.in_(chunk))
         else:  # output -> inputs
@@ -170,7 +166,7 @@ class Classifier:
         order = downstream_order(self.conn, artifact_ids)
         rows = {
             r.id: r
-            for chunk in _chunks(order, 5000)
+            for chunk in chunked(order, 5000)
             for r in self.conn.execute(select(t.artifacts).where(t.artifacts.c.id.in_(chunk)))
         }
         effective: dict[str, tuple[str | None, bool | None]] = {
@@ -186,7 +182,7 @@ class Classifier:
             ):
                 effective[r.id] = (r.classification, r.controlled)
         self._active: dict[tuple[str, str], Any] = {}
-        for chunk in _chunks(order, 5000):
+        for chunk in chunked(order, 5000):
             for decision in self.conn.execute(
                 select(*[c for c in t.classifications.c if c.name != "result"]).where(  # not the bulky JSON
                     t.classifications.c.artifact_id.in_(chunk), t.classifications.c.active

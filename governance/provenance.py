@@ -23,6 +23,7 @@ from governance.db import snapshot, transaction
 from lineage import EventLog, NewEvent, schema
 from lineage.trace import Direction, trace
 from qgov.canonical import iso_utc
+from qgov.chunks import chunked
 from qgov.errors import InputError, NotFoundError
 
 _CHUNK = 5000
@@ -53,12 +54,12 @@ def classifications_at(conn: Connection, artifact_ids: Sequence[str], at: dateti
     e, s = schema.events, schema.event_subjects
     out: dict[str, dict[str, Any]] = {}
     ids = sorted(set(artifact_ids))
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunked(ids, _CHUNK):
         query = (
             select(s.c.subject_id, e.c.payload, e.c.occurred_at)
             .join(e, e.c.seq == s.c.seq)
             .where(
-                s.c.subject_id.in_(ids[start : start + _CHUNK]),
+                s.c.subject_id.in_(chunk),
                 e.c.type == "artifact.classified",
                 e.c.occurred_at <= at,
             )

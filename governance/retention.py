@@ -27,6 +27,7 @@ from lineage import EventLog, NewEvent, schema
 from lineage.trace import trace
 from policies.retention import RetentionPolicy, retention
 from qgov.canonical import as_utc, iso_utc
+from qgov.chunks import chunked
 from qgov.errors import AccessDenied, InputError, NotFoundError, PolicyError
 
 HOLD_ROLES = {"export_control_officer", "admin"}
@@ -55,8 +56,7 @@ def holds_covering(conn: Connection, artifact_id: str) -> list[dict[str, Any]]:
     ids = downstream_artifacts(conn, artifact_id)
     datasets: set[str] = set()
     refs: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in chunked(ids, _CHUNK):
         datasets |= {
             r.dataset_id for r in conn.execute(select(t.artifacts.c.dataset_id).where(t.artifacts.c.id.in_(chunk)))
         }

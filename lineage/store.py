@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from lineage import schema
 from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
 from qgov.canonical import as_utc, sha256_hex
+from qgov.chunks import chunked
 from qgov.errors import InputError
 
 
@@ -34,8 +35,8 @@ class EdgeSpec:
 
 
 NODE_KINDS = {"entity", "activity", "agent"}
-_CHUNK = 5000  # ids per IN (...) list
 RELATIONS = {"used", "wasGeneratedBy", "wasDerivedFrom", "wasAssociatedWith"}
+_CHUNK = 5000  # ids per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,7 @@ class EventLog:
         wanted = sorted(set(ids))
         keys: dict[str, int] = {}
         n = schema.nodes
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for chunk in chunked(wanted, _CHUNK):
             keys.update((r.id, int(r.pk)) for r in self.conn.execute(select(n.c.id, n.c.pk).where(n.c.id.in_(chunk))))
         missing = [i for i in wanted if i not in keys]
         if missing:

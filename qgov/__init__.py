@@ -1,4 +1,4 @@
-"""Shared kernel of qgov: the error tree and the canonical encoding.
+"""Shared kernel of qgov: the error tree, the canonical encoding and bounded chunks.
 
 Everything else in the distribution depends on this package; it depends on nothing
 of ours. The application lives in ``governance``, the cores in ``policies``,
