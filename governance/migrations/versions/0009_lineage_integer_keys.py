@@ -62,6 +62,31 @@ def _edge_columns() -> list[sa.Column[object]]:
     ]
 
 
+def _copy_edges(new: str, old: str, nodes: str) -> None:
+    """Copy the kept edges, in their original order, into the new table whose ends are
+    ``child_<new>``/``parent_<new>``, looking each end up in ``nodes`` by its old ``<old>``."""
+    columns = ", ".join(f"e.{c}" for c in _EDGE_COLUMNS.split(", "))
+    op.execute(
+        f"""
+        INSERT INTO lineage_edges (child_{new}, parent_{new}, {_EDGE_COLUMNS})
+        SELECT c.{new}, p.{new}, {columns}
+        FROM lineage_edges_copy e
+        JOIN {nodes} c ON c.{old} = e.child_{old}
+        JOIN {nodes} p ON p.{old} = e.parent_{old}
+        ORDER BY e.id
+        """
+    )
+
+
+def _edge_indexes(end: str) -> None:
+    """The two covering indexes of the trace, on ends named ``child_<end>``/``parent_<end>``."""
+    child, parent = f"child_{end}", f"parent_{end}"
+    op.create_index("ix_lineage_edges_up", "lineage_edges", [child, parent, "relation", "valid_from", "valid_to", "id"])
+    op.create_index(
+        "ix_lineage_edges_down", "lineage_edges", [parent, child, "relation", "valid_from", "valid_to", "id"]
+    )
+
+
 def upgrade() -> None:
     _keep_copies()
     op.create_table(
@@ -106,23 +131,9 @@ def upgrade() -> None:
         ORDER BY MIN(event_seq), end_id
         """
     )
-    op.execute(
-        f"""
-        INSERT INTO lineage_edges (child_pk, parent_pk, {_EDGE_COLUMNS})
-        SELECT c.pk, p.pk, {", ".join("e." + c for c in _EDGE_COLUMNS.split(", "))}
-        FROM lineage_edges_copy e
-        JOIN lineage_nodes c ON c.id = e.child_id
-        JOIN lineage_nodes p ON p.id = e.parent_id
-        ORDER BY e.id
-        """
-    )
+    _copy_edges(new="pk", old="id", nodes="lineage_nodes")
     _drop_copies()
-    op.create_index(
-        "ix_lineage_edges_up", "lineage_edges", ["child_pk", "parent_pk", "relation", "valid_from", "valid_to", "id"]
-    )
-    op.create_index(
-        "ix_lineage_edges_down", "lineage_edges", ["parent_pk", "child_pk", "relation", "valid_from", "valid_to", "id"]
-    )
+    _edge_indexes("pk")
 
 
 def downgrade() -> None:
@@ -145,20 +156,6 @@ def downgrade() -> None:
         f"INSERT INTO lineage_nodes (id, {_NODE_COLUMNS}) "
         f"SELECT id, {_NODE_COLUMNS} FROM lineage_nodes_copy WHERE kind <> 'unknown' ORDER BY pk"
     )
-    op.execute(
-        f"""
-        INSERT INTO lineage_edges (child_id, parent_id, {_EDGE_COLUMNS})
-        SELECT c.id, p.id, {", ".join("e." + c for c in _EDGE_COLUMNS.split(", "))}
-        FROM lineage_edges_copy e
-        JOIN lineage_nodes_copy c ON c.pk = e.child_pk
-        JOIN lineage_nodes_copy p ON p.pk = e.parent_pk
-        ORDER BY e.id
-        """
-    )
+    _copy_edges(new="id", old="pk", nodes="lineage_nodes_copy")
     _drop_copies()
-    op.create_index(
-        "ix_lineage_edges_up", "lineage_edges", ["child_id", "parent_id", "relation", "valid_from", "valid_to", "id"]
-    )
-    op.create_index(
-        "ix_lineage_edges_down", "lineage_edges", ["parent_id", "child_id", "relation", "valid_from", "valid_to", "id"]
-    )
+    _edge_indexes("id")
