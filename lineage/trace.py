@@ -139,6 +139,12 @@ def _walk_sql(direction: Direction, limited: bool, postgresql: bool) -> str:
         return f"{source} JOIN lineage_edges e ON {condition} JOIN lineage_nodes n ON n.pk = e.{far_end}"
 
     if limited:
+        # the nodes reached, for the associations added downstream
+        found = (
+            ",\n found(node) AS (SELECT CAST(:root AS BIGINT) UNION SELECT node FROM r)"
+            if direction == "downstream"
+            else ""
+        )
         step = f"CASE WHEN e.relation IN ('{_ONE_FURTHER[direction][0]}', 'wasDerivedFrom') THEN 1 ELSE 0 END"
         walk = f"""
         WITH RECURSIVE r(id, node, d) AS (
@@ -146,8 +152,7 @@ def _walk_sql(direction: Direction, limited: bool, postgresql: bool) -> str:
             UNION
             SELECT e.id, e.{far}, r.d + {step} FROM r JOIN lineage_edges e ON e.{near} = r.node
             WHERE {_VALID_AT} AND r.d < :depth
-        ),
-        found(node) AS (SELECT CAST(:root AS BIGINT) UNION SELECT node FROM r)
+        ){found}
         SELECT e.{near}, e.{far}, {_EDGE_COLUMNS}, {_NODE_COLUMNS}, {is_parent}
         FROM {edges_from("(SELECT DISTINCT id FROM r) r", "e.id = r.id", far)}
         """
@@ -213,10 +218,9 @@ def _time(value: Any) -> datetime | None:
     return as_utc(value)
 
 
-def _json(value: Any) -> dict[str, Any]:
-    if isinstance(value, str | bytes):
-        return {} if value == "{}" else dict(json.loads(value))
-    return dict(value or {})
+def _json(value: str) -> dict[str, Any]:
+    """Attributes, selected as JSON text on both databases (most are ``{}``)."""
+    return {} if value == "{}" else dict(json.loads(value))
 
 
 def trace(
