@@ -13,6 +13,7 @@ from governance import signing
 from governance import tables as t
 from governance.app import App
 from governance.db import snapshot
+from governance.keys import readable_key
 from lineage import ChainReport, EventLog, StoredEvent, schema
 from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints
 from lineage.note import NoteVerifier
@@ -156,14 +157,18 @@ def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -
             select(func.count()).select_from(t.blobs).where(t.blobs.c.wrapped_key.is_not(None))
         ).scalar_one()
         rows = conn.execute(
-            select(t.blobs.c.object_id, t.blobs.c.wrapped_key)
+            select(t.blobs.c.object_id, t.blobs.c.wrapped_key, t.blobs.c.kek_key_id)
             .where(t.blobs.c.wrapped_key.is_not(None))
             .order_by(t.blobs.c.object_id)
         ).all()
     bad: list[dict[str, str]] = []
     for index, row in enumerate(rows, 1):
         try:
-            app.blobs.verify(row.object_id, row.wrapped_key)
+            wrapped: bytes | None = row.wrapped_key
+            if row.kek_key_id not in app.kek.key_ids:  # re-wrapped by a rotation since this process loaded its keys
+                wrapped = readable_key(app, row.object_id)
+            if wrapped is not None:  # None: shredded since the snapshot
+                app.blobs.verify(row.object_id, wrapped)
         except (IntegrityError, StorageError) as exc:
             bad.append({"object_id": row.object_id, "error": exc.diagnostics()})
         if progress is not None:

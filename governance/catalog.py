@@ -391,6 +391,11 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
         ).one()
     if key_row.wrapped_key is None:
         raise InputError(f"artifact {artifact}: its data key was destroyed on {key_row.shredded_at}; it cannot be read")
+    from governance.keys import readable_key  # keys imports this module
+
+    wrapped = readable_key(app, found.sha256)  # re-read: a key rotation may have re-wrapped it since
+    if wrapped is None:
+        raise InputError(f"artifact {artifact}: its data key was destroyed; it cannot be read")
 
     def log_access() -> None:
         with transaction(app.engine) as conn:
@@ -404,7 +409,7 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
                 )
             )
 
-    app.blobs.fetch_to_path(found.sha256, key_row.wrapped_key, destination, before_publish=log_access)
+    app.blobs.fetch_to_path(found.sha256, wrapped, destination, before_publish=log_access)
     return found
 
 

@@ -33,6 +33,7 @@ from governance.catalog import Dataset, artifact_id, get_dataset
 from governance.classification import Classifier
 from governance.db import transaction
 from governance.formats import FormatInfo, extract
+from governance.keys import fence_pending_keys
 from governance.validation import validate_table
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec, schema
 from qgov.canonical import iso_utc
@@ -320,6 +321,7 @@ def _commit_batch(
         new_artifacts[:] = [a for a in new_artifacts if (a["summary"]["path"], a["summary"]["sha256"]) not in have_art]
         have_q = _existing_keys(conn, t.quarantine, dataset.id, [(q["path"], q["sha256"]) for q in new_quarantine])
         new_quarantine[:] = [q for q in new_quarantine if (q["path"], q["sha256"]) not in have_q]
+        fence_pending_keys(app, conn, pending)  # a rotation may have overtaken this writer's key set
         app.blobs.publish(list(pending.values()))
         if pending:
             conn.execute(

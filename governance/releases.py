@@ -27,6 +27,7 @@ from governance.app import App
 from governance.catalog import get_artifact, get_dataset, require_role
 from governance.classification import JURISDICTION, OFFICER
 from governance.db import transaction
+from governance.keys import readable_key
 from governance.ledger import Budget, BudgetExceededError, fraction_text, parse_delta, parse_epsilon, show
 from governance.privacy import (
     budget_row,
@@ -303,7 +304,7 @@ def _compute(app: App, row: Any) -> dp.Release:
     with app.engine.connect() as conn:
         art = get_artifact(conn, row.artifact_id)
         profile, _ = budget_row(conn, row.dataset_id)
-        key = conn.execute(select(t.blobs.c.wrapped_key).where(t.blobs.c.object_id == art.sha256)).scalar_one()
+    key = readable_key(app, art.sha256)  # opens under this process's keys, even mid-rotation
     if key is None:
         raise InputError(f"artifact {art.id}: its data key was destroyed; it cannot be read")
     buffer = io.BytesIO()  # plaintext stays in memory: never a temp file

@@ -55,6 +55,19 @@ blobs = Table(
     Column("shredded_at", DateTime(timezone=True), nullable=True),
 )
 
+# The key-encryption keys rotation has known, by Tink key id: the one data keys must be
+# wrapped under now ("primary"), those a rotation is moving data keys off ("retiring") and
+# those dropped from the key file ("retired"). A commit checks its wrapped keys against
+# this under the log head lock, so no writer holding an old key file can lose data.
+kek_keys = Table(
+    "kek_keys",
+    metadata,
+    Column("key_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("state", String(16), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
 artifacts = Table(
     "artifacts",
     metadata,
@@ -312,6 +325,7 @@ __all__ = [
     "role_assignments",
     "artifacts",
     "blobs",
+    "kek_keys",
     "datasets",
     "ingest_runs",
     "metadata",

@@ -11,6 +11,11 @@ The embedded default keeps a Tink AES256-GCM keyset as JSON in a 0600 file under
 ``QGOV_HOME`` (or takes the same JSON from the environment, read once by the
 settings). Rotation adds a new primary key; every data key is then re-wrapped and
 the old keys are dropped, so a crash half-way leaves every data key readable.
+
+A process keeps every key it has ever loaded: ``refresh`` merges the key file into the
+keys in memory (the file's primary becomes the primary), so a data key this process
+wrapped or read a moment ago still opens after another process retired its key.
+Rotation edits the key file itself, never the merged set in memory.
 """
 
 from __future__ import annotations
@@ -57,8 +62,13 @@ def new_data_key() -> tink.KeysetHandle:
 
 
 def wrap_data_key(kek: KeyEncryptionKey, handle: tink.KeysetHandle, object_id: str) -> WrappedKey:
-    blob = tink.proto_keyset_format.serialize_encrypted(handle, kek.aead(), _DATA_KEY_AD + object_id.encode())
-    return WrappedKey(blob, kek.primary_key_id)
+    while True:
+        # The id is read before and after: a refresh in another thread between the two
+        # would otherwise label a key wrapped under one KEK with the id of another.
+        key_id = kek.primary_key_id
+        blob = tink.proto_keyset_format.serialize_encrypted(handle, kek.aead(), _DATA_KEY_AD + object_id.encode())
+        if kek.primary_key_id == key_id:
+            return WrappedKey(blob, key_id)
 
 
 def unwrap_data_key(kek: KeyEncryptionKey, wrapped: bytes, object_id: str) -> tink.KeysetHandle:
@@ -80,10 +90,14 @@ class TinkKeyset:
     """A KEK held as a Tink AES256-GCM keyset (JSON), in a file or given as text."""
 
     def __init__(self, handle: tink.KeysetHandle, source: str, path: Path | None) -> None:
-        self._handle = handle
-        self._aead = handle.primitive(aead.Aead)
+        # One attribute, replaced whole, so a reader never sees a handle with another's primitive.
+        self._state = (handle, handle.primitive(aead.Aead))
         self.source = source
         self.path = path
+
+    @property
+    def _handle(self) -> tink.KeysetHandle:
+        return self._state[0]
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -99,6 +113,12 @@ class TinkKeyset:
 
     @classmethod
     def load(cls, path: Path) -> TinkKeyset:
+        keyset = cls.from_json(cls._read(path), f"key file {path}")
+        keyset.path = path
+        return keyset
+
+    @staticmethod
+    def _read(path: Path) -> str:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
@@ -108,9 +128,7 @@ class TinkKeyset:
                 f"key file {path} is readable by group or others (mode {stat.S_IMODE(mode):o}); "
                 "expected 600: run 'chmod 600' on it"
             )
-        keyset = cls.from_json(path.read_text(encoding="utf-8"), f"key file {path}")
-        keyset.path = path
-        return keyset
+        return path.read_text(encoding="utf-8")
 
     @classmethod
     def create(cls, path: Path) -> TinkKeyset:
@@ -125,39 +143,61 @@ class TinkKeyset:
         return int(self._handle.keyset_info().primary_key_id)
 
     def aead(self) -> aead.Aead:
-        return self._aead
+        return self._state[1]
 
     @property
     def key_ids(self) -> list[int]:
         return [int(k.key_id) for k in self._handle.keyset_info().key_info]
 
-    # -- rotation -----------------------------------------------------------------
+    def file_keys(self) -> tuple[int, list[int]]:
+        """The key file's own (primary id, key ids), which may differ from the keys in memory."""
+        self._require_file()
+        current = json.loads(self._file_json())
+        return int(current["primaryKeyId"]), [int(k["keyId"]) for k in current["key"]]
+
+    def refresh(self) -> None:
+        """Merge the key file into the keys in memory; its primary becomes the primary.
+
+        Keys already in memory stay (see the module docstring); a key given in the
+        environment has no file and is left as it is.
+        """
+        if self.path is None:
+            return
+        merged = json.loads(self._file_json())
+        on_file = {int(k["keyId"]) for k in merged["key"]}
+        merged["key"].extend(k for k in json.loads(self._to_json())["key"] if int(k["keyId"]) not in on_file)
+        self._set(json.dumps(merged))
+
+    # -- rotation (callers serialise these: see governance.keys) --------------------
     def begin_rotation(self) -> int:
-        """Add a fresh primary key (old keys stay, so every wrapped key still opens).
+        """Add a fresh primary key to the key file (old keys stay, so every wrapped key still opens).
 
         Tink's Python API has no keyset manager, so the keysets are merged in their
         documented JSON form: the new key is appended and made primary.
         """
         self._require_file()
-        current = json.loads(self._to_json())
+        current = json.loads(self._file_json())
+        taken = {int(k["keyId"]) for k in current["key"]} | set(self.key_ids)
         while True:
             fresh = json.loads(self._to_json(tink.new_keyset_handle(aead.aead_key_templates.AES256_GCM)))
             new_id = int(fresh["primaryKeyId"])
-            if new_id not in self.key_ids:
+            if new_id not in taken:
                 break
         current["key"].extend(fresh["key"])
         current["primaryKeyId"] = new_id
-        self._replace(json.dumps(current))
+        self._write(json.dumps(current))
+        self.refresh()
         return new_id
 
     def finish_rotation(self) -> list[int]:
-        """Destroy every key but the primary; call only once nothing is wrapped under them."""
+        """Drop every key but the primary from the key file; call only once nothing is wrapped under them."""
         self._require_file()
-        current = json.loads(self._to_json())
+        current = json.loads(self._file_json())
         primary = int(current["primaryKeyId"])
         dropped = [int(k["keyId"]) for k in current["key"] if int(k["keyId"]) != primary]
-        current["key"] = [k for k in current["key"] if int(k["keyId"]) == primary]
-        self._replace(json.dumps(current))
+        if dropped:
+            current["key"] = [k for k in current["key"] if int(k["keyId"]) == primary]
+            self._write(json.dumps(current))
         return dropped
 
     def _require_file(self) -> None:
@@ -170,15 +210,19 @@ class TinkKeyset:
     def _to_json(self, handle: tink.KeysetHandle | None = None) -> str:
         return str(tink.json_proto_keyset_format.serialize(handle or self._handle, secret_key_access.TOKEN))
 
-    def _replace(self, text: str) -> None:
+    def _file_json(self) -> str:
+        assert self.path is not None
+        return self._read(self.path)
+
+    def _set(self, text: str) -> None:
         handle = tink.json_proto_keyset_format.parse(text, secret_key_access.TOKEN)
-        self._handle = handle
-        self._aead = handle.primitive(aead.Aead)
-        self._save()
+        self._state = (handle, handle.primitive(aead.Aead))
 
     def _save(self) -> None:
+        self._write(self._to_json())
+
+    def _write(self, text: str) -> None:
         assert self.path is not None
-        text = self._to_json()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kek-", dir=self.path.parent)
         try:
