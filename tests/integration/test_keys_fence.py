@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from governance.privacy import set_profile
 from governance.releases import request_release
 from governance.requests import Person, register_person, request_access
 from governance.sample_data import calibration_table
+from qgov.errors import ConfigError
 from storage import TinkKeyset
 
 OPEN = {"research": {"fundamental": True, "intended_for_publication": True, "restrictions_accepted": False}}
@@ -171,10 +173,10 @@ def test_a_key_file_older_than_the_last_rotation_is_refused_before_anything_is_s
     report = rotate(app)
     shutil.copy2(before, app.settings.key_file)  # someone restores yesterday's key file
     stale = App(app.settings)
-    from qgov.errors import ConfigError
-
     with pytest.raises(ConfigError, match=rf"primary key {report.retired_key_ids[0]} was retired by a key rotation"):
         _ingest(stale, _files(tmp_path / "late", 2, "late"), "calib")
+    with pytest.raises(ConfigError, match=rf"does not hold key {report.new_key_id}, the primary key the last rotation"):
+        rotate(stale)
     stale.close()
     with app.engine.connect() as conn:
         assert conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.path.like("late-%"))).first() is None
@@ -240,3 +242,57 @@ def test_a_rotation_killed_at_each_step_is_finished_by_the_next_run(
         states = {r.key_id: r.state for r in conn.execute(select(t.kek_keys))}
     assert states == {report.new_key_id: "primary", old: "retired"}
     assert _everything_reads_back(app.settings, tmp_path) == 7
+
+
+def test_two_rotations_racing_ingests_releases_deletions_and_fetches_lose_nothing(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Real concurrency (threads, each its own App and connections); the invariants, not an order, are checked."""
+    _store(app, tmp_path)
+    arts = {a.path: a.id for a in list_artifacts(app, "calib")}
+    start = threading.Barrier(5)
+    errors: list[BaseException] = []
+    reports = []
+
+    def run(work) -> None:  # type: ignore[no-untyped-def]
+        own = App(app.settings)
+        own.kek  # noqa: B018 - the key set is loaded before the race, as a running process holds it
+        try:
+            start.wait(timeout=60)
+            work(own)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    def rotations(own: App) -> None:
+        reports.append(rotate(own, batch=1))
+        reports.append(rotate(own, batch=1))
+
+    def ingests(own: App) -> None:
+        for n in range(4):
+            _ingest(own, _files(tmp_path / f"race-{n}", 3, f"race{n}"), "calib")
+
+    def releases(own: App) -> None:
+        for n in range(3):
+            assert request_release(own, "calib", "mean", "t1_us", "0.2", purpose=f"race {n}")["status"] == "released"
+
+    def deletions(own: App) -> None:
+        for path in ("first-04.json", "first-05.json"):
+            delete_artifact(own, arts[path], "withdrawn", before_retention_end=True)
+
+    def fetches(own: App) -> None:
+        for n in range(6):
+            out = tmp_path / f"race-fetch-{n}"
+            fetch(own, arts[f"first-0{n % 4}.json"], out)
+            assert out.read_bytes() == (tmp_path / "src" / f"first-0{n % 4}.json").read_bytes()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in (rotations, ingests, releases, deletions, fetches)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    first, second = reports
+    assert second.retired_key_ids == [first.new_key_id]
+    assert TinkKeyset.load(app.settings.key_file).key_ids == [second.new_key_id]
+    assert _kek_ids(app) == {second.new_key_id}
+    assert _everything_reads_back(app.settings, tmp_path) == 7 - 2 + 4 * 3
