@@ -623,7 +623,7 @@ def test_rotation_rewraps_and_retires_the_old_key(
     assert rewrapped.ciphertext != obj.wrapped
 
     assert kek.finish_rotation() == [old_id]
-    assert kek.key_ids == [new_id]
+    assert kek.file_keys() == (new_id, [new_id])
     reloaded = TinkKeyset.load(kek.path)  # type: ignore[arg-type]
     assert reloaded.key_ids == [new_id]
     assert stat.S_IMODE(kek.path.stat().st_mode) == 0o600  # type: ignore[union-attr]
@@ -633,10 +633,27 @@ def test_rotation_rewraps_and_retires_the_old_key(
         destination = out_dir / f"plain-{id(k)}.bin"
         fetched.fetch_to_path(obj.object_id, rewrapped.ciphertext, destination)
         assert destination.read_bytes() == obj.plaintext
-        with pytest.raises(IntegrityError, match=rf"object {obj.object_id}: .*{KEY_MISMATCH}"):
-            unwrap_data_key(k, obj.wrapped, obj.object_id)
-        with pytest.raises(IntegrityError, match=obj.object_id):
-            fetched.verify(obj.object_id, obj.wrapped)
+    # The old key is gone from the file: a process that loads it cannot open the old wrapping ...
+    with pytest.raises(IntegrityError, match=rf"object {obj.object_id}: .*{KEY_MISMATCH}"):
+        unwrap_data_key(reloaded, obj.wrapped, obj.object_id)
+    with pytest.raises(IntegrityError, match=obj.object_id):
+        BlobStore(store.backend, reloaded).verify(obj.object_id, obj.wrapped)
+    # ... while one that held it keeps it in memory (a data key it wrapped a moment ago still
+    # opens, to be re-wrapped before it is stored: ADR 0015), and refreshing does not drop it.
+    kek.refresh()
+    assert kek.primary_key_id == new_id and sorted(kek.key_ids) == sorted([old_id, new_id])
+    unwrap_data_key(kek, obj.wrapped, obj.object_id)
+
+
+def test_refresh_merges_the_key_file_and_makes_its_primary_current(tmp_path: Path, kek: TinkKeyset) -> None:
+    other = TinkKeyset.load(kek.path)  # type: ignore[arg-type]  # another process, loaded earlier
+    old_id = other.primary_key_id
+    new_id = kek.begin_rotation()
+    assert other.key_ids == [old_id]  # it does not see the rotation by itself
+    other.refresh()
+    assert other.primary_key_id == new_id and sorted(other.key_ids) == sorted([old_id, new_id])
+    assert wrap_data_key(other, new_data_key(), "ab" * 32).kek_key_id == new_id
+    TinkKeyset.from_json(kek.path.read_text(encoding="utf-8"), "QGOV_KEK").refresh()  # type: ignore[union-attr]  # no file: no-op
 
 
 def test_key_from_json_text_works_but_cannot_be_rotated(kek: TinkKeyset) -> None:
