@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, insert, select
 from governance import tables as t
 from governance.app import App
 from governance.db import transaction
+from governance.keys import readable_key
 from governance.validation import build_expectations
 from lineage import EventLog, NewEvent
 from policies.bundle import ITEM_KINDS, SUBJECT_TYPES
@@ -391,8 +392,6 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
         ).one()
     if key_row.wrapped_key is None:
         raise InputError(f"artifact {artifact}: its data key was destroyed on {key_row.shredded_at}; it cannot be read")
-    from governance.keys import readable_key  # keys imports this module
-
     wrapped = readable_key(app, found.sha256)  # re-read: a key rotation may have re-wrapped it since
     if wrapped is None:
         raise InputError(f"artifact {artifact}: its data key was destroyed; it cannot be read")

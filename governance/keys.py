@@ -155,7 +155,7 @@ def rotate(
     on_step: Callable[[str], None] | None = None,
 ) -> RotationReport:
     """Rotate the key-encryption key, or finish a rotation a crash interrupted (see the module docstring)."""
-    from governance.catalog import require_role  # catalog reads keys through this module
+    from governance.catalog import require_role  # catalog imports this module
 
     step = on_step or (lambda _name: None)
     kek = app.kek
