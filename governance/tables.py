@@ -294,10 +294,27 @@ deletion_certificates = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Personal access tokens: only a SHA-256 of the secret is kept (governance.identity).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person", String(256), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(256), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "api_tokens",
     "deletion_certificates",
     "legal_holds",
     "privacy_budgets",
