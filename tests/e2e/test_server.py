@@ -4,112 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from governance import tables as t
 from governance.app import App
-from governance.catalog import DatasetSpec, list_artifacts, register_dataset
-from governance.ingest import finish_run, ingest_batch, plan_ingest
-from governance.requests import Person, register_person
 from lineage import EventLog
-from tests.conftest import QGOV
+from tests.e2e import server_support
 
-TRAINED = (date.today() - timedelta(days=30)).isoformat()
-CONTENT = b"q,t1\n0,50\n1,48\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _qgov(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [QGOV, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False
-    )
+CONTENT = server_support.CONTENT
 
 
 @pytest.fixture
 def lab(app: App, tmp_path: Path) -> dict[str, str]:
-    """A controlled dataset and an EAR99 one; a CN researcher, a US researcher, an officer, an auditor."""
-    folder = tmp_path / "run"
-    folder.mkdir()
-    (folder / "t1.csv").write_bytes(CONTENT)
-    ids = {}
-    for name, subject, research in (
-        (
-            "sponsor",
-            {"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 0.0008},
-            {"restrictions_accepted": True},
-        ),
-        ("generic", {"type": "none"}, {}),
-    ):
-        register_dataset(app, DatasetSpec(name=name, owner="alice", subject=subject, research=research))
-        plan = plan_ingest(app, folder, name)
-        finish_run(app, plan, ingest_batch(app, plan, plan.files), datetime.now(UTC), 0)
-        ids[name] = list_artifacts(app, name)[0].id
-    for person, citizenship, role in (
-        ("li", "CN", "researcher"),
-        ("ann", "US", "researcher"),
-        ("olga", "US", "export_control_officer"),
-        ("aud", "US", "auditor"),
-    ):
-        register_person(app, Person(person, [citizenship], False, None, "US", "Lab B", TRAINED), [role])
-    return ids
+    return server_support.build_lab(app, tmp_path)
 
 
 @pytest.fixture
 def server(env: dict[str, str], lab: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [QGOV, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            pytest.fail(f"qgov serve exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-    else:
-        proc.kill()
-        pytest.fail("qgov serve did not answer within 60 s")
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    try:
-        assert proc.wait(timeout=20) == 0, "SIGTERM must stop the server cleanly"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()  # type: ignore[union-attr]
-        proc.stderr.close()  # type: ignore[union-attr]
+    with server_support.running_server(env) as base:
+        yield base
 
 
 @pytest.fixture
 def tokens(env: dict[str, str], lab: dict[str, str]) -> dict[str, dict[str, str]]:
-    out = {}
-    for person in ("alice", "li", "ann", "olga", "aud"):
-        made = _qgov(env, "token", "create", person, "--json")
-        assert made.returncode == 0, made.stderr
-        out[person] = json.loads(made.stdout)
-    return out
+    return server_support.issue_tokens(env, ["alice", "li", "ann", "olga", "aud"])
 
 
 def _h(tokens: dict[str, dict[str, str]], who: str) -> dict[str, str]:
@@ -125,16 +49,16 @@ def test_token_create_prints_the_contract_document_and_keeps_only_a_hash(
     assert timedelta(days=89) < expires - datetime.now(UTC) <= timedelta(days=90)
     secret = doc["token"].removeprefix(f"qgov_pat_{doc['id']}_")
     with app.engine.connect() as conn:
-        stored = conn.exec_driver_sql("SELECT token_hash FROM api_tokens WHERE id = '%s'" % doc["id"]).scalar_one()
+        stored = conn.execute(select(t.api_tokens.c.token_hash).where(t.api_tokens.c.id == doc["id"])).scalar_one()
         events = [e.body for e in EventLog(conn).iter_events(subject=doc["id"])]
     assert stored == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored
     assert [e.type for e in events] == ["token.created"] and secret not in json.dumps(events[0].payload)
 
 
 def test_only_an_admin_issues_tokens_and_only_for_registered_people(env: dict[str, str], lab: dict[str, str]) -> None:
-    refused = _qgov({**env, "QGOV_USER": "li"}, "token", "create", "li", "--json")
+    refused = server_support.qgov({**env, "QGOV_USER": "li"}, "token", "create", "li", "--json")
     assert refused.returncode != 0 and "may not issue access tokens" in refused.stderr
-    ghost = _qgov(env, "token", "create", "ghost", "--json")
+    ghost = server_support.qgov(env, "token", "create", "ghost", "--json")
     assert ghost.returncode != 0 and "'ghost' is not a registered person" in ghost.stderr
 
 
@@ -152,9 +76,7 @@ def test_healthz_needs_no_token_and_everything_else_does(server: str, tokens: di
             assert answer.headers["www-authenticate"] == "Bearer"
 
 
-def test_whoami_names_the_token_holder_whatever_qgov_user_says(
-    server: str, tokens: dict[str, dict[str, str]]
-) -> None:
+def test_whoami_names_the_token_holder_whatever_qgov_user_says(server: str, tokens: dict[str, dict[str, str]]) -> None:
     me = httpx.get(f"{server}/api/v1/whoami", headers=_h(tokens, "li") | {"X-QGOV-User": "olga"}).json()
     assert me == {"name": "li", "roles": ["researcher"], "authenticated_by": f"token:{tokens['li']['id']}"}
 
@@ -165,7 +87,7 @@ def test_a_revoked_or_forged_token_is_refused(
     forged = tokens["li"]["token"][:-4] + "AAAA"
     answer = httpx.get(f"{server}/api/v1/whoami", headers={"Authorization": f"Bearer {forged}"})
     assert answer.status_code == 401 and "unknown or wrong token" in answer.json()["detail"]
-    assert _qgov(env, "token", "revoke", tokens["li"]["id"]).returncode == 0
+    assert server_support.qgov(env, "token", "revoke", tokens["li"]["id"]).returncode == 0
     answer = httpx.get(f"{server}/api/v1/whoami", headers=_h(tokens, "li"))
     assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
 
@@ -210,7 +132,9 @@ def test_request_decide_and_download_over_http(
     assert got.status_code == 200 and got.content == CONTENT
     assert got.headers["content-length"] == str(len(CONTENT)) and got.headers["cache-control"] == "no-store"
     with app.engine.connect() as conn:
-        fetched = [e.body for e in EventLog(conn).iter_events(subject=lab["sponsor"]) if e.body.type == "artifact.fetched"]
+        fetched = [
+            e.body for e in EventLog(conn).iter_events(subject=lab["sponsor"]) if e.body.type == "artifact.fetched"
+        ]
     assert len(fetched) == 1 and fetched[0].payload["channel"] == "api"
     # another researcher still has no grant
     assert httpx.get(content, headers=_h(tokens, "ann")).status_code == 403
@@ -226,7 +150,9 @@ def test_an_officer_cannot_decide_their_own_request_over_http(
     ).json()
     assert req["status"] == "queued"
     for action, body in (("approve", {"licence": "x"}), ("deny", {"reason": "x"})):
-        answer = httpx.post(f"{server}/api/v1/access-requests/{req['id']}/{action}", headers=_h(tokens, "olga"), json=body)
+        answer = httpx.post(
+            f"{server}/api/v1/access-requests/{req['id']}/{action}", headers=_h(tokens, "olga"), json=body
+        )
         assert answer.status_code == 403 and "their own request" in answer.json()["detail"]
 
 
