@@ -177,7 +177,8 @@ grants = Table(
     "grants",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("request_id", String(36), ForeignKey("access_requests.id"), nullable=False),
+    # One grant per request, enforced by the database: two approvals racing cannot make two.
+    Column("request_id", String(36), ForeignKey("access_requests.id"), nullable=False, unique=True),
     Column("person", String(256), nullable=False, index=True),
     Column("artifacts", JSON, nullable=False),
     Column("purpose", Text, nullable=False),
