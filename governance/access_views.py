@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -93,4 +94,14 @@ def get_request(app: App, request_id: str) -> dict[str, Any]:
         return _request_json(row, _grants_of(conn, [row.id])[row.id])
 
 
-__all__ = ["get_request", "list_requests"]
+def what_if(app: App, request: Any, at: datetime | None = None) -> dict[str, Any]:
+    """A what-if access check for any registered person (nothing is recorded)."""
+    from governance.access import check
+
+    with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
+    decision, evidence = check(app, request, at or datetime.now(UTC), "request")
+    return decision.to_json() | evidence
+
+
+__all__ = ["get_request", "list_requests", "what_if"]

@@ -244,6 +244,13 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
         decide(app, request_id, body.reason)
         return service(app, request_id)
 
+    @api.post(f"{API}/access-checks", tags=["access"], responses=_ERRORS)
+    def access_check(body: dict[str, Any], who: Who) -> dict[str, Any]:
+        """What-if: decide a REQUEST document (DESIGN.md) as given; nothing is recorded."""
+        from governance.access_views import what_if
+
+        return what_if(acting(who), body)
+
     @api.get(f"{API}/queue", tags=["access"], responses=_ERRORS)
     def queue(who: Who) -> list[dict[str, Any]]:
         """Officers: queued requests, oldest first, with the time waited against the SLA."""

@@ -28,7 +28,31 @@ PEOPLE = (
     ("ann", "US", "researcher"),
     ("olga", "US", "export_control_officer"),
     ("aud", "US", "auditor"),
+    ("rita", "US", "researcher"),
+    ("rob", "US", "researcher"),
 )
+
+
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[str]:
+    """A fresh database of ``kind`` (sqlite | postgresql) for a module-scoped store."""
+    import uuid
+
+    from tests.conftest import _admin_conn, _pg_base
+
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'qgov.db'}"
+        return
+    base = _pg_base()
+    assert base is not None
+    name = f"qgov_{uuid.uuid4().hex[:12]}"
+    with _admin_conn(base) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with _admin_conn(base) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
