@@ -530,8 +530,16 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option("--workdir", help="Where to build the demo (default: a new temp dir).")
     ] = None,
+    server: Annotated[
+        bool, typer.Option("--server", help="Show the service: qgov serve, four people, four tokens, over HTTP.")
+    ] = False,
 ) -> None:
     """Run the whole story on generated sample quantum data, in a store of its own."""
+    if server:
+        from governance.demo_server import run_server_demo
+
+        run_server_demo(workdir, console)
+        return
     from governance.demo import run_demo
 
     run_demo(workdir, console)

@@ -214,3 +214,11 @@ def test_bad_input_is_a_problem_document_naming_the_field(site: Site) -> None:
         f"{site.base}/api/v1/access-requests", headers=site.h("li"), json={"artifact": "nope", "purpose": "x"}
     )
     assert missing.status_code == 404 and "artifact 'nope' does not exist" in missing.json()["detail"]
+
+
+def test_demo_server_shows_a_researcher_refused_approving_their_own_request(tmp_path: Path) -> None:
+    shown = server_support.qgov({}, "demo", "--server", "--workdir", str(tmp_path / "demo"))
+    assert shown.returncode == 0, shown.stderr
+    out = " ".join(shown.stderr.split())
+    assert "Li tries to approve her own request 403 user 'li' may not approve access requests" in out
+    assert "200: 1500 bytes, SHA-256 matches: True" in out and "no token: 401" in out
