@@ -127,6 +127,10 @@ def principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("Authorization: expected 'Bearer TOKEN' (create one with 'qgov token create')")
     try:
+        from governance.oidc import authenticate_jwt, looks_like_jwt
+
+        if looks_like_jwt(credentials.credentials):
+            return authenticate_jwt(core, credentials.credentials)
         return authenticate_token(core, credentials.credentials)
     except AuthenticationError as exc:
         failures = throttle.failed(client)
