@@ -84,12 +84,18 @@ def create_token(app: App, person: str, days: int = DEFAULT_TOKEN_DAYS, note: st
 
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InputError(f"--days: expected 1 to {MAX_TOKEN_DAYS}, got {days}")
+    with app.engine.connect() as conn:
+        authorize(conn, app.user, "token.create")
+    return create_token_for(app, person, timedelta(days=days), note, by=app.user)
+
+
+def create_token_for(app: App, person: str, lifetime: timedelta, note: str, by: str) -> IssuedToken:
+    """Issue a token (callers have authorized it: an admin, or a completed sign-in)."""
     now = datetime.now(UTC)
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    expires = now + timedelta(days=days)
+    expires = now + lifetime
     with transaction(app.engine) as conn:
-        authorize(conn, app.user, "token.create")
         principal_for(conn, person, "token")  # refuses a person nobody registered
         conn.execute(
             insert(t.api_tokens).values(
@@ -98,7 +104,7 @@ def create_token(app: App, person: str, days: int = DEFAULT_TOKEN_DAYS, note: st
                 token_hash=_hash(secret),
                 note=note,
                 created_at=now,
-                created_by=app.user,
+                created_by=by,
                 expires_at=expires,
             )
         )
@@ -106,9 +112,14 @@ def create_token(app: App, person: str, days: int = DEFAULT_TOKEN_DAYS, note: st
         log.append(
             NewEvent(
                 "token.created",
-                app.user,
+                by,
                 subjects=[token_id],
-                payload={"token": token_id, "for": log.actor_ref(person), "expires_at": expires.isoformat()},
+                payload={
+                    "token": token_id,
+                    "for": log.actor_ref(person),
+                    "expires_at": expires.isoformat(),
+                    "note": note,
+                },
                 occurred_at=now,
             )
         )
@@ -232,6 +243,7 @@ __all__ = [
     "SignInThrottle",
     "authenticate_token",
     "create_token",
+    "create_token_for",
     "list_tokens",
     "principal_for",
     "revoke_token",

@@ -311,11 +311,24 @@ api_tokens = Table(
     Column("last_used_at", DateTime(timezone=True), nullable=True),
 )
 
+# Local accounts (governance.accounts): an Argon2id password hash and a TOTP secret sealed
+# under the key-encryption key; the last accepted TOTP step stops a code being replayed.
+local_accounts = Table(
+    "local_accounts",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("totp_secret", LargeBinary, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
     "api_tokens",
+    "local_accounts",
     "deletion_certificates",
     "legal_holds",
     "privacy_budgets",

@@ -17,10 +17,13 @@ problem documents (``application/problem+json``) carrying the command line's one
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -111,6 +114,34 @@ class _TooManySignInsError(Exception):
         self.seconds = seconds
 
 
+SESSION_COOKIE = "qgov_session"
+CSRF_COOKIE = "qgov_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def csrf_token(session: str) -> str:
+    """Derived from the session token, so a cookie planted by someone else cannot pair with it."""
+    return hashlib.sha256(b"qgov/csrf/v1:" + session.encode()).hexdigest()
+
+
+def _check_csrf(request: Request, session: str) -> None:
+    """A browser session changes state only with the CSRF token in a header (double submit)."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), csrf_token(session).encode()):
+        raise AccessDenied(f"{CSRF_HEADER}: missing or wrong for this session (cross-site request refused)")
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=1024)
+    code: str = Field(min_length=6, max_length=8, pattern="^[0-9]+$")
+
+
 _bearer = HTTPBearer(auto_error=False, description="A personal access token: qgov token create USER")
 
 
@@ -124,14 +155,19 @@ def principal(
     wait = throttle.blocked_for(client)
     if wait > 0:
         raise _TooManySignInsError(wait)
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    elif credentials is None and request.cookies.get(SESSION_COOKIE):
+        token = request.cookies[SESSION_COOKIE]
+        _check_csrf(request, token)
+    else:
         raise AuthenticationError("Authorization: expected 'Bearer TOKEN' (create one with 'qgov token create')")
     try:
         from governance.oidc import authenticate_jwt, looks_like_jwt
 
-        if looks_like_jwt(credentials.credentials):
-            return authenticate_jwt(core, credentials.credentials)
-        return authenticate_token(core, credentials.credentials)
+        if looks_like_jwt(token):
+            return authenticate_jwt(core, token)
+        return authenticate_token(core, token)
     except AuthenticationError as exc:
         failures = throttle.failed(client)
         _record_failed_sign_in(core, client, exc, failures)
@@ -186,6 +222,45 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         """Liveness: answers without a token."""
         return {"status": "ok"}
+
+    @api.post(f"{API}/auth/sign-in", tags=["identity"], responses={401: _ERRORS[401], 422: _ERRORS[422]})
+    def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
+        """Local account: user name, password and the current TOTP code → a token of a few hours,
+        also set as an HttpOnly session cookie for browsers (state changes then need the CSRF
+        token in the X-CSRF-Token header)."""
+        from governance.accounts import sign_in as service
+
+        client = request.client.host if request.client else "unknown"
+        wait = throttle.blocked_for(client)
+        if wait > 0:
+            raise _TooManySignInsError(wait)
+        try:
+            issued = service(core, body.user, body.password, body.code)
+        except AuthenticationError as exc:
+            _record_failed_sign_in(core, client, exc, throttle.failed(client))
+            raise
+        age = int((issued.expires_at - datetime.now(UTC)).total_seconds())
+        cookie = {"max_age": age, "secure": True, "samesite": "strict", "path": "/"}
+        response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **cookie)  # type: ignore[arg-type]
+        response.set_cookie(CSRF_COOKIE, csrf_token(issued.token), httponly=False, **cookie)  # type: ignore[arg-type]
+        return {
+            "token": issued.token,
+            "id": issued.id,
+            "expires_at": issued.expires_at.isoformat(),
+            "csrf_token": csrf_token(issued.token),
+        }
+
+    @api.post(f"{API}/auth/sign-out", tags=["identity"], responses=_ERRORS)
+    def sign_out(who: Who, request: Request, response: Response) -> dict[str, str]:
+        """End this session: its token is revoked and the cookies cleared."""
+        from governance.identity import revoke_token
+
+        token_id = who.authenticated_by.removeprefix("token:")
+        if who.authenticated_by.startswith("token:"):
+            revoke_token(acting(who), token_id)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return {"signed_out": who.name}
 
     @api.get(f"{API}/whoami", tags=["identity"], responses=_ERRORS)
     def whoami(who: Who) -> dict[str, Any]:

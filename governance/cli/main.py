@@ -31,7 +31,7 @@ from governance.cli.request_cmds import (
     sweep_command,
 )
 from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
-from governance.cli.server_cmds import roles_app, serve_command, token_app
+from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
@@ -80,6 +80,7 @@ app.add_typer(role_app, name="role")
 app.command("serve")(serve_command)
 app.add_typer(token_app, name="token")
 app.add_typer(roles_app, name="roles")
+app.add_typer(account_app, name="account")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 

@@ -14,6 +14,9 @@ from governance.cli._render import console, print_json
 from qgov.errors import InputError
 
 token_app = typer.Typer(help="Personal access tokens for the qgov server (admins issue them).", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Local accounts: password and TOTP, for labs without single sign-on.", no_args_is_help=True
+)
 roles_app = typer.Typer(help="Roles and the capability table.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
@@ -112,6 +115,29 @@ def token_list(as_json: JsonFlag = False) -> None:
     console.print(table)
 
 
+@account_app.command("password")
+def account_password(
+    user: Annotated[str, typer.Argument(help="The registered person (yourself, or anyone for an admin).")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set USER's password and enrol a new TOTP secret (shown once, for an authenticator app)."""
+    import sys
+
+    from governance.accounts import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    enrolled = set_password(open_app(), user, password)
+    if as_json:
+        print_json({"person": user, "otpauth_uri": enrolled.provisioning_uri, "totp_secret": enrolled.secret})
+        return
+    console.print(f"password set for {user}; add this to an authenticator app (shown once):")
+    typer.echo(enrolled.provisioning_uri)
+
+
 @roles_app.command("show")
 def roles_show(as_json: JsonFlag = False) -> None:
     """The capability table: which role may do what (anything not marked is denied)."""
@@ -128,4 +154,4 @@ def roles_show(as_json: JsonFlag = False) -> None:
     console.print(table)
 
 
-__all__ = ["roles_app", "serve_command", "token_app"]
+__all__ = ["account_app", "roles_app", "serve_command", "token_app"]
