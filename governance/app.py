@@ -63,6 +63,17 @@ class App:
     def user(self) -> str:
         return self.settings.user
 
+    def acting_for(self, person: str) -> App:
+        """The same store, keys and policies, acting for another (authenticated) person.
+
+        The server builds one per request; the engine, key set, blob store and signer are
+        shared, never rebuilt, and checkpointing stays with this instance."""
+        other = App(self.settings.model_copy(update={"user": person}))
+        for name in ("engine", "kek", "blobs", "policies", "signer"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
+
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -12,6 +12,9 @@
 | QGOV_USER           | the OS user                          | who the command line acts as              |
 | QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
 | QGOV_POLICY_DIR     | unset                                | an organisation's own policy bundles  |
+| QGOV_OIDC_ISSUER    | unset                                | OpenID Connect issuer whose ID tokens count |
+| QGOV_OIDC_AUDIENCE  | unset                                | client id the tokens are issued to |
+| QGOV_OIDC_USERNAME_CLAIM | preferred_username              | the claim naming the registered person    |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables).
 """
@@ -38,6 +41,9 @@ SETTINGS_VARIABLES = (
     "QGOV_USER",
     "QGOV_S3_ENDPOINT_URL",
     "QGOV_POLICY_DIR",
+    "QGOV_OIDC_ISSUER",
+    "QGOV_OIDC_AUDIENCE",
+    "QGOV_OIDC_USERNAME_CLAIM",
 )
 
 
@@ -56,6 +62,9 @@ class Settings(BaseModel):
     user: str
     s3_endpoint_url: str | None = None
     policy_dir: Path | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_username_claim: str = "preferred_username"
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,6 +105,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     user = env.get("QGOV_USER") or _os_user()
     if not user.strip():
         raise ConfigError("QGOV_USER: expected a user name, got an empty value")
+    issuer = (env.get("QGOV_OIDC_ISSUER") or "").rstrip("/") or None
+    audience = env.get("QGOV_OIDC_AUDIENCE") or None
+    if issuer and not audience:
+        raise ConfigError("QGOV_OIDC_AUDIENCE: required with QGOV_OIDC_ISSUER (the client id tokens are issued to)")
+    if issuer and not issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ConfigError(f"QGOV_OIDC_ISSUER: expected an https:// URL (plain http only on loopback), got {issuer}")
     kek = env.get("QGOV_KEK")
     signing_key = env.get("QGOV_SIGNING_KEY")
     return Settings(
@@ -109,6 +124,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         user=user.strip(),
         s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
         policy_dir=Path(env["QGOV_POLICY_DIR"]).expanduser() if env.get("QGOV_POLICY_DIR") else None,
+        oidc_issuer=issuer,
+        oidc_audience=audience,
+        oidc_username_claim=env.get("QGOV_OIDC_USERNAME_CLAIM") or "preferred_username",
     )
 
 

@@ -295,6 +295,24 @@ def _queued(conn: Connection, request_id: str) -> Any:
     return row
 
 
+def _decide_once(conn: Connection, request_id: str, **values: Any) -> None:
+    """Move a queued request to its decision, or refuse if another decision got there first.
+
+    The status is part of the statement's condition: of two officers deciding at the same
+    moment, the second one's update waits for the first's row lock (PostgreSQL) or its write
+    lock (SQLite), then matches nothing, so one request never ends both denied and granted."""
+    done = conn.execute(
+        update(t.access_requests)
+        .where(t.access_requests.c.id == request_id, t.access_requests.c.status == "queued")
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        status = conn.execute(
+            select(t.access_requests.c.status).where(t.access_requests.c.id == request_id)
+        ).scalar_one()
+        raise InputError(f"request {request_id} is already {status}: another decision was recorded first")
+
+
 def approve(app: App, request_id: str, licence: str | None, at: datetime | None = None) -> str:
     """An officer approves a queued request; a licence reference is required when one is."""
     at = at or datetime.now(UTC)
@@ -307,11 +325,7 @@ def approve(app: App, request_id: str, licence: str | None, at: datetime | None 
             raise InputError(
                 "--licence: this request needs a licence or licence-exception reference (e.g. a BIS licence number)"
             )
-        conn.execute(
-            update(t.access_requests)
-            .where(t.access_requests.c.id == request_id)
-            .values(status="granted", decided_at=at, decided_by=app.user, licence=licence)
-        )
+        _decide_once(conn, request_id, status="granted", decided_at=at, decided_by=app.user, licence=licence)
         log = EventLog(conn)
         log.append(NewEvent("access.approved", app.user, [request_id], {"request": request_id, "licence": licence}, at))
         return _grant(
@@ -337,11 +351,7 @@ def deny(app: App, request_id: str, reason: str, at: datetime | None = None) -> 
         row = _queued(conn, request_id)
         if row.requester == app.user:
             raise AccessDenied(f"user {app.user!r} may not decide their own request {request_id}")
-        conn.execute(
-            update(t.access_requests)
-            .where(t.access_requests.c.id == request_id)
-            .values(status="denied", decided_at=at, decided_by=app.user, reason=reason)
-        )
+        _decide_once(conn, request_id, status="denied", decided_at=at, decided_by=app.user, reason=reason)
         EventLog(conn).append(
             NewEvent("access.denied", app.user, [request_id], {"request": request_id, "reason": reason}, at)
         )

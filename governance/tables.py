@@ -190,7 +190,8 @@ grants = Table(
     "grants",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("request_id", String(36), ForeignKey("access_requests.id"), nullable=False),
+    # One grant per request, enforced by the database: two approvals racing cannot make two.
+    Column("request_id", String(36), ForeignKey("access_requests.id"), nullable=False, unique=True),
     Column("person", String(256), nullable=False, index=True),
     Column("artifacts", JSON, nullable=False),
     Column("purpose", Text, nullable=False),
@@ -307,10 +308,40 @@ deletion_certificates = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Personal access tokens: only a SHA-256 of the secret is kept (governance.identity).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person", String(256), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(256), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+
+# Local accounts (governance.accounts): an Argon2id password hash and a TOTP secret sealed
+# under the key-encryption key; the last accepted TOTP step stops a code being replayed.
+local_accounts = Table(
+    "local_accounts",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("totp_secret", LargeBinary, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
+    "api_tokens",
+    "local_accounts",
     "deletion_certificates",
     "legal_holds",
     "privacy_budgets",

@@ -31,6 +31,7 @@ from governance.cli.request_cmds import (
     sweep_command,
 )
 from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
+from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
@@ -76,6 +77,10 @@ person_app.command("erase")(erase_command)
 app.add_typer(releases_app, name="releases")
 role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
 app.add_typer(role_app, name="role")
+app.command("serve")(serve_command)
+app.add_typer(token_app, name="token")
+app.add_typer(roles_app, name="roles")
+app.add_typer(account_app, name="account")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
@@ -526,8 +531,16 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option("--workdir", help="Where to build the demo (default: a new temp dir).")
     ] = None,
+    server: Annotated[
+        bool, typer.Option("--server", help="Show the service: qgov serve, four people, four tokens, over HTTP.")
+    ] = False,
 ) -> None:
     """Run the whole story on generated sample quantum data, in a store of its own."""
+    if server:
+        from governance.demo_server import run_server_demo
+
+        run_server_demo(workdir, console)
+        return
     from governance.demo import run_demo
 
     run_demo(workdir, console)
