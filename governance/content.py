@@ -17,6 +17,7 @@ from governance import tables as t
 from governance.app import App
 from governance.catalog import Artifact, _authority, get_artifact
 from governance.db import transaction
+from governance.keys import readable_key
 from lineage import EventLog, NewEvent
 from qgov.errors import InputError, NotFoundError
 
@@ -27,7 +28,8 @@ class Content:
     chunks: Iterator[bytes]
 
 
-def _readable(conn: Connection, app: App, artifact: str) -> tuple[Artifact, bytes]:
+def _readable(conn: Connection, app: App, artifact: str) -> Artifact:
+    """The artifact, if it is not deleted and the acting person holds a valid grant for it."""
     found = get_artifact(conn, artifact)
     row = conn.execute(select(t.artifacts).where(t.artifacts.c.id == found.id)).one()
     if row.deleted_at is not None:
@@ -35,23 +37,21 @@ def _readable(conn: Connection, app: App, artifact: str) -> tuple[Artifact, byte
 
         raise NotFoundError(deleted_message(row))
     _authority(conn, app.user, found.id)
-    key = conn.execute(
-        select(t.blobs.c.wrapped_key, t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)
-    ).one()
-    if key.wrapped_key is None:
-        raise InputError(f"artifact {artifact}: its data key was destroyed on {key.shredded_at}; it cannot be read")
-    return found, bytes(key.wrapped_key)
+    return found
 
 
 def open_content(app: App, artifact: str, channel: str = "api") -> Content:
     """Check the grant, authenticate the whole object, record the access, then stream it."""
     with app.engine.connect() as conn:
-        found, wrapped = _readable(conn, app, artifact)
+        found = _readable(conn, app, artifact)
+    wrapped = readable_key(app, found.sha256)  # re-read so that a rotation's re-wrap opens here
+    if wrapped is None:
+        raise InputError(f"artifact {artifact}: its data key was destroyed; it cannot be read")
     app.blobs.verify(found.sha256, wrapped)
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()  # the lock a deletion takes: a deletion is either before this or after it
-        found, wrapped = _readable(conn, app, artifact)
+        found = _readable(conn, app, artifact)
         authority = _authority(conn, app.user, found.id)
         log.append(
             NewEvent(

@@ -78,7 +78,7 @@ def test_healthz_needs_no_token_and_everything_else_does(site: Site) -> None:
     assert httpx.get(f"{site.base}/api/v1/healthz").json() == {"status": "ok"}
     spec = httpx.get(f"{site.base}/openapi.json").json()
     for path, methods in spec["paths"].items():
-        if path == "/api/v1/healthz":
+        if path in ("/api/v1/healthz", "/api/v1/auth/sign-in"):  # the contract's exceptions
             continue
         for method in methods:
             url = site.base + path.replace("{request_id}", "x").replace("{artifact_id}", "x")
