@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import argon2
 import pyotp
-from sqlalchemy import insert, select, update
+import tink
+from sqlalchemy import Connection, insert, select, update
 
 from governance import tables as t
 from governance.app import App
@@ -23,7 +24,7 @@ from governance.capabilities import authorize
 from governance.db import transaction
 from governance.identity import AuthenticationError, IssuedToken, create_token_for, principal_for
 from lineage import EventLog, NewEvent
-from qgov.errors import InputError
+from qgov.errors import InputError, IntegrityError
 
 SIGN_IN_HOURS = 8
 MIN_PASSWORD = 12
@@ -61,6 +62,18 @@ def set_password(app: App, person: str, password: str) -> Enrolment:
     return Enrolment(person, uri, secret)
 
 
+def _unseal(app: App, sealed: bytes, person: str) -> str:
+    """The TOTP secret; a rotation since this process loaded its keys makes it reload them once."""
+    try:
+        return app.kek.aead().decrypt(sealed, _AD + person.encode()).decode()
+    except tink.TinkError:
+        app.kek.refresh()
+    try:
+        return app.kek.aead().decrypt(sealed, _AD + person.encode()).decode()
+    except tink.TinkError:
+        raise IntegrityError(f"local account {person!r}: its TOTP secret does not open with {app.kek.source}") from None
+
+
 def sign_in(app: App, person: str, password: str, code: str, now: datetime | None = None) -> IssuedToken:
     """Password and current TOTP code → a token of a few hours. Every refusal is the same
     message (no oracle for which factor was wrong or whether the account exists)."""
@@ -75,7 +88,7 @@ def sign_in(app: App, person: str, password: str, code: str, now: datetime | Non
             _hasher.verify(row.password_hash, password)
         except argon2.exceptions.VerificationError:
             raise refused from None
-        secret = app.kek.aead().decrypt(row.totp_secret, _AD + person.encode()).decode()
+        secret = _unseal(app, row.totp_secret, person)
         totp = pyotp.TOTP(secret)
         step = None
         for drift in (0, -1, 1):
@@ -92,4 +105,18 @@ def sign_in(app: App, person: str, password: str, code: str, now: datetime | Non
     return create_token_for(app, person, timedelta(hours=SIGN_IN_HOURS), "sign-in (password+totp)", by=person)
 
 
-__all__ = ["Enrolment", "set_password", "sign_in"]
+def reseal_totp_secrets(app: App, conn: Connection) -> int:
+    """Seal every TOTP secret under the key set's primary (a key rotation calls this before the
+    old keys leave the key file, in its finishing transaction under the log head lock)."""
+    aead = app.kek.aead()
+    rows = conn.execute(select(t.local_accounts.c.person, t.local_accounts.c.totp_secret)).all()
+    for row in rows:
+        ad = _AD + row.person.encode()
+        resealed = aead.encrypt(aead.decrypt(row.totp_secret, ad), ad)
+        conn.execute(
+            update(t.local_accounts).where(t.local_accounts.c.person == row.person).values(totp_secret=resealed)
+        )
+    return len(rows)
+
+
+__all__ = ["Enrolment", "reseal_totp_secrets", "set_password", "sign_in"]

@@ -228,6 +228,9 @@ def _finish(
 ) -> list[int]:
     states = _states(conn)
     retiring = {k for k, s in states.items() if s == RETIRING}
+    from governance.accounts import reseal_totp_secrets  # accounts imports identity, which imports catalog
+
+    resealed = reseal_totp_secrets(app, conn)  # second factors sealed under an old key move too
     dropped = app.kek.finish_rotation()  # a crash before the commit: the next run records it
     step("key-file-trimmed")
     retired = sorted(retiring | set(dropped))
@@ -243,6 +246,7 @@ def _finish(
                 "kek_key_id": new_id,
                 "retired_key_ids": retired,
                 "rewrapped": rewrapped,
+                "totp_secrets_resealed": resealed,
                 "resumed": resumed,
                 "finished_at": datetime.now(UTC).isoformat(),
             },

@@ -103,3 +103,19 @@ def test_a_browser_session_needs_the_csrf_token_to_change_anything(lab: dict[str
         assert out.status_code == 200
     with httpx.Client(base_url=lab["base"], cookies=cookies) as replayed:  # the old cookie, kept by an attacker
         assert replayed.get("/api/v1/whoami").status_code == 401
+
+
+def test_sign_in_still_works_after_the_key_encryption_key_is_rotated(lab: dict[str, str]) -> None:
+    import time
+
+    rotated = subprocess.run(
+        [QGOV, "keys", "rotate", "--json"],
+        env={**os.environ, "QGOV_HOME": lab["QGOV_HOME"], "QGOV_USER": "alice"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert len(json.loads(rotated.stdout)["retired_key_ids"]) == 1
+    time.sleep(31 - time.time() % 30)  # a fresh time step
+    assert _sign_in(lab).status_code == 200
