@@ -376,15 +376,34 @@ def _authority(conn: Connection, person: str, artifact: str) -> str:
     return f"grant:{grant.id}"
 
 
+class ArtifactDeletedError(NotFoundError):
+    """The artifact was crypto-shredded: its tombstone stays, its content is gone for good."""
+
+
+def require_not_deleted(conn: Connection, artifact: str) -> None:
+    """Refuse, naming the deletion and its certificate, when ``artifact`` has been deleted.
+
+    Callers that act on the content check again under the log's head lock, the lock a
+    deletion takes (ADR 0011), so that nothing is released after the shredding is logged.
+    """
+    from governance.deletion import deleted_message
+
+    row = conn.execute(select(t.artifacts).where(t.artifacts.c.id == artifact)).one()
+    if row.deleted_at is not None:
+        raise ArtifactDeletedError(deleted_message(row))
+
+
 def fetch(app: App, artifact: str, destination: Path) -> Artifact:
-    """Decrypt an artifact to ``destination`` under a valid grant, and log the access."""
+    """Decrypt an artifact to ``destination`` under a valid grant, and log the access.
+
+    The access is recorded before the first plaintext byte is written, under the log's head
+    lock that a deletion also takes (ADR 0011, ADR 0016): a deletion that committed while the
+    object was being verified stops the fetch, and one that commits later follows
+    ``artifact.fetched`` in the log, so the log never shows a release after a deletion.
+    """
     with app.engine.connect() as conn:
         found = get_artifact(conn, artifact)
-        tombstone = conn.execute(select(t.artifacts).where(t.artifacts.c.id == found.id)).one()
-        if tombstone.deleted_at is not None:
-            from governance.deletion import deleted_message
-
-            raise NotFoundError(deleted_message(tombstone))
+        require_not_deleted(conn, found.id)
         _authority(conn, app.user, found.id)
         key_row = conn.execute(
             select(t.blobs.c.wrapped_key, t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)
@@ -392,10 +411,13 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
     if key_row.wrapped_key is None:
         raise InputError(f"artifact {artifact}: its data key was destroyed on {key_row.shredded_at}; it cannot be read")
 
-    def log_access() -> None:
+    def record_access() -> None:
         with transaction(app.engine) as conn:
+            log = EventLog(conn)
+            log.lock_head()  # ordered against deletions, which take the same lock
+            require_not_deleted(conn, found.id)  # deleted while it was being verified
             authority = _authority(conn, app.user, found.id)  # re-checked: a grant revoked meanwhile stops it
-            EventLog(conn).append(
+            log.append(
                 NewEvent(
                     "artifact.fetched",
                     app.user,
@@ -404,7 +426,7 @@ def fetch(app: App, artifact: str, destination: Path) -> Artifact:
                 )
             )
 
-    app.blobs.fetch_to_path(found.sha256, key_row.wrapped_key, destination, before_publish=log_access)
+    app.blobs.fetch_to_path(found.sha256, key_row.wrapped_key, destination, before_write=record_access)
     return found
 
 
@@ -412,6 +434,7 @@ __all__ = [
     "ITEM_KINDS",
     "SUBJECT_TYPES",
     "Artifact",
+    "ArtifactDeletedError",
     "Dataset",
     "DatasetSpec",
     "artifact_id",
@@ -426,6 +449,7 @@ __all__ = [
     "list_datasets",
     "list_quarantine",
     "register_dataset",
+    "require_not_deleted",
     "require_role",
     "roles_of",
 ]
