@@ -377,38 +377,60 @@ def _authority(conn: Connection, person: str, artifact: str) -> str:
     return f"grant:{grant.id}"
 
 
-def fetch(app: App, artifact: str, destination: Path) -> Artifact:
-    """Decrypt an artifact to ``destination`` under a valid grant, and log the access."""
+class ArtifactDeletedError(NotFoundError):
+    """The artifact was crypto-shredded: its tombstone stays, its content is gone for good."""
+
+
+def require_not_deleted(conn: Connection, artifact: str) -> None:
+    """Refuse, naming the deletion and its certificate, when ``artifact`` has been deleted.
+
+    Callers that act on the content check again under the log's head lock, the lock a
+    deletion takes (ADR 0011), so that nothing is released after the shredding is logged.
+    """
+    from governance.deletion import deleted_message
+
+    row = conn.execute(select(t.artifacts).where(t.artifacts.c.id == artifact)).one()
+    if row.deleted_at is not None:
+        raise ArtifactDeletedError(deleted_message(row))
+
+
+def open_for_reading(app: App, artifact: str) -> tuple[Artifact, bytes]:
+    """The artifact and its wrapped data key, if it exists, is not deleted and the acting
+    person holds a valid grant for it (checked again by :func:`record_read` under the lock)."""
     with app.engine.connect() as conn:
         found = get_artifact(conn, artifact)
-        tombstone = conn.execute(select(t.artifacts).where(t.artifacts.c.id == found.id)).one()
-        if tombstone.deleted_at is not None:
-            from governance.deletion import deleted_message
-
-            raise NotFoundError(deleted_message(tombstone))
+        require_not_deleted(conn, found.id)
         _authority(conn, app.user, found.id)
-        key_row = conn.execute(
-            select(t.blobs.c.wrapped_key, t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)
-        ).one()
-    if key_row.wrapped_key is None:
-        raise InputError(f"artifact {artifact}: its data key was destroyed on {key_row.shredded_at}; it cannot be read")
-    wrapped = readable_key(app, found.sha256)  # re-read: a key rotation may have re-wrapped it since
+    wrapped = readable_key(app, found.sha256)  # a key rotation may have re-wrapped it since
     if wrapped is None:
-        raise InputError(f"artifact {artifact}: its data key was destroyed; it cannot be read")
+        with app.engine.connect() as conn:
+            shredded = conn.execute(select(t.blobs.c.shredded_at).where(t.blobs.c.object_id == found.sha256)).scalar()
+        raise InputError(f"artifact {artifact}: its data key was destroyed on {shredded}; it cannot be read")
+    return found, wrapped
 
-    def log_access() -> None:
-        with transaction(app.engine) as conn:
-            authority = _authority(conn, app.user, found.id)  # re-checked: a grant revoked meanwhile stops it
-            EventLog(conn).append(
-                NewEvent(
-                    "artifact.fetched",
-                    app.user,
-                    subjects=[found.id, found.sha256],
-                    payload={"artifact": found.id, "sha256": found.sha256, "size": found.size, "authority": authority},
-                )
-            )
 
-    app.blobs.fetch_to_path(found.sha256, wrapped, destination, before_publish=log_access)
+def record_read(app: App, found: Artifact, channel: str | None = None) -> None:
+    """Log a release of plaintext before its first byte leaves, under the log's head lock that a
+    deletion also takes (ADR 0011, ADR 0016): a deletion that committed meanwhile stops it, and
+    one that commits later follows ``artifact.fetched`` in the log. A grant revoked meanwhile
+    stops it too."""
+    with transaction(app.engine) as conn:
+        log = EventLog(conn)
+        log.lock_head()
+        require_not_deleted(conn, found.id)
+        authority = _authority(conn, app.user, found.id)
+        payload = {"artifact": found.id, "sha256": found.sha256, "size": found.size, "authority": authority}
+        if channel is not None:
+            payload["channel"] = channel
+        log.append(NewEvent("artifact.fetched", app.user, subjects=[found.id, found.sha256], payload=payload))
+
+
+def fetch(app: App, artifact: str, destination: Path) -> Artifact:
+    """Decrypt an artifact to ``destination`` under a valid grant, and log the access first:
+    the whole object is verified, then the read is recorded (:func:`record_read`), then the
+    plaintext is written into a new 0600 file that is renamed into place."""
+    found, wrapped = open_for_reading(app, artifact)
+    app.blobs.fetch_to_path(found.sha256, wrapped, destination, before_write=lambda: record_read(app, found))
     return found
 
 
@@ -416,10 +438,13 @@ __all__ = [
     "ITEM_KINDS",
     "SUBJECT_TYPES",
     "Artifact",
+    "ArtifactDeletedError",
     "Dataset",
     "DatasetSpec",
     "artifact_id",
     "fetch",
+    "open_for_reading",
+    "record_read",
     "find_artifact",
     "find_dataset",
     "get_artifact",
@@ -430,6 +455,7 @@ __all__ = [
     "list_datasets",
     "list_quarantine",
     "register_dataset",
+    "require_not_deleted",
     "require_role",
     "roles_of",
 ]

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import get_artifact, roles_of
+from governance.catalog import ArtifactDeletedError, get_artifact, roles_of
 from governance.classification import JURISDICTION
 from governance.db import transaction
 from governance.retention import downstream_artifacts, holds_covering, retention_of
@@ -33,6 +33,14 @@ from qgov.canonical import iso_utc, parse_iso
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
 DELETE_ROLES = {"admin", "data_manager"}
+
+
+class HeldError(AccessDenied):
+    """A deletion refused because a legal hold covers what it would destroy (``hold`` names it)."""
+
+    def __init__(self, message: str, hold: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.hold = hold
 
 
 def deleted_message(row: Any) -> str:
@@ -46,7 +54,7 @@ def _plan(conn: Connection, app: App, artifact: str, at: datetime) -> dict[str, 
     art = get_artifact(conn, artifact)
     row = conn.execute(select(t.artifacts).where(t.artifacts.c.id == art.id)).one()
     if row.deleted_at is not None:
-        raise InputError(deleted_message(row))
+        raise ArtifactDeletedError(deleted_message(row))
     same = conn.execute(
         select(t.artifacts).where(t.artifacts.c.sha256 == art.sha256, t.artifacts.c.deleted_at.is_(None))
     ).all()
@@ -98,9 +106,9 @@ def delete_artifact(
     if not reason.strip():
         raise InputError("--reason: a deletion needs a reason (it is part of the record and the certificate)")
     signer = app.signer
-    now = datetime.now(UTC)
-    kept = retention_of(app, artifact, as_of or now)
-    if parse_iso(kept["keep_until"]) > (as_of or now) and not before_retention_end:
+    judged_at = as_of or datetime.now(UTC)
+    kept = retention_of(app, artifact, judged_at)
+    if parse_iso(kept["keep_until"]) > judged_at and not before_retention_end:
         raise AccessDenied(
             f"artifact {kept['artifact']} is under retention until {kept['keep_until'][:10]} "
             f"({kept['schedule']}); an admin may delete it earlier with --before-retention-end"
@@ -109,6 +117,7 @@ def delete_artifact(
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()  # ordered against legal holds on the same lineage
+        now = datetime.now(UTC)  # read under the lock, so times follow the log's order
         if not roles_of(conn, app.user) & DELETE_ROLES:
             raise AccessDenied(f"user {app.user!r} may not delete artifacts (admins and data managers may)")
         if before_retention_end and "admin" not in roles_of(conn, app.user):
@@ -116,9 +125,10 @@ def delete_artifact(
         plan = _plan(conn, app, artifact, now)
         if plan["holds"]:
             h = plan["holds"][0]
-            raise AccessDenied(
+            raise HeldError(
                 f"artifact {plan['artifact']} is held by legal hold {h['hold']} on {h['scope']} {h['target']} "
-                f"({h['reason']}): nothing it covers can be deleted"
+                f"({h['reason']}): nothing it covers can be deleted",
+                h,
             )
         ids = [d["id"] for d in plan["deletes"]]
         conn.execute(
@@ -212,6 +222,7 @@ def check_certificate(signed: Any, keys: list[str], app: App | None) -> dict[str
 
 
 __all__ = [
+    "HeldError",
     "check_certificate",
     "complete_removals",
     "delete_artifact",

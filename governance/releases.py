@@ -24,7 +24,7 @@ from governance import dp
 from governance import tables as t
 from governance.access import screen_requester
 from governance.app import App
-from governance.catalog import get_artifact, get_dataset, require_role
+from governance.catalog import ArtifactDeletedError, get_artifact, get_dataset, require_not_deleted, require_role
 from governance.classification import JURISDICTION, OFFICER
 from governance.db import transaction
 from governance.keys import readable_key
@@ -297,7 +297,11 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure before a value exists refunds, then re-raises
         _refund(app, row, exc)
         raise
-    return _commit(app, row, result)
+    try:
+        return _commit(app, row, result)
+    except ArtifactDeletedError as exc:  # shredded while it was computed: nothing is published, all refunded
+        _refund(app, row, exc)
+        raise
 
 
 def _compute(app: App, row: Any) -> dp.Release:
@@ -385,6 +389,7 @@ def _commit(app: App, row: Any, result: dp.Release) -> dict[str, Any]:
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
+        require_not_deleted(conn, row.artifact_id)  # under the lock a deletion takes (ADR 0011)
         _, budget = budget_row(conn, row.dataset_id, lock=True)
         charged = budget.commit(eps, dlt)
         store_budget(conn, row.dataset_id, charged, app.user, now)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from governance import tables as t
 from governance.access import screen_requester
 from governance.app import App
-from governance.catalog import get_artifact, require_role
+from governance.catalog import get_artifact, require_not_deleted, require_role
 from governance.classification import JURISDICTION
 from governance.db import transaction
 from lineage import EventLog, NewEvent
@@ -125,6 +125,7 @@ def request_access(
     screening, records = screen_requester(app, request["requester"])
     with transaction(app.engine) as conn:
         log = EventLog(conn)
+        log.lock_head()  # ordered against deletions: nothing is granted that is already shredded
         # the screened name and affiliation are personal: the record keeps a reference to them
         records = [
             {k: v for k, v in r.items() if k != "query"} | {"query_ref": log.personal_ref(person.name, r["query"])}
@@ -133,6 +134,7 @@ def request_access(
         per_artifact = []
         for artifact in artifacts:
             art = get_artifact(conn, artifact)
+            require_not_deleted(conn, art.id)
             classification = art.effective_classification()
             per_artifact.append(
                 (art, decide(request, classification, art.kind, screening, at, bundle.require_access(), bundle.version))

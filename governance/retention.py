@@ -167,11 +167,11 @@ def place_hold(
     if not reason.strip():
         raise InputError("--reason: a legal hold needs a reason (it is part of the record)")
     scope, value = given[0]
-    now = datetime.now(UTC)
     hold_id = str(uuid.uuid4())
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()  # a hold and a deletion of the same lineage are serialised on the log's head
+        now = datetime.now(UTC)  # read under the lock, so times follow the log's order
         if not roles_of(conn, app.user) & HOLD_ROLES:
             raise AccessDenied(f"user {app.user!r} may not place legal holds (export-control officers and admins may)")
         if scope == "artifact":
@@ -207,10 +207,10 @@ def place_hold(
 def release_hold(app: App, hold_id: str, reason: str) -> dict[str, Any]:
     if not reason.strip():
         raise InputError("--reason: releasing a legal hold needs a reason (it is part of the record)")
-    now = datetime.now(UTC)
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
+        now = datetime.now(UTC)  # read under the lock, so times follow the log's order
         if not roles_of(conn, app.user) & HOLD_ROLES:
             raise AccessDenied(
                 f"user {app.user!r} may not release legal holds (export-control officers and admins may)"

@@ -4,6 +4,10 @@ Per the artifact's schedule: ``delete`` crypto-shreds it with a certificate, ``r
 ``archive`` are recorded once as due (an officer decides; there is no archive tier to move
 data to yet). It also finishes ciphertext removals a killed deletion left behind. A dry run
 (the default from the command line) reports exactly what acting would do.
+
+Holds can be placed while the sweep runs. Each deletion checks for holds again under the
+log's head lock (ADR 0011); one that became held since the sweep looked is skipped and
+reported under ``held`` (with ``held_during_sweep``), and the sweep carries on.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from sqlalchemy import select
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import require_role
+from governance.catalog import ArtifactDeletedError, require_role
 from governance.db import transaction
-from governance.deletion import complete_removals, delete_artifact, plan_deletion
+from governance.deletion import HeldError, complete_removals, delete_artifact, plan_deletion
 from governance.retention import retention_of
 from lineage import EventLog, NewEvent, schema
 from qgov.canonical import parse_iso
@@ -67,12 +71,21 @@ def sweep(app: App, act: bool = False, at: datetime | None = None) -> dict[str, 
             continue
         action = kept["action"]
         if action == "delete":
-            blocking = plan_deletion(app, artifact)["holds"]  # also holds on artifacts sharing its content
+            try:
+                blocking = plan_deletion(app, artifact)["holds"]  # also holds on artifacts sharing its content
+            except ArtifactDeletedError:  # deleted by someone else meanwhile, with its own certificate
+                continue
             if blocking:
                 report["held"].append(entry | {"hold": blocking[0]["hold"]})
                 continue
             if act:
-                signed = delete_artifact(app, artifact, f"retention schedule {kept['schedule']} ended", as_of=at)
+                try:
+                    signed = delete_artifact(app, artifact, f"retention schedule {kept['schedule']} ended", as_of=at)
+                except HeldError as exc:  # held since it was checked above: skip it and carry on
+                    report["held"].append(entry | {"hold": exc.hold["hold"], "held_during_sweep": True})
+                    continue
+                except ArtifactDeletedError:  # deleted by someone else meanwhile, with its own certificate
+                    continue
                 deleted |= {a["id"] for a in signed["certificate"]["artifacts"]}
                 entry["certificate"] = signed["certificate"]["certificate_id"]
             report["deleted"].append(entry)

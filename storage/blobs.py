@@ -7,14 +7,16 @@ the associated data of the stream *and* of the wrapped data key, so a blob moved
 another object id, or a key moved onto another row, fails authentication.
 
 Reading never hands out plaintext that has not been authenticated: :meth:`fetch_to_path`
-verifies the whole object first, then decrypts into a 0600 temp file beside the
-destination and renames it into place; any failure removes the temp file.
+verifies the whole object first, lets the caller record the access, then decrypts into a
+new 0600 temp file beside the destination and renames it into place; any failure removes
+the temp file, and the next fetch to that destination removes one a killed fetch left.
 Memory stays flat with object size: everything streams in 1 MiB chunks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import os
@@ -29,7 +31,7 @@ import tink
 from tink import streaming_aead
 
 from qgov.errors import InputError, IntegrityError, StorageError
-from storage.backends import Backend, Staged
+from storage.backends import Backend, Staged, _alive
 from storage.keys import KeyEncryptionKey, WrappedKey, new_data_key, unwrap_data_key, wrap_data_key
 
 CHUNK = 1 << 20
@@ -88,6 +90,28 @@ class _NonClosingSink(io.RawIOBase):
 
     def close(self) -> None:
         pass
+
+
+def _part_prefix(destination: Path) -> str:
+    return f".{destination.name}.qgov-"
+
+
+def remove_stale_parts(destination: Path) -> int:
+    """Remove temp files that killed fetches to ``destination`` left beside it; returns how many.
+
+    A temp file is named ``.NAME.qgov-PID-RANDOM.part``; one whose process still runs is
+    another fetch in progress and is left alone.
+    """
+    parent = destination.parent if str(destination.parent) else Path(".")
+    removed = 0
+    for leftover in parent.glob(f"{glob.escape(_part_prefix(destination))}*.part"):
+        owner = leftover.name.removeprefix(_part_prefix(destination)).split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and _alive(int(owner)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed += 1
+    return removed
 
 
 def digest_file(path: Path) -> tuple[str, int, FileStamp]:
@@ -248,13 +272,20 @@ class BlobStore:
         object_id: str,
         wrapped_key: bytes,
         destination: Path,
-        before_publish: Callable[[], None] | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> int:
         """Write an object's plaintext to ``destination`` only once all of it is authentic.
 
-        ``before_publish`` runs after the plaintext is complete and verified but before it
-        appears under ``destination`` (the caller logs the access there); if it raises,
-        nothing is left behind.
+        The order is the protocol (ADR 0004, ADR 0016):
+
+        1. verify: decrypt the whole object, discarding the plaintext, and check its hash;
+        2. ``before_write``: the caller re-checks its authority and records the access; if it
+           raises, no plaintext byte has been written anywhere;
+        3. decrypt again into a new 0600 temp file beside the destination (``O_EXCL``: never
+           someone else's file), check the hash, fsync, rename into place.
+
+        A process killed in step 3 leaves its temp file behind; the next fetch to the same
+        destination removes every such leftover whose process is gone, before anything else.
         """
         destination = destination.expanduser()
         parent = destination.parent if str(destination.parent) else Path(".")
@@ -262,10 +293,13 @@ class BlobStore:
             raise InputError(f"output {destination}: is a directory, expected a file path")
         if not parent.is_dir():
             raise InputError(f"output {destination}: directory {parent} does not exist")
+        remove_stale_parts(destination)
         self.verify(object_id, wrapped_key)
-        tmp = parent / f".{destination.name}.qgov-{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
+        if before_write is not None:
+            before_write()
+        tmp = parent / f"{_part_prefix(destination)}{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             digest = hashlib.sha256()
             with os.fdopen(fd, "wb") as out:
 
@@ -278,8 +312,6 @@ class BlobStore:
                 os.fsync(out.fileno())
             if digest.hexdigest() != object_id:
                 raise IntegrityError(f"object {object_id}: changed while being fetched")
-            if before_publish is not None:
-                before_publish()
             os.replace(tmp, destination)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -296,4 +328,4 @@ class BlobStore:
         self.backend.delete(object_key(object_id))
 
 
-__all__ = ["BlobStore", "FileStamp", "PendingObject", "digest_file", "object_key"]
+__all__ = ["BlobStore", "FileStamp", "PendingObject", "digest_file", "object_key", "remove_stale_parts"]

@@ -392,16 +392,19 @@ def test_object_changed_after_verify_leaves_no_temp_file(
     assert destination.read_bytes() == b"previous content"
 
 
-def test_failing_before_publish_hook_leaves_nothing(
+def test_failing_before_write_hook_leaves_nothing(
     put: Callable[[bytes], Stored], store: BlobStore, out_dir: Path
 ) -> None:
     obj = put(payload(3000))
+    seen: list[list[str]] = []
 
     def refuse() -> None:
+        seen.append(os.listdir(out_dir))
         raise RuntimeError("access log unavailable")
 
     with pytest.raises(RuntimeError, match="access log unavailable"):
-        store.fetch_to_path(obj.object_id, obj.wrapped, out_dir / "plain.bin", before_publish=refuse)
+        store.fetch_to_path(obj.object_id, obj.wrapped, out_dir / "plain.bin", before_write=refuse)
+    assert seen == [[]]  # the hook runs before any output file, even a temp file, exists
     assert os.listdir(out_dir) == []
 
 
