@@ -12,6 +12,8 @@
 | QGOV_USER           | the OS user                          | who the command line acts as              |
 | QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
 | QGOV_POLICY_DIR     | unset                                | an organisation's own policy bundles  |
+| QGOV_URL            | unset                                | a qgov server: the command line becomes its client |
+| QGOV_TOKEN          | unset                                | the personal access token for QGOV_URL     |
 | QGOV_OIDC_ISSUER    | unset                                | OpenID Connect issuer whose ID tokens count |
 | QGOV_OIDC_AUDIENCE  | unset                                | client id the tokens are issued to |
 | QGOV_OIDC_USERNAME_CLAIM | preferred_username              | the claim naming the registered person    |
@@ -41,6 +43,8 @@ SETTINGS_VARIABLES = (
     "QGOV_USER",
     "QGOV_S3_ENDPOINT_URL",
     "QGOV_POLICY_DIR",
+    "QGOV_URL",
+    "QGOV_TOKEN",
     "QGOV_OIDC_ISSUER",
     "QGOV_OIDC_AUDIENCE",
     "QGOV_OIDC_USERNAME_CLAIM",
@@ -62,6 +66,8 @@ class Settings(BaseModel):
     user: str
     s3_endpoint_url: str | None = None
     policy_dir: Path | None = None
+    server_url: str | None = None
+    token: SecretStr | None = None
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_username_claim: str = "preferred_username"
@@ -105,6 +111,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     user = env.get("QGOV_USER") or _os_user()
     if not user.strip():
         raise ConfigError("QGOV_USER: expected a user name, got an empty value")
+    server_url = (env.get("QGOV_URL") or "").rstrip("/") or None
+    token = env.get("QGOV_TOKEN") or None
+    if server_url and not server_url.startswith(("https://", "http://127.", "http://localhost", "http://[::1]")):
+        raise ConfigError(f"QGOV_URL: expected an https:// URL (plain http only on loopback), got {server_url}")
+    if server_url and not token:
+        raise ConfigError("QGOV_TOKEN: required with QGOV_URL (ask an admin: qgov token create YOU)")
     issuer = (env.get("QGOV_OIDC_ISSUER") or "").rstrip("/") or None
     audience = env.get("QGOV_OIDC_AUDIENCE") or None
     if issuer and not audience:
@@ -124,6 +136,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         user=user.strip(),
         s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
         policy_dir=Path(env["QGOV_POLICY_DIR"]).expanduser() if env.get("QGOV_POLICY_DIR") else None,
+        server_url=server_url,
+        token=SecretStr(token) if token else None,
         oidc_issuer=issuer,
         oidc_audience=audience,
         oidc_username_claim=env.get("QGOV_OIDC_USERNAME_CLAIM") or "preferred_username",

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progres
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
-from governance.cli._context import open_app
+from governance.cli._context import open_app, open_client, open_local_app
 from governance.cli._render import console, exit_with_error, human_size, print_json
 from governance.cli.access_cmds import access_app, screen_command, screening_app
 from governance.cli.audit_cmds import audit_app
@@ -94,7 +94,7 @@ def init(as_json: JsonFlag = False) -> None:
     from governance.keys import create_key_file
     from governance.signing import create_signing_key
 
-    qg = open_app()
+    qg = open_local_app()
     created_key = create_key_file(qg)
     created_signing_key = create_signing_key(qg)
     revision = current_revision(qg.engine)
@@ -447,13 +447,11 @@ def fetch(
     as_json: JsonFlag = False,
 ) -> None:
     """Decrypt an artifact to a file under a valid grant, after verifying all of it."""
-    from governance.catalog import fetch as fetch_artifact
-
-    art = fetch_artifact(open_app(), artifact, output)
+    fetched = open_client().fetch(artifact, output)
     if as_json:
-        print_json({"artifact": art.id, "output": str(output), "sha256": art.sha256, "size": art.size})
+        print_json(fetched)
         return
-    console.print(f"wrote {output} ({human_size(art.size)}, sha256 {art.sha256[:16]}… verified)")
+    console.print(f"wrote {output} ({human_size(fetched['size'])}, sha256 {fetched['sha256'][:16]}… verified)")
 
 
 # -- artifacts --------------------------------------------------------------
@@ -523,6 +521,16 @@ def keys_rotate(as_json: JsonFlag = False) -> None:
         f"retired {len(report.retired_key_ids)} old key(s)"
         + (" (finished an interrupted rotation)" if report.resumed else "")
     )
+
+
+@app.command()
+def whoami(as_json: JsonFlag = False) -> None:
+    """Who the command line acts as: the local user, or the token's holder on QGOV_URL."""
+    me = open_client().whoami()
+    if as_json:
+        print_json(me)
+        return
+    typer.echo(f"{me['name']} ({', '.join(me['roles']) or 'no role'}; {me['authenticated_by']})")
 
 
 # -- demo -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import open_app, open_client
 from governance.cli._render import console, print_json
 
 person_app = typer.Typer(help="Register the people who request data (admins).", no_args_is_help=True)
@@ -53,9 +53,7 @@ def request_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Ask for artifacts: decided at once, granted, queued for an officer, or denied (with reasons)."""
-    from governance.requests import request_access
-
-    result = request_access(open_app(), artifact, purpose, days, destination.upper())
+    result = open_client().request_access(artifact, purpose, days, destination.upper())
     if as_json:
         print_json(result)
         return
@@ -69,9 +67,7 @@ def request_command(
 
 def queue_command(as_json: JsonFlag = False) -> None:
     """Officer: requests waiting for review, oldest first, with time waited against the SLA."""
-    from governance.requests import queue
-
-    rows = queue(open_app())
+    rows = open_client().queue()
     if as_json:
         print_json({"queue": rows})
         return
@@ -88,9 +84,7 @@ def approve_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: approve a queued request (not your own); a licence reference when one is required."""
-    from governance.requests import approve
-
-    grant = approve(open_app(), request, licence)
+    grant = open_client().approve(request, licence)
     if as_json:
         print_json({"request": request, "grant": grant})
         return
@@ -101,9 +95,7 @@ def deny_command(
     request: str, reason: Annotated[str, typer.Option(help="Why (the requester sees it).")], as_json: JsonFlag = False
 ) -> None:
     """Officer: deny a queued request with a reason."""
-    from governance.requests import deny
-
-    deny(open_app(), request, reason)
+    open_client().deny(request, reason)
     if as_json:
         print_json({"request": request, "status": "denied"})
         return

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import open_local_app as open_app
 from governance.cli._render import console, print_json
 from qgov.errors import InputError
 
