@@ -27,8 +27,8 @@ text that is not a number, a bool, None) becomes NaN. OpenDP's ``then_drop_null`
 or ``then_impute_constant`` then removes or replaces them. Both are 1-stable under the symmetric
 distance (a contributor's rows still change at most ``contributions`` values), and OpenDP's
 stability maps carry that into the privacy map that is charged, so missing values cost nothing
-extra and cannot fail the release: nothing about where a missing or malformed value is can be
-learnt from the outcome. Drop is the default because it invents no data (a declared value biases
+extra and cannot fail the release: where a missing or malformed value is can be learnt from the
+outcome no more than the charged ε allows. Drop is the default because it invents no data (a declared value biases
 a mean towards it) and its count effect is accounted: the mean divides by a DP count of what is
 kept, never by a count of rows. A count counts rows (a missing cell is still a row); a histogram
 counts a value that is not one of the declared categories, a blank included, in no bin.
@@ -50,7 +50,9 @@ Accuracy (each statement holds with probability >= 1 - alpha):
   ``per_category_plus_minus`` for any one bin.
 - mean: sum and count each at alpha / 2 (union bound). If both hold, the clamped mean S/N lies in
   the hull of (sum +- a_s) / (count +- a_c) over N >= 1, cut to the bounds. An empty column has no
-  mean: the value is noise post-processed into the bounds, the interval the whole bounds.
+  mean: the value is noise post-processed into the bounds, the interval the whole bounds. Before
+  a release, for an assumed size n > a_c, the error is at most (a_s + max|bound|·a_c) / (n - a_c)
+  (``dp_accuracy.mean_plus_minus``; what :func:`preview` states).
 - quantile: candidate c scores |(1 - q)·#(x < c) - q·#(x > c)| rows (q as OpenDP rounds it: exact
   if its denominator is below 10**4, else floor(q·10**4) / 10**4, so q < 1e-4 scores the minimum).
   A candidate worse than the best by g rows is picked with probability <= exp(-g·alpha_den/scale)
@@ -63,8 +65,8 @@ Bad input raises :class:`qgov.errors.InputError` naming the field, always before
 data: it raises :class:`DataDependentError`, whose message carries nothing from the data, and the
 caller keeps the budget charged.
 
-Warnings (``dp_accuracy.release_warnings``) are computed from the released value, its accuracy and the
-public parameters only (post-processing); :func:`preview` states the accuracy a query would have
+Warnings (``dp_accuracy.release_warnings``) are computed from the released value, its accuracy
+and the public parameters only (post-processing); :func:`preview` states the accuracy a query would have
 from public parameters alone (bounds, ε/δ, mechanism, an assumed size), reading no data.
 """
 
@@ -134,8 +136,9 @@ def parse_missing(raw: object, bounds: object, where: str) -> tuple[str, float |
     if number is None or isinstance(value, Decimal):
         raise InputError(f"{where}: expected drop or {{impute: NUMBER}} with a finite number, got {raw!r}")
     pair = [_finite(b) for b in bounds] if isinstance(bounds, tuple | list) else []
-    if len(pair) == 2 and None not in pair and not pair[0] <= number <= pair[1]:  # type: ignore[operator]
-        raise InputError(f"{where}: the imputed value {number} lies outside the bounds {list(bounds)}")  # type: ignore[arg-type]
+    lo, hi = (pair[0], pair[1]) if len(pair) == 2 else (None, None)
+    if lo is not None and hi is not None and not lo <= number <= hi:
+        raise InputError(f"{where}: the imputed value {number} lies outside the bounds {bounds!r}")
     return "impute", number
 
 
@@ -400,7 +403,8 @@ def _plan(
         return lambda s: space >> dp.t.then_count(TO=dp.i64) >> noise(scale=s)
 
     # the column with its missing values dropped or imputed (see the module docstring)
-    column = _CELLS >> (dp.t.then_drop_null() if impute is None else dp.t.then_impute_constant(impute))
+    nulls = dp.t.then_drop_null() if impute is None else dp.t.then_impute_constant(impute)  # type: ignore[no-untyped-call]  # unannotated in OpenDP
+    column = _CELLS >> nulls
 
     def total(s: float) -> dp.Measurement:
         sum_ = dp.t.then_sum()  # type: ignore[no-untyped-call]  # OpenDP leaves then_sum unannotated

@@ -3,9 +3,9 @@
 An approved release runs in three transactions so that a crash anywhere fails closed:
 reserve (budget row locked, remaining checked, ε/δ reserved), compute (the artifact decrypted
 into memory, OpenDP releases the statistic), commit (reservation → spending, result, lineage
-and event together). A failure in between refunds; a process that dies leaves the
-reservation counted until an admin reconciles it. The same question asked again returns the
-stored release without spending anything.
+and event together). A failure before the data are read refunds, one after keeps the charge and
+names nothing (ADR 0020); a process that dies leaves the reservation counted until an admin
+reconciles it. The same question asked again returns the stored release without spending anything.
 """
 
 from __future__ import annotations
