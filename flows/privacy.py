@@ -1,7 +1,8 @@
 """The release flow: run every approved DP release in the queue, one task each.
 
 Each task reserves, computes and commits one release (``governance.releases.run_release``); a
-failing release is refunded and reported without stopping the others.
+failing release is settled (refunded, or charged if it failed after reading the data: ADR 0020)
+and reported without stopping the others.
 """
 
 from __future__ import annotations

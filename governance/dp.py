@@ -10,13 +10,28 @@ over an unsized vector). No public row count is assumed, so the table's size sta
 Constructions (every noise draw is OpenDP's)::
 
     count      rows >> then_count(TO=i64) >> then_laplace | then_gaussian    (integer noise)
-    sum        floats >> then_clamp(bounds) >> then_sum() >> noise
-    mean       make_composition([sum, count]), the budget split evenly (epsilon for laplace, rho
-               for gaussian); value = clamp(sum / max(count, 1), bounds): post-processing only
+    column     cells (float, NaN = missing) >> then_drop_null() | then_impute_constant(value)
+    sum        column >> then_clamp(bounds) >> then_sum() >> noise
+    mean       make_composition([sum, column >> count]), the budget split evenly (epsilon for
+               laplace, rho for gaussian); value = clamp(sum / max(count, 1), bounds): post-processing
+               only. Its denominator is a DP count of the values the column keeps: the non-missing
+               ones under ``drop``, every row under ``impute``; released as ``accuracy.count``
     histogram  strings >> then_count_by_categories(categories, null_category=False) >> noise;
                values outside the declared categories are dropped (counted in no bin)
-    quantile   floats >> then_quantile_score_candidates(candidates, q) >> then_noisy_max(negate)
+    quantile   column >> then_quantile_score_candidates(candidates, q) >> then_noisy_max(negate)
                over 100 evenly spaced candidates across the bounds (exponential mechanism)
+
+Missing values (``ColumnPolicy.missing``). Before OpenDP, every cell goes through a total,
+row-by-row map (:func:`_cell`): a finite number stays, anything else (a blank, NaN, an infinity,
+text that is not a number, a bool, None) becomes NaN. OpenDP's ``then_drop_null`` (the default)
+or ``then_impute_constant`` then removes or replaces them. Both are 1-stable under the symmetric
+distance (a contributor's rows still change at most ``contributions`` values), and OpenDP's
+stability maps carry that into the privacy map that is charged, so missing values cost nothing
+extra and cannot fail the release: where a missing or malformed value is can be learnt from the
+outcome no more than the charged ε allows. Drop is the default because it invents no data (a declared value biases
+a mean towards it) and its count effect is accounted: the mean divides by a DP count of what is
+kept, never by a count of rows. A count counts rows (a missing cell is still a row); a histogram
+counts a value that is not one of the declared categories, a blank included, in no bin.
 
 Laplace measures pure DP (MaxDivergence); delta is unused and charged as 0. Gaussian measures
 zCDP, converted by make_zCDP_to_approxDP and fixed at the query's delta by make_fix_delta.
@@ -35,7 +50,9 @@ Accuracy (each statement holds with probability >= 1 - alpha):
   ``per_category_plus_minus`` for any one bin.
 - mean: sum and count each at alpha / 2 (union bound). If both hold, the clamped mean S/N lies in
   the hull of (sum +- a_s) / (count +- a_c) over N >= 1, cut to the bounds. An empty column has no
-  mean: the value is noise post-processed into the bounds, the interval the whole bounds.
+  mean: the value is noise post-processed into the bounds, the interval the whole bounds. Before
+  a release, for an assumed size n > a_c, the error is at most (a_s + max|bound|·a_c) / (n - a_c)
+  (``dp_accuracy.mean_plus_minus``; what :func:`preview` states).
 - quantile: candidate c scores |(1 - q)·#(x < c) - q·#(x > c)| rows (q as OpenDP rounds it: exact
   if its denominator is below 10**4, else floor(q·10**4) / 10**4, so q < 1e-4 scores the minimum).
   A candidate worse than the best by g rows is picked with probability <= exp(-g·alpha_den/scale)
@@ -43,8 +60,14 @@ Accuracy (each statement holds with probability >= 1 - alpha):
   candidates the pick is within ``rank_plus_minus`` = scale·ln(k / alpha) / alpha_den rows of the
   best. Without ties at c the score is |#(x < c) - q·n|, a statement about rank.
 
-Bad input raises :class:`qgov.errors.InputError` naming the field. Non-numeric and non-finite
-values are rejected, never dropped, by position and never by value (the data may be controlled).
+Bad input raises :class:`qgov.errors.InputError` naming the field, always before a value is read
+(:func:`check` and calibration). Once OpenDP has been handed the data, a failure may depend on the
+data: it raises :class:`DataDependentError`, whose message carries nothing from the data, and the
+caller keeps the budget charged.
+
+Warnings (``dp_accuracy.release_warnings``) are computed from the released value, its accuracy
+and the public parameters only (post-processing); :func:`preview` states the accuracy a query would have
+from public parameters alone (bounds, ε/δ, mechanism, an assumed size), reading no data.
 """
 
 from __future__ import annotations
@@ -62,7 +85,8 @@ from typing import Any
 import opendp.mod
 import opendp.prelude as dp
 
-from qgov.errors import InputError
+from governance import dp_accuracy
+from qgov.errors import InputError, QgovError
 
 dp.enable_features("contrib")
 
@@ -70,7 +94,10 @@ STATS = ("count", "sum", "mean", "histogram", "quantile")
 MECHANISMS = ("laplace", "gaussian")
 QUANTILE_CANDIDATES = 100
 MAX_CONTRIBUTIONS = 2**32 - 1  # OpenDP's symmetric distance is a u32
-_FLOATS = (dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.symmetric_distance())
+MISSING = ("drop", "impute")
+MISSING_CELLS = "a blank, NaN, an infinity, text that is not a number, or any other non-number"
+# Cells reach OpenDP as floats with NaN marking a missing value; the pipeline drops or imputes them.
+_CELLS = (dp.vector_domain(dp.atom_domain(T=float, nan=True)), dp.symmetric_distance())
 _STRINGS = (dp.vector_domain(dp.atom_domain(T=str)), dp.symmetric_distance())
 # A count sees only how many rows there are, so rows reach OpenDP as placeholders, not values.
 _ROWS = (dp.vector_domain(dp.atom_domain(T=bool)), dp.symmetric_distance())
@@ -79,10 +106,40 @@ _ROWS = (dp.vector_domain(dp.atom_domain(T=bool)), dp.symmetric_distance())
 @dataclass(frozen=True)
 class ColumnPolicy:
     """Declared at dataset registration. ``bounds`` (lo < hi, finite) clamp sum/mean and span the
-    quantile candidates; ``categories`` are the histogram bins (other values are dropped)."""
+    quantile candidates; ``categories`` are the histogram bins (other values are dropped);
+    ``missing`` is ``drop`` (the default) or ``impute`` with the declared ``impute`` value."""
 
     bounds: tuple[float, float] | None = None
     categories: tuple[str, ...] | None = None
+    missing: str = "drop"
+    impute: float | None = None
+
+    def missing_json(self) -> str | dict[str, float]:
+        """The profile's spelling: ``drop`` or ``{impute: value}``."""
+        return {"impute": self.impute} if self.missing == "impute" and self.impute is not None else "drop"
+
+
+class DataDependentError(QgovError):
+    """OpenDP failed after it was handed the data. Whether that happens may depend on the data, so
+    the message names only the statistic and the exception's type, and the budget stays charged."""
+
+
+def parse_missing(raw: object, bounds: object, where: str) -> tuple[str, float | None]:
+    """A profile's ``missing:`` field: absent or ``drop`` -> drop; ``{impute: NUMBER}`` -> impute that
+    finite number, which must lie within the column's bounds when it has them."""
+    if raw is None or raw == "drop":
+        return "drop", None
+    if bounds is None:
+        raise InputError(f"{where}: imputing applies to sum, mean and quantile, which need the column's bounds")
+    value = raw.get("impute") if isinstance(raw, dict) and set(raw) == {"impute"} else None
+    number = _finite(value)
+    if number is None or isinstance(value, Decimal):
+        raise InputError(f"{where}: expected drop or {{impute: NUMBER}} with a finite number, got {raw!r}")
+    pair = [_finite(b) for b in bounds] if isinstance(bounds, tuple | list) else []
+    lo, hi = (pair[0], pair[1]) if len(pair) == 2 else (None, None)
+    if lo is not None and hi is not None and not lo <= number <= hi:
+        raise InputError(f"{where}: the imputed value {number} lies outside the bounds {bounds!r}")
+    return "impute", number
 
 
 @dataclass(frozen=True)
@@ -107,6 +164,7 @@ class Release:
     features: tuple[str, ...]
     opendp_version: str
     parameters: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +193,8 @@ def check(
         raise InputError(f"contributions: expected at most {MAX_CONTRIBUTIONS}, got {contributions}")
     bounds = _check_bounds(policy.bounds) if query.stat in ("sum", "mean", "quantile") else None
     categories = _check_categories(policy.categories) if query.stat == "histogram" else None
+    if bounds is not None:
+        _check_missing(policy, bounds)
     return epsilon, delta, bounds, categories
 
 
@@ -143,12 +203,20 @@ def release(values: Sequence[object], policy: ColumnPolicy, query: Query, contri
     epsilon, delta, bounds, categories = check(policy, query, contributions)
     eps_f = _float_at_most(epsilon, "query.epsilon")
     delta_f = _float_at_most(delta, "query.delta") if query.mechanism == "gaussian" else 0.0
+    impute = policy.impute if bounds is not None and policy.missing == "impute" else None
+    plan = _plan(query.stat, query.mechanism, eps_f, delta_f, bounds, categories, query.quantile, contributions, impute)
     if query.stat == "count":
         data: list[Any] = [True] * len(values)
-    else:
-        data = _strings(values) if query.stat == "histogram" else _numbers(values)
-    plan = _plan(query.stat, query.mechanism, eps_f, delta_f, bounds, categories, query.quantile, contributions)
-    value, accuracy = _finish(query, plan, plan.measurement(data), bounds, categories)
+    else:  # total maps: no value can make them fail, and none is ever named
+        data = [_category(v) for v in values] if query.stat == "histogram" else [_cell(v) for v in values]
+    try:
+        value, result_accuracy = _finish(query, plan, plan.measurement(data), bounds, categories)
+    except Exception as exc:  # noqa: BLE001 - any failure here may depend on the data: name nothing from it
+        raise DataDependentError(
+            f"query: the {query.mechanism} {query.stat} failed after the data were read ({type(exc).__name__}); "
+            "no detail is given because it could depend on the data, and the budget stays charged"
+        ) from None
+    del data
     unit = "rho" if plan.gaussian else "epsilon"
     parameters: dict[str, Any] = {
         "stat": query.stat,
@@ -168,6 +236,8 @@ def release(values: Sequence[object], policy: ColumnPolicy, query: Query, contri
         **({"bounds": list(bounds)} if bounds else {}),
         **({"categories": list(categories), "values_outside_categories": "dropped"} if categories else {}),
     }
+    if bounds is not None:
+        parameters["missing"] = _missing_doc(query.stat, impute)
     if query.stat == "mean":
         parameters["construction"] = "clamp(dp_sum / max(dp_count, 1), bounds): post-processing of two DP parts"
     if query.stat == "quantile" and query.quantile is not None:
@@ -180,10 +250,11 @@ def release(values: Sequence[object], policy: ColumnPolicy, query: Query, contri
         delta=Fraction(plan.loss[1]),
         mechanism=query.mechanism,
         scale=plan.scales[0] if len(plan.scales) == 1 else dict(zip(plan.parts, plan.scales, strict=True)),
-        accuracy=accuracy,
+        accuracy=result_accuracy,
         features=tuple(sorted(opendp.mod.GLOBAL_FEATURES)),
         opendp_version=opendp.mod.__version__,
         parameters=parameters,
+        warnings=dp_accuracy.release_warnings(query.stat, value, result_accuracy, bounds),
     )
 
 
@@ -259,23 +330,49 @@ def _check_categories(categories: object) -> tuple[str, ...]:
     return tuple(categories)
 
 
-def _numbers(values: Sequence[object]) -> list[float]:
-    out: list[float] = []
-    for i, v in enumerate(values):  # positions only: the values may be controlled data
-        f = _finite(v)
-        if f is None and (isinstance(v, bool) or not isinstance(v, numbers.Real | Decimal)):
-            raise InputError(f"values[{i}]: expected a number, got a {type(v).__name__}")
-        if f is None:
-            raise InputError(f"values[{i}]: expected a finite number; NaN and infinities are rejected, not dropped")
-        out.append(f)
-    return out
+def _check_missing(policy: ColumnPolicy, bounds: tuple[float, float]) -> None:
+    if policy.missing not in MISSING:
+        raise InputError(f"policy.missing: expected one of {', '.join(MISSING)}, got {policy.missing!r}")
+    if policy.missing == "impute":
+        value = _finite(policy.impute)
+        if value is None or not bounds[0] <= value <= bounds[1]:
+            raise InputError(
+                f"policy.impute: expected a finite number within the bounds {list(bounds)}, got {policy.impute!r}"
+            )
 
 
-def _strings(values: Sequence[object]) -> list[str]:
-    for i, v in enumerate(values):
-        if not isinstance(v, str):
-            raise InputError(f"values[{i}]: expected a category string, got a {type(v).__name__}")
-    return list(values)  # type: ignore[arg-type]  # every element checked to be a str above
+def _cell(v: object) -> float:
+    """A cell as a finite float, or NaN (missing) for anything else. Total and row-by-row: it never
+    raises, so no value can fail a release or be named in an error."""
+    if isinstance(v, str):
+        try:
+            f = float(v)
+        except (ValueError, OverflowError):
+            return math.nan
+        return f if math.isfinite(f) else math.nan
+    f_or_none = _finite(v)
+    return math.nan if f_or_none is None else f_or_none
+
+
+def _category(v: object) -> str:
+    """A cell as the text compared with the declared categories ("" for a missing one). Total."""
+    if isinstance(v, str):
+        return v
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def _missing_doc(stat: str, impute: float | None) -> dict[str, Any]:
+    used = {
+        "mean": "accuracy.count: a DP count of the values kept (the mean's count part)",
+        "quantile": "not released (a count would cost privacy budget)",
+        "sum": "not released (a count would cost privacy budget)",
+    }.get(stat, "every row (a count counts rows)")
+    return {
+        "policy": "drop" if impute is None else "impute",
+        **({"imputed_value": impute} if impute is not None else {}),
+        "treated_as_missing": MISSING_CELLS,
+        "values_used": used if impute is None or stat != "mean" else "accuracy.count: a DP count of every row",
+    }
 
 
 def _alpha_fraction(q: float) -> tuple[int, int]:
@@ -294,6 +391,7 @@ def _plan(
     categories: tuple[str, ...] | None,
     q: float | None,
     d_in: int,
+    impute: float | None = None,
 ) -> _Plan:
     gaussian = mechanism == "gaussian"
     noise = dp.m.then_gaussian if gaussian else dp.m.then_laplace
@@ -304,16 +402,21 @@ def _plan(
     def count(space: tuple[Any, Any]) -> Callable[[float], dp.Measurement]:
         return lambda s: space >> dp.t.then_count(TO=dp.i64) >> noise(scale=s)
 
+    # the column with its missing values dropped or imputed (see the module docstring)
+    nulls = dp.t.then_drop_null() if impute is None else dp.t.then_impute_constant(impute)  # type: ignore[no-untyped-call]  # unannotated in OpenDP
+    column = _CELLS >> nulls
+
     def total(s: float) -> dp.Measurement:
         sum_ = dp.t.then_sum()  # type: ignore[no-untyped-call]  # OpenDP leaves then_sum unannotated
-        m: dp.Measurement = _FLOATS >> dp.t.then_clamp((lo, hi)) >> sum_ >> noise(scale=s)
+        m: dp.Measurement = column >> dp.t.then_clamp((lo, hi)) >> sum_ >> noise(scale=s)
         return m
 
     parts: dict[str, Callable[[float], dp.Measurement]]
     if stat == "count":
         parts = {"count": count(_ROWS)}
     elif stat in ("sum", "mean"):
-        parts = {"sum": total, "count": count(_FLOATS)} if stat == "mean" else {"sum": total}
+        parts = {"sum": total, "count": lambda s: column >> dp.t.then_count(TO=dp.i64) >> noise(scale=s)}
+        parts = parts if stat == "mean" else {"sum": total}
     elif stat == "histogram":
         metric = dp.L2Distance[dp.i64] if gaussian else dp.L1Distance[dp.i64]
         by_cat = dp.t.then_count_by_categories(categories, null_category=False, MO=metric, TOA=dp.i64)
@@ -322,7 +425,7 @@ def _plan(
         assert q is not None  # checked by release()
         measure = dp.zero_concentrated_divergence() if gaussian else dp.max_divergence()
         score = dp.t.then_quantile_score_candidates(list(candidates), q)
-        parts = {"quantile": lambda s: _FLOATS >> score >> dp.m.then_noisy_max(measure, scale=s, negate=True)}
+        parts = {"quantile": lambda s: column >> score >> dp.m.then_noisy_max(measure, scale=s, negate=True)}
 
     def whole(scales: Sequence[float]) -> dp.Measurement:
         built = [make(s) for make, s in zip(parts.values(), scales, strict=True)]
@@ -384,45 +487,68 @@ def _smallest_scale(make: Callable[[float], dp.Measurement], d_in: int, d_out: A
 def _finish(
     query: Query, plan: _Plan, raw: Any, bounds: tuple[float, float] | None, categories: tuple[str, ...] | None
 ) -> tuple[float | int | dict[str, float], dict[str, Any]]:
-    alpha, gaussian, stat = query.alpha, plan.gaussian, query.stat
-
-    def plus_minus(scale: float, a: float, discrete: bool) -> float:
-        if discrete and gaussian and scale > 1e5:
-            # OpenDP sums the pmf in O(scale) (0.24 s at 1e6); use the discrete Gaussian's
-            # sub-Gaussian tail P[|X| >= t] <= 2 exp(-t^2 / 2 scale^2) instead (CKS20, Cor. 9).
-            return scale * math.sqrt(2 * math.log(2 / a))
-        if discrete:
-            f = dp.discrete_gaussian_scale_to_accuracy if gaussian else dp.discrete_laplacian_scale_to_accuracy
-        else:
-            f = dp.gaussian_scale_to_accuracy if gaussian else dp.laplacian_scale_to_accuracy
-        return float(f(scale, a))
-
+    stat, lo, hi = query.stat, *(bounds or (-math.inf, math.inf))
     if stat in ("count", "sum"):
-        a = plus_minus(plan.scales[0], alpha, stat == "count")
         value: float | int = int(raw) if stat == "count" else float(raw)
-        return value, {"alpha": alpha, "plus_minus": a, "interval": [value - a, value + a]}
+        a = _accuracy(query, plan, bounds, categories)["plus_minus"]
+        return value, {"alpha": query.alpha, "plus_minus": a, "interval": [value - a, value + a]}
     if stat == "histogram" and categories:
         counts: dict[str, float] = {c: int(v) for c, v in zip(categories, raw, strict=True)}
-        a_all = plus_minus(plan.scales[0], alpha / len(categories), True)
-        method = "union bound: each bin at alpha / number of categories"
-        a_one = plus_minus(plan.scales[0], alpha, True)
-        return counts, {"alpha": alpha, "plus_minus": a_all, "per_category_plus_minus": a_one, "method": method}
-    lo, hi = bounds or (-math.inf, math.inf)
+        return counts, _accuracy(query, plan, bounds, categories)
     if stat == "mean":
         s, n = float(raw[0]), int(raw[1])
-        a_s, a_n = plus_minus(plan.scales[0], alpha / 2, False), plus_minus(plan.scales[1], alpha / 2, True)
+        accuracy = _accuracy(query, plan, bounds, categories)
+        a_s, a_n = accuracy["sum_plus_minus"], accuracy["count_plus_minus"]
         interval = [lo, hi]
         if n + a_n >= 1:
             n_lo, n_hi = max(n - a_n, 1.0), n + a_n
             low = max(lo, min((s - a_s) / n_lo, (s - a_s) / n_hi))
             high = min(hi, max((s + a_s) / n_lo, (s + a_s) / n_hi))
             interval = [low, high] if low <= high else [lo, hi]  # empty only when a part missed
-        method = "union bound: sum and count each at alpha / 2; covers the clamped mean"
-        accuracy = {"alpha": alpha, "interval": interval, "sum_plus_minus": a_s, "count_plus_minus": a_n}
-        return min(max(s / max(n, 1), lo), hi), accuracy | {"method": method}
+        accuracy = {k: v for k, v in accuracy.items() if k != "rows_for_10_percent"}
+        return min(max(s / max(n, 1), lo), hi), accuracy | {"interval": interval, "count": n}
+    return plan.candidates[int(raw)], _accuracy(query, plan, bounds, categories)
+
+
+def _accuracy(
+    query: Query,
+    plan: _Plan,
+    bounds: tuple[float, float] | None,
+    categories: tuple[str, ...] | None,
+    size: int | None = None,
+) -> dict[str, Any]:
+    """What the noise allows, from public parameters only (the plan's scales, bounds, size)."""
+    alpha, stat = query.alpha, query.stat
+
+    def pm(scale: float, a: float, discrete: bool) -> float:
+        return dp_accuracy.plus_minus(scale, a, discrete, plan.gaussian)
+
+    if stat in ("count", "sum"):
+        return {"alpha": alpha, "plus_minus": pm(plan.scales[0], alpha, stat == "count")}
+    if stat == "histogram" and categories:
+        return {
+            "alpha": alpha,
+            "plus_minus": pm(plan.scales[0], alpha / len(categories), True),
+            "per_category_plus_minus": pm(plan.scales[0], alpha, True),
+            "method": "union bound: each bin at alpha / number of categories",
+        }
+    lo, hi = bounds or (0.0, 1.0)
+    if stat == "mean":
+        a_s, a_n = pm(plan.scales[0], alpha / 2, False), pm(plan.scales[1], alpha / 2, True)
+        doc: dict[str, Any] = {
+            "alpha": alpha,
+            "sum_plus_minus": a_s,
+            "count_plus_minus": a_n,
+            "rows_for_10_percent": dp_accuracy.rows_for_useful_mean(a_s, a_n, (lo, hi)),
+            "method": "union bound: sum and count each at alpha / 2; covers the clamped mean",
+        }
+        if size is not None:
+            a = dp_accuracy.mean_plus_minus(a_s, a_n, size, (lo, hi))
+            doc |= {"size": size} | ({"plus_minus": a} if a is not None else {"interval": [lo, hi]})
+        return doc
     _, alpha_den = _alpha_fraction(query.quantile or 0.5)
     k = len(plan.candidates)
-    return plan.candidates[int(raw)], {
+    return {
         "alpha": alpha,
         "rank_plus_minus": plan.scales[0] * math.log(k / alpha) / alpha_den,
         "candidate_step": (hi - lo) / (k - 1) if k > 1 else 0.0,
@@ -431,4 +557,42 @@ def _finish(
     }
 
 
-__all__ = ["MECHANISMS", "STATS", "ColumnPolicy", "Query", "Release", "check", "release"]
+def preview(policy: ColumnPolicy, query: Query, contributions: int, size: int | None = None) -> dict[str, Any]:
+    """The accuracy ``query`` would have and why its answer might be meaningless, from public
+    parameters only (bounds, ε/δ, mechanism, contributions and an assumed ``size``). Reads no
+    data and charges nothing: the same calibration :func:`release` runs, without the data."""
+    epsilon, delta, bounds, categories = check(policy, query, contributions)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise InputError(f"size: expected an assumed number of rows >= 1, got {size!r}")
+    eps_f = _float_at_most(epsilon, "query.epsilon")
+    delta_f = _float_at_most(delta, "query.delta") if query.mechanism == "gaussian" else 0.0
+    impute = policy.impute if bounds is not None and policy.missing == "impute" else None
+    plan = _plan(query.stat, query.mechanism, eps_f, delta_f, bounds, categories, query.quantile, contributions, impute)
+    acc = _accuracy(query, plan, bounds, categories, size)
+    return {
+        "stat": query.stat,
+        "column": query.column,
+        "mechanism": query.mechanism,
+        "epsilon": str(epsilon),
+        "delta": str(delta if plan.gaussian else 0),
+        "scale": plan.scales[0] if len(plan.scales) == 1 else dict(zip(plan.parts, plan.scales, strict=True)),
+        "accuracy": acc,
+        **({"bounds": list(bounds), "missing": _missing_doc(query.stat, impute)} if bounds else {}),
+        "size": size if size is not None else "not given: accuracy that depends on it is not stated",
+        "warnings": list(dp_accuracy.preview_warnings(query.stat, acc, bounds, len(categories or ()), size)),
+    }
+
+
+__all__ = [
+    "MECHANISMS",
+    "MISSING",
+    "STATS",
+    "ColumnPolicy",
+    "DataDependentError",
+    "Query",
+    "Release",
+    "check",
+    "parse_missing",
+    "preview",
+    "release",
+]

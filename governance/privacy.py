@@ -71,8 +71,12 @@ class Profile:
         columns = {}
         for name, spec in columns_raw.items():
             where = f"{source}.columns.{name}"
-            if not isinstance(spec, dict) or not set(spec) <= {"bounds", "categories"} or not spec:
-                raise InputError(f"{where}: expected bounds: [low, high] and/or categories: [...]")
+            keys = set(spec) if isinstance(spec, dict) else set()
+            if not keys <= {"bounds", "categories", "missing"} or not keys & {"bounds", "categories"}:
+                raise InputError(
+                    f"{where}: expected bounds: [low, high] and/or categories: [...], and optionally missing: "
+                    "drop | {impute: NUMBER}"
+                )
             bounds = spec.get("bounds")
             if bounds is not None and (
                 not isinstance(bounds, list)
@@ -86,9 +90,12 @@ class Profile:
             categories = spec.get("categories")
             if categories is not None and (not isinstance(categories, list) or not categories):
                 raise InputError(f"{where}.categories: expected a non-empty list")
+            missing, impute = dp.parse_missing(spec.get("missing"), bounds, f"{where}.missing")
             columns[str(name)] = dp.ColumnPolicy(
                 bounds=(bounds[0], bounds[1]) if bounds is not None else None,
                 categories=tuple(str(c) for c in categories) if categories is not None else None,
+                missing=missing,
+                impute=impute,
             )
         budget = data.get("budget") or {}
         if not isinstance(budget, dict) or not set(budget) <= {"epsilon", "delta"}:
@@ -100,6 +107,7 @@ class Profile:
     def columns_json(self) -> dict[str, Any]:
         return {
             name: {k: list(v) for k, v in (("bounds", c.bounds), ("categories", c.categories)) if v is not None}
+            | ({"missing": c.missing_json()} if c.bounds is not None else {})
             for name, c in sorted(self.columns.items())
         }
 

@@ -3,15 +3,14 @@
 An approved release runs in three transactions so that a crash anywhere fails closed:
 reserve (budget row locked, remaining checked, ε/δ reserved), compute (the artifact decrypted
 into memory, OpenDP releases the statistic), commit (reservation → spending, result, lineage
-and event together). A failure in between refunds; a process that dies leaves the
-reservation counted until an admin reconciles it. The same question asked again returns the
-stored release without spending anything.
+and event together). A failure before the data are read refunds, one after keeps the charge and
+names nothing (ADR 0020); a process that dies leaves the reservation counted until an admin
+reconciles it. The same question asked again returns the stored release without spending anything.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -74,8 +73,12 @@ def request_release(
     purpose: str = "",
     artifact: str | None = None,
     alpha: float = 0.05,
+    preview: bool = False,
+    size: int | None = None,
 ) -> dict[str, Any]:
-    """The acting person asks for one DP statistic; decided by policy and, if approved, released now."""
+    """The acting person asks for one DP statistic; decided by policy and, if approved, released now.
+    ``preview`` answers what the statistic's accuracy would be (``size``: an assumed row count)
+    from public parameters only: no data is read, nothing is recorded or spent."""
     policy = privacy_policy(app)
     eps, dlt = parse_epsilon(epsilon), parse_delta(delta)
     mechanism = mechanism or policy.default_mechanism
@@ -83,12 +86,14 @@ def request_release(
         raise InputError(f"--mechanism: expected one of {', '.join(policy.mechanisms)}, got {mechanism!r}")
     if stat not in dp.STATS:
         raise InputError(f"--stat: expected one of {', '.join(dp.STATS)}, got {stat!r}")
-    if not purpose.strip():
+    if size is not None and not preview:
+        raise InputError("--size: an assumed row count is only for --preview")
+    if not purpose.strip() and not preview:
         raise InputError("--purpose: say what the statistic is for (it is part of the record)")
     with app.engine.connect() as conn:
         person = get_person(conn, app.user)
         ds = get_dataset(conn, dataset)
-        row, _ = budget_row(conn, ds.id)
+        row, current = budget_row(conn, ds.id)
         art = _tabular_artifact(conn, ds.id, dataset, artifact)
         found = get_artifact(conn, art.id)
     if column not in row.columns:
@@ -101,6 +106,8 @@ def request_release(
         query["quantile"] = quantile
     # validate everything OpenDP will need before anything is recorded
     dp.check(_column_policy(row.columns[column]), _dp_query(query, eps, dlt), row.contributions)
+    if preview:
+        return _preview(row, column, query, eps, dlt, size, current)
     key = canonical_hash(
         {
             "artifact": found.id,
@@ -184,9 +191,33 @@ def request_release(
 def _column_policy(spec: dict[str, Any]) -> dp.ColumnPolicy:
     bounds = spec.get("bounds")
     categories = spec.get("categories")
+    missing, impute = dp.parse_missing(spec.get("missing"), bounds, "privacy profile missing")
     return dp.ColumnPolicy(
-        bounds=(bounds[0], bounds[1]) if bounds else None, categories=tuple(categories) if categories else None
+        bounds=(bounds[0], bounds[1]) if bounds else None,
+        categories=tuple(categories) if categories else None,
+        missing=missing,
+        impute=impute,
     )
+
+
+def _preview(
+    row: Any, column: str, query: dict[str, Any], eps: Fraction, dlt: Fraction, size: int | None, budget: Budget
+) -> dict[str, Any]:
+    """A what-if from public parameters: the profile, the query, the budget. Reads no data."""
+    doc = dp.preview(_column_policy(row.columns[column]), _dp_query(query, eps, dlt), row.contributions, size)
+    fits = eps <= budget.remaining_epsilon and (query["mechanism"] != "gaussian" or dlt <= budget.remaining_delta)
+    return doc | {
+        "status": "preview",
+        "epsilon": show(eps),
+        "delta": show(dlt if query["mechanism"] == "gaussian" else Fraction(0)),
+        "epsilon_spent": 0.0,
+        "fits_budget": fits,
+        "budget": {
+            "epsilon_remaining": show(budget.remaining_epsilon),
+            "delta_remaining": show(budget.remaining_delta),
+            "epsilon_total": show(budget.epsilon),
+        },
+    }
 
 
 def _dp_query(query: dict[str, Any], eps: Fraction, dlt: Fraction) -> dp.Query:
@@ -213,7 +244,7 @@ def _release_row(app: App, release_id: str) -> Any:
     return row
 
 
-def _answer(row: Any, budget: Budget, repeat: bool = False) -> dict[str, Any]:
+def _answer(row: Any, budget: Budget, repeat: bool = False, charged: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "release_id": row.id,
         "status": row.status,
@@ -226,6 +257,8 @@ def _answer(row: Any, budget: Budget, repeat: bool = False) -> dict[str, Any]:
         },
         "decision": row.decision.get("reasons", []),
     }
+    if row.result and "warnings" in row.result:
+        doc["warnings"] = row.result["warnings"]
     if row.status == "released":
         doc |= {
             "value": row.result["value"],
@@ -236,7 +269,7 @@ def _answer(row: Any, budget: Budget, repeat: bool = False) -> dict[str, Any]:
             "classification": row.classification or "pending officer review",
         }
     else:
-        doc["epsilon_spent"] = 0.0
+        doc["epsilon_spent"] = float(Fraction(row.epsilon)) if charged else 0.0
     if row.error:
         doc["error"] = row.error
     return doc
@@ -294,6 +327,10 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
         )
     try:
         result = _compute(app, row)
+    except dp.DataDependentError as exc:  # the outcome may depend on the data: keep the charge
+        _refund(app, row, exc, charge=True)
+        with app.engine.connect() as conn:
+            return _answer(_release_row(app, release_id), budget_row(conn, row.dataset_id)[1], charged=True)
     except Exception as exc:  # noqa: BLE001 - any failure before a value exists refunds, then re-raises
         _refund(app, row, exc)
         raise
@@ -317,12 +354,18 @@ def _compute(app: App, row: Any) -> dp.Release:
     kind = _TABULAR.get(art.media_type)
     column = row.query["column"]
     categorical = row.query["stat"] == "histogram"  # categories are compared as the text in the file
-    if kind == "parquet":
-        frame = pd.read_parquet(buffer)
-        if categorical and column in frame.columns:
-            frame[column] = frame[column].astype(str)
-    else:
-        frame = pd.read_csv(buffer, dtype={column: str} if categorical else None, keep_default_na=not categorical)
+    try:  # cells are read as text and parsed by governance.dp, so no cell can fail the read
+        if kind == "parquet":
+            frame = pd.read_parquet(buffer)
+            if categorical and column in frame.columns:
+                frame[column] = frame[column].astype(str)
+        else:
+            frame = pd.read_csv(buffer, dtype=str, keep_default_na=False, na_filter=False)
+    except Exception as exc:  # noqa: BLE001 - a malformed table: where it is malformed may depend on one row
+        raise dp.DataDependentError(
+            f"--column {column} of {art.path}: the table could not be read as {kind} ({type(exc).__name__}); "
+            "no detail is given because it could depend on the data, and the budget stays charged"
+        ) from None
     if column not in frame.columns:
         raise InputError(
             f"--column {column}: {art.path} has no such column (it has {', '.join(map(str, frame.columns))})"
@@ -337,12 +380,13 @@ def _compute(app: App, row: Any) -> dp.Release:
             _dp_query(row.query, Fraction(row.epsilon), Fraction(row.delta)),
             profile.contributions,
         )
-    except InputError as exc:  # name the column and the data row (1 = first after the header), never the value
-        detail = re.sub(r"values\[(\d+)\]", lambda m: f"row {int(m.group(1)) + 1}", exc.diagnostics())
-        raise InputError(f"--column {column} of {art.path}: {detail}") from None
+    except InputError as exc:  # raised before any value is read: the column's policy or the query
+        raise InputError(f"--column {column} of {art.path}: {exc.diagnostics()}") from None
 
 
-def _refund(app: App, row: Any, exc: BaseException) -> None:
+def _refund(app: App, row: Any, exc: BaseException, charge: bool = False) -> None:
+    """Settle a release that failed after reserving: refund it, or (``charge``, a failure that may
+    depend on the data) spend it, so the failure discloses nothing for free (ADR 0020)."""
     now = datetime.now(UTC)
     message = exc.diagnostics() if isinstance(exc, QgovError) else f"{type(exc).__name__}: {exc}"
     eps, dlt = Fraction(row.epsilon), Fraction(row.delta)
@@ -350,8 +394,10 @@ def _refund(app: App, row: Any, exc: BaseException) -> None:
         log = EventLog(conn)
         log.lock_head()
         _, budget = budget_row(conn, row.dataset_id, lock=True)
-        store_budget(conn, row.dataset_id, budget.refund(eps, dlt), app.user, now)
-        write_ledger(conn, row.dataset_id, row.id, "refund", eps, dlt, app.user, now, message)
+        after = budget.commit(eps, dlt) if charge else budget.refund(eps, dlt)
+        store_budget(conn, row.dataset_id, after, app.user, now)
+        write_ledger(conn, row.dataset_id, row.id, "commit" if charge else "refund", eps, dlt, app.user, now, message)
+        entry = "charged" if charge else "refunded"
         conn.execute(
             update(t.releases).where(t.releases.c.id == row.id).values(status="failed", error=message, updated_at=now)
         )
@@ -360,7 +406,7 @@ def _refund(app: App, row: Any, exc: BaseException) -> None:
                 "release.failed",
                 app.user,
                 [row.id, row.artifact_id],
-                {"release": row.id, "error": message, "refunded_epsilon": fraction_text(eps)},
+                {"release": row.id, "error": message, f"{entry}_epsilon": fraction_text(eps)},
                 now,
             )
         )
@@ -377,6 +423,7 @@ def _commit(app: App, row: Any, result: dp.Release) -> dict[str, Any]:
         "mechanism": result.mechanism,
         "scale": result.scale,
         "parameters": result.parameters,
+        "warnings": list(result.warnings),
         "opendp": {
             "version": result.opendp_version,
             "features": list(result.features),

@@ -23,23 +23,67 @@ def release_command(
     stat: Annotated[str, typer.Option("--stat", help="count, sum, mean, histogram or quantile.")],
     column: Annotated[str, typer.Option("--column", help="A column declared in the privacy profile.")],
     epsilon: Annotated[str, typer.Option("--epsilon", help="Privacy loss to spend, e.g. 0.1.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="What the statistic is for.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="What the statistic is for (not for --preview).")] = "",
     delta: Annotated[str, typer.Option("--delta", help="δ (Gaussian mechanism only).")] = "0",
     mechanism: Annotated[str | None, typer.Option("--mechanism", help="laplace or gaussian (policy default).")] = None,
     quantile: Annotated[float | None, typer.Option("--quantile", help="For --stat quantile: q in (0, 1).")] = None,
     artifact: Annotated[str | None, typer.Option("--artifact", help="Table id or path (if several).")] = None,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="Show the expected accuracy from public parameters; spend and record nothing."),
+    ] = False,
+    size: Annotated[
+        int | None, typer.Option("--size", help="With --preview: the number of rows to assume (public guess).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask for a differentially private statistic instead of the raw data (exit 1 if refused)."""
+    """Ask for a differentially private statistic instead of the raw data (exit 1 if refused or failed)."""
     from governance.releases import request_release
 
-    doc = request_release(open_app(), dataset, stat, column, epsilon, delta, mechanism, quantile, purpose, artifact)
+    doc = request_release(
+        open_app(),
+        dataset,
+        stat,
+        column,
+        epsilon,
+        delta,
+        mechanism,
+        quantile,
+        purpose,
+        artifact,
+        preview=preview,
+        size=size,
+    )
     if as_json:
         print_json(doc)
+    elif preview:
+        _print_preview(doc)
     else:
         _print_answer(doc)
-    if doc["status"] in ("refused", "denied"):
+    if doc["status"] in ("refused", "denied", "failed"):
         raise SystemExit(1)
+
+
+def _print_preview(doc: dict[str, Any]) -> None:
+    acc = doc["accuracy"]
+    confidence = f"{100 * (1 - acc.get('alpha', 0.05)):.0f}% confidence"
+    figures = ", ".join(
+        f"{k.replace('_', ' ')} ±{acc[k]:.6g}"
+        for k in ("plus_minus", "per_category_plus_minus", "sum_plus_minus", "count_plus_minus", "rank_plus_minus")
+        if k in acc
+    )
+    console.print(
+        f"[bold]preview[/] of a {doc['mechanism']} {doc['stat']} of {doc['column']} at ε {doc['epsilon']}: "
+        f"{figures or 'the whole bounds'} ({confidence}); nothing spent or recorded"
+    )
+    if "rows_for_10_percent" in acc:
+        console.print(f"±10% of the bounds' range needs about {acc['rows_for_10_percent']} rows")
+    console.print(
+        f"the budget has ε {doc['budget']['epsilon_remaining']} left of {doc['budget']['epsilon_total']}"
+        + ("" if doc["fits_budget"] else " [bold red](not enough for this release)[/]")
+    )
+    for warning in doc["warnings"]:
+        console.print(f"[yellow]warning[/]: {warning}")
 
 
 def _print_answer(doc: dict[str, Any]) -> None:
@@ -58,10 +102,14 @@ def _print_answer(doc: dict[str, Any]) -> None:
         )
     elif doc["status"] == "refused":
         console.print(f"[bold red]refused[/]: {doc.get('error')}")
+    elif doc["status"] == "failed":
+        console.print(f"[bold red]failed[/]: {doc.get('error')} (spent ε {doc['epsilon_spent']})")
     elif doc["status"] == "denied":
         console.print(f"[bold red]denied[/]: {reason}")
     else:
         console.print(f"[yellow]{doc['status']}[/]: {reason} (release {doc['release_id']})")
+    for warning in doc.get("warnings", []):
+        console.print(f"[yellow]warning[/]: {warning}")
 
 
 @budget_app.command("set")

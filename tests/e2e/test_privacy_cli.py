@@ -126,3 +126,39 @@ def test_a_profile_with_bad_bounds_registers_nothing(cli, tmp_path: Path) -> Non
     profile.write_text("contributions: 1\ncolumns: {t1_us: {bounds: [5]}}\n")
     _one_line_error(cli("dataset", "register", "x", "--privacy", str(profile)), 2, "columns.t1_us.bounds")
     assert _ok(cli("dataset", "list", "--json")) in ([], {"datasets": []})
+
+
+def test_preview_prints_the_expected_accuracy_and_spends_and_records_nothing(cli, store) -> None:  # type: ignore[no-untyped-def]
+    events = len(_ok(cli("audit", "events", "--json"))["events"])
+    ask = ["release", store, "--stat", "mean", "--column", "t1_us", "--epsilon", "0.5", "--preview"]
+    doc = _ok(cli(*ask, "--size", "500", "--json"))
+    assert doc["status"] == "preview" and doc["epsilon_spent"] == 0.0 and doc["fits_budget"]
+    assert doc["accuracy"]["plus_minus"] < 40 and doc["warnings"] == []
+    human = cli(*ask)
+    assert human.returncode == 0 and "preview" in human.stderr and "nothing spent" in human.stderr
+    assert "±10% of the bounds' range needs about" in human.stderr
+    shown = _ok(cli("budget", "show", store, "--json"))
+    assert shown["epsilon"]["spent"] == "0" and shown["releases"] == []
+    assert len(_ok(cli("audit", "events", "--json"))["events"]) == events
+
+
+def test_blank_and_text_cells_are_handled_in_the_release_and_a_pinned_mean_warns(cli, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "holes"
+    folder.mkdir()
+    table = calibration_table(qubits=200, seed=6).astype({"t1_us": object})
+    table.loc[37, "t1_us"] = None
+    table.loc[11, "t1_us"] = "re-run"
+    table.to_csv(folder / "calibration.csv", index=False)
+    profile = tmp_path / "holes.yaml"
+    columns = {"t1_us": {"bounds": [0, 400], "missing": {"impute": 0}}, "t2_us": {"bounds": [0, 20]}}
+    profile.write_text(
+        yaml.safe_dump({"contributions": 1, "budget": {"epsilon": "5", "delta": "0"}, "columns": columns})
+    )
+    _ok(cli("dataset", "register", "holes", "--privacy", str(profile), "--json"))
+    assert cli("ingest", str(folder), "-d", "holes").returncode == 0
+    ask = ["release", "holes", "--stat", "sum", "--column", "t1_us", "--epsilon", "0.5", "--purpose", "p"]
+    done = cli(*ask, "--json")
+    doc = _ok(done)
+    assert doc["status"] == "released" and "row 38" not in done.stdout + done.stderr
+    pinned = cli("release", "holes", "--stat", "mean", "--column", "t2_us", "--epsilon", "0.5", "--purpose", "p")
+    assert pinned.returncode == 0 and "warning" in pinned.stderr and "bound 20" in pinned.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -191,12 +192,92 @@ def test_a_release_that_fails_after_reserving_is_refunded(app, controlled, monke
     assert entries == ["total", "reserve", "refund"]
 
 
-def test_a_numeric_statistic_of_a_text_column_is_a_one_line_error_and_refunded(app, controlled) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputError, match=r"--column outcome of calibration.csv: row 1: expected a number, got a str"):
-        request_release(app, controlled, "mean", "outcome", "0.2", purpose="p")
-    assert _spent(app, controlled) == (0, 0)
+def test_a_numeric_statistic_of_a_text_column_treats_its_text_as_missing_and_spends(app, controlled) -> None:  # type: ignore[no-untyped-def]
+    doc = request_release(app, controlled, "mean", "outcome", "0.2", purpose="p")
+    assert doc["status"] == "released" and 0 <= doc["value"] <= 1 and not re.search(r"row \d", json.dumps(doc))
+    assert abs(doc["accuracy"]["count"]) <= doc["accuracy"]["count_plus_minus"] * 3  # every cell was text: dropped
+    assert _spent(app, controlled) == (Fraction(1, 5), 0)
     counted = request_release(app, controlled, "histogram", "outcome", "0.2", purpose="p")
     assert set(counted["value"]) == {"pass", "fail"}
+
+
+@pytest.fixture
+def holes(app, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    """A table of 60 qubits whose row 38 has a blank t1_us and t2_us, and row 12 text in both."""
+    register_person(app, Person("alice", ["US"], False, None, "US", "Lab B", date.today().isoformat()), ["admin"])
+    folder = tmp_path / "holes"
+    folder.mkdir()
+    table = calibration_table(qubits=60, seed=5).astype({"t1_us": object, "t2_us": object})
+    table.loc[37, ["t1_us", "t2_us"]] = None
+    table.loc[11, ["t1_us", "t2_us"]] = "re-run"
+    table.to_csv(folder / "calibration.csv", index=False)
+    assert ",," in (folder / "calibration.csv").read_text()
+    register_dataset(app, DatasetSpec(name="holes", owner="alice"))
+    plan = plan_ingest(app, folder, "holes")
+    finish_run(app, plan, ingest_batch(app, plan, plan.files), datetime.now(UTC), 0)
+    profile = {
+        "contributions": 1,
+        "budget": {"epsilon": "10", "delta": "0"},
+        "columns": {"t1_us": {"bounds": [0, 400]}, "t2_us": {"bounds": [0, 400], "missing": {"impute": 0}}},
+    }
+    set_profile(app, "holes", profile)
+    return "holes"
+
+
+def _everything_recorded(app) -> str:  # type: ignore[no-untyped-def]
+    with app.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(t.releases))]
+        ledger = [dict(r._mapping) for r in conn.execute(select(t.privacy_ledger))]
+        events = [e.body.payload for e in EventLog(conn).iter_events()]
+    return json.dumps([rows, ledger, events], default=str)
+
+
+@pytest.mark.parametrize(("column", "kept"), [("t1_us", 58), ("t2_us", 60)], ids=["drop", "impute"])
+def test_a_blank_or_text_cell_is_dropped_or_imputed_and_no_row_is_named(app, holes, column, kept) -> None:  # type: ignore[no-untyped-def]
+    doc = request_release(app, holes, "mean", column, "0.5", purpose="T1 despite a missed measurement")
+    assert doc["status"] == "released" and doc["epsilon_spent"] == 0.5
+    assert abs(doc["accuracy"]["count"] - kept) <= doc["accuracy"]["count_plus_minus"]
+    assert _spent(app, holes) == (Fraction(1, 2), 0)
+    shown = budget_show(app, holes)
+    assert shown["ledger_consistent"] and shown["columns"][column]["missing"] in ("drop", {"impute": 0})
+    recorded = _everything_recorded(app) + json.dumps(doc)
+    assert "row 38" not in recorded and "row 12" not in recorded and "finite number" not in recorded
+
+
+def test_a_failure_after_the_data_were_read_keeps_the_charge_and_names_nothing(app, holes, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import opendp.mod
+
+    def broken(self, data):  # type: ignore[no-untyped-def]  # OpenDP itself failing on some row's value
+        raise RuntimeError(f"value {data[37]!r} at row 38 is not finite")
+
+    monkeypatch.setattr(opendp.mod.Measurement, "__call__", broken)
+    doc = request_release(app, holes, "sum", "t1_us", "0.5", purpose="p")
+    assert doc["status"] == "failed" and doc["epsilon_spent"] == 0.5
+    assert "failed after the data were read (RuntimeError)" in doc["error"]
+    assert _spent(app, holes) == (Fraction(1, 2), 0) and budget_show(app, holes)["ledger_consistent"]
+    with app.engine.connect() as conn:
+        entries = [e.entry for e in conn.execute(select(t.privacy_ledger).order_by(t.privacy_ledger.c.id))]
+    assert entries == ["total", "reserve", "commit"]
+    recorded = _everything_recorded(app) + json.dumps(doc)
+    assert "row 38" not in recorded and "is not finite" not in recorded
+
+
+def test_preview_spends_nothing_records_nothing_and_states_the_accuracy(app, controlled) -> None:  # type: ignore[no-untyped-def]
+    before = _everything_recorded(app)
+    doc = request_release(app, controlled, "mean", "t1_us", "0.3", preview=True, size=24)
+    assert doc["status"] == "preview" and doc["epsilon_spent"] == 0.0 and doc["fits_budget"] is True
+    assert doc["accuracy"]["size"] == 24 and doc["accuracy"]["rows_for_10_percent"] > 24
+    assert doc["warnings"] and "pinned at a bound" in doc["warnings"][0]
+    assert _everything_recorded(app) == before and _spent(app, controlled) == (0, 0)
+    with pytest.raises(InputError, match=r"--size: an assumed row count is only for --preview"):
+        request_release(app, controlled, "mean", "t1_us", "0.3", purpose="p", size=24)
+
+
+def test_a_mean_pinned_at_its_bound_is_released_with_a_warning(app, controlled) -> None:  # type: ignore[no-untyped-def]
+    doc = request_release(app, controlled, "mean", "t1_us", "0.05", purpose="tiny ε on 24 rows")
+    assert doc["status"] == "released" and doc["warnings"]
+    again = request_release(app, controlled, "mean", "t1_us", "0.05", purpose="again")
+    assert again["repeat"] and again["warnings"] == doc["warnings"]
 
 
 @pytest.mark.parametrize(
