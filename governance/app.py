@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended
+from lineage.checkpoints import StoredCheckpoint
 from lineage.note import NoteSigner
 from policies.bundle import PolicySet, load_policies
 from qgov.errors import ConfigError
@@ -25,7 +26,7 @@ class App:
     def engine(self) -> Engine:
         engine = make_engine(self.settings)
         migrate(engine)  # automatic on first use; a no-op once at head
-        on_events_appended(engine, self._checkpoint_if_due)
+        on_events_appended(engine, self._checkpoint, self._witness)
         return engine
 
     @cached_property
@@ -35,10 +36,15 @@ class App:
 
         return load_signer(self)
 
-    def _checkpoint_if_due(self, conn: Connection) -> None:
-        from governance.signing import checkpoint_if_due
+    def _checkpoint(self, conn: Connection) -> StoredCheckpoint | None:
+        from governance.signing import checkpoint_transaction
 
-        checkpoint_if_due(self, conn)
+        return checkpoint_transaction(self, conn)
+
+    def _witness(self, signed: StoredCheckpoint | None) -> None:
+        from governance.signing import witness
+
+        witness(self, signed)
 
     @cached_property
     def kek(self) -> TinkKeyset:

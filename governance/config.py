@@ -12,6 +12,7 @@
 | QGOV_USER           | the OS user                          | who the command line acts as              |
 | QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
 | QGOV_POLICY_DIR     | unset                                | an organisation's own policy bundles  |
+| QGOV_WITNESS_DIR    | $QGOV_HOME/witness                   | the checkpoint witness (append-only, 0700) |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables).
 """
@@ -38,6 +39,7 @@ SETTINGS_VARIABLES = (
     "QGOV_USER",
     "QGOV_S3_ENDPOINT_URL",
     "QGOV_POLICY_DIR",
+    "QGOV_WITNESS_DIR",
 )
 
 
@@ -56,6 +58,7 @@ class Settings(BaseModel):
     user: str
     s3_endpoint_url: str | None = None
     policy_dir: Path | None = None
+    witness_dir: Path
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,6 +81,7 @@ class Settings(BaseModel):
             "key": "QGOV_KEK (environment)" if self.kek_json else str(self.key_file),
             "signing_key": "QGOV_SIGNING_KEY (environment)" if self.signing_key else str(self.signing_key_file),
             "user": self.user,
+            "witness_dir": str(self.witness_dir),
         }
 
 
@@ -109,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         user=user.strip(),
         s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
         policy_dir=Path(env["QGOV_POLICY_DIR"]).expanduser() if env.get("QGOV_POLICY_DIR") else None,
+        witness_dir=Path(env.get("QGOV_WITNESS_DIR") or home / "witness").expanduser(),
     )
 
 

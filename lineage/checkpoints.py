@@ -285,6 +285,35 @@ def check_checkpoints(
     return CheckpointReport(count, True, latest_size=latest)
 
 
+def check_extends(
+    kept: Checkpoint, what: str, latest: StoredCheckpoint | None, log_size: int, merkle: MerkleStore
+) -> str | None:
+    """Why the log does not extend ``kept`` (a checkpoint held outside the database), or None.
+
+    ``latest`` is the log's newest checkpoint, already checked against the events; an RFC 6962
+    consistency proof from ``kept`` to it proves the log's first ``kept.size`` events are the
+    ones ``kept`` signed.
+    """
+    if kept.size > log_size:
+        return (
+            f"{what} covers {kept.size} events but the log holds {log_size}: "
+            "the database was rolled back or its newest events deleted"
+        )
+    if kept.size == 0:
+        return None
+    if latest is None or latest.size < kept.size:
+        return f"{what} covers {kept.size} events but no signed checkpoint of the log covers them"
+    try:
+        proof = merkle.consistency(kept.size, latest.size)
+        verify_consistency(kept.size, latest.size, proof, kept.root_hash, bytes.fromhex(latest.root_hash))
+    except IntegrityError as exc:
+        return (
+            f"the log does not extend {what} of {kept.size} events (consistency proof to checkpoint "
+            f"{latest.size}: {exc.diagnostics()}): events it covers were rewritten"
+        )
+    return None
+
+
 def _stored(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(
         size=int(row.size),
@@ -303,6 +332,7 @@ __all__ = [
     "RootAccumulator",
     "StoredCheckpoint",
     "check_checkpoints",
+    "check_extends",
     "event_leaf",
     "root_of_stack",
 ]
