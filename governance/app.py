@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
 from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended
-from lineage.checkpoints import StoredCheckpoint
 from lineage.note import NoteSigner
 from policies.bundle import PolicySet, load_policies
 from qgov.errors import ConfigError
 from storage import BlobStore, TinkKeyset, open_backend
+
+if TYPE_CHECKING:
+    from governance.signing import Signed
 
 
 @dataclass
@@ -36,12 +39,12 @@ class App:
 
         return load_signer(self)
 
-    def _checkpoint(self, conn: Connection) -> StoredCheckpoint | None:
+    def _checkpoint(self, conn: Connection) -> Signed:
         from governance.signing import checkpoint_transaction
 
         return checkpoint_transaction(self, conn)
 
-    def _witness(self, signed: StoredCheckpoint | None) -> None:
+    def _witness(self, signed: Signed | None) -> None:
         from governance.signing import witness
 
         witness(self, signed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
@@ -82,25 +83,40 @@ def existing_verifier(app: App) -> NoteVerifier | None:
     return NoteVerifier.from_vkey(signer.verifier_key()) if signer is not None else None
 
 
-def checkpoint_transaction(app: App, conn: Connection) -> StoredCheckpoint | None:
+@dataclass(frozen=True)
+class Signed:
+    """A checkpoint signed in a transaction, and the proof that it extends the one before."""
+
+    checkpoint: StoredCheckpoint
+    proof: tuple[int, list[bytes]] | None
+
+
+def checkpoint_transaction(app: App, conn: Connection) -> Signed:
     """Sign the log as this transaction leaves it (just before it commits); ConfigError, and
     no commit, when there is no key to sign with."""
     signer = app.__dict__.get("signer") or load_signer(app, conn)
     app.__dict__["signer"] = signer  # the cached_property's slot
-    return MerkleStore(conn).checkpoint(signer)
+    merkle = MerkleStore(conn)
+    signed = merkle.checkpoint(signer)
+    return Signed(signed, getattr(merkle, "last_proof", None))
 
 
-def witness(app: App, signed: StoredCheckpoint | None) -> None:
-    """Hand a committed checkpoint to the witness, with the consistency proof it asks for."""
-    if signed is None or signed.size == 0:
+def witness(app: App, signed: StoredCheckpoint | Signed | None) -> None:
+    """Hand a committed checkpoint to the witness, with the consistency proof it asks for
+    (the one the signer just checked, when the witness holds the previous checkpoint)."""
+    known = signed.proof if isinstance(signed, Signed) else None
+    cp = signed.checkpoint if isinstance(signed, Signed) else signed
+    if cp is None or cp.size == 0:
         return
 
     def prove(old_size: int, new_size: int) -> list[bytes]:
+        if known is not None and (old_size, new_size) == (known[0], cp.size):
+            return known[1]
         with snapshot(app.engine) as conn:
             return MerkleStore(conn).consistency(old_size, new_size)
 
     try:
-        open_witness(app).add(signed.note, app.signer.verifier_key(), prove)
+        open_witness(app).add(cp.note, app.signer.verifier_key(), prove)
     except IntegrityError as exc:
         raise IntegrityError(
             f"committed, but {exc.diagnostics()}; the database may have been rolled back or rewritten: "
@@ -126,6 +142,7 @@ __all__ = [
     "checkpoint_transaction",
     "create_signing_key",
     "existing_verifier",
+    "Signed",
     "load_signer",
     "open_witness",
     "witness",

@@ -194,9 +194,18 @@ class MerkleStore:
         if previous is not None and previous.size == size:
             return previous
         self.extend_tiles(size)
-        root = self.root(size)
+        memo: dict[tuple[int, int], bytes] = {}
+
+        def subtree(start: int, end: int) -> bytes:  # the root and the proof share most subtrees
+            if (start, end) not in memo:
+                memo[start, end] = self.subtree(start, end)
+            return memo[start, end]
+
+        root = EMPTY_ROOT if size == 0 else subtree(0, size)
+        self.last_proof: tuple[int, list[bytes]] | None = None
         if previous is not None and previous.size > 0:
-            proof = consistency_proof(previous.size, size, self.subtree)
+            proof = consistency_proof(previous.size, size, subtree)
+            self.last_proof = (previous.size, proof)
             try:
                 verify_consistency(previous.size, size, proof, bytes.fromhex(previous.root_hash), root)
             except IntegrityError as exc:
