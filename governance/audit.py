@@ -15,6 +15,7 @@ from governance import tables as t
 from governance.app import App
 from governance.db import snapshot
 from lineage import ChainReport, EventLog, StoredEvent, schema
+from lineage.chain import EVENT_SCHEMAS
 from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints, check_extends
 from lineage.note import Checkpoint, NoteVerifier, verify_checkpoint
 from lineage.proofs import ProofResult, consistency_document, inclusion_document, verify_document
@@ -276,6 +277,8 @@ def _event_dicts(log: EventLog, events: Sequence[StoredEvent]) -> Iterator[dict[
             "type": e.body.type,
             "occurred_at": iso_utc(e.body.occurred_at),
             "actor": names.get(e.body.actor_ref, "[unknown]"),
+            "actor_ref": e.body.actor_ref,
+            "schema": EVENT_SCHEMAS[e.body.hash_scheme],
             "subjects": list(e.body.subjects),
             "payload": e.body.payload,
             "hash": e.hash,
