@@ -165,7 +165,7 @@ class DirectoryWitness:
         try:
             own_key.verify(note)
             checkpoint = verify_checkpoint(note, log_key)
-        except NoteError as exc:
+        except IntegrityError as exc:
             raise WitnessError(f"witness file {path}: {exc.diagnostics()}") from None
         if checkpoint.size != int(path.name):
             raise WitnessError(f"witness file {path}: holds a checkpoint of size {checkpoint.size}")
@@ -184,6 +184,14 @@ class DirectoryWitness:
             new = verify_checkpoint(signed_note, log_key)
         except NoteError as exc:
             raise WitnessError(f"witness refuses the checkpoint: {exc.diagnostics()}") from None
+        try:
+            return self._add(new, signed_note, log_key, prove)
+        except OSError as exc:
+            raise StorageError(f"witness directory {self.root}: {exc.strerror or exc}") from None
+
+    def _add(
+        self, new: Checkpoint, signed_note: str, log_key: NoteVerifier, prove: Callable[[int, int], Sequence[bytes]]
+    ) -> Path | None:
         with _Lock(self.root / ".lock"):
             latest = self.latest()
             if latest is not None:
