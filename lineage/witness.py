@@ -154,22 +154,26 @@ class DirectoryWitness:
         """The largest checkpoint the witness cosigned, its signatures checked; None if none yet."""
         if not self._checkpoints.is_dir():
             return None
-        names = sorted(p.name for p in self._checkpoints.iterdir() if _FILE.fullmatch(p.name))
+        names = sorted((p.name for p in self._checkpoints.iterdir() if _FILE.fullmatch(p.name)), reverse=True)
         if not names:
             return None
-        path = self._checkpoints / names[-1]
         log_key, own_key = self.log_verifier(), self.verifier()
         if log_key is None or own_key is None:
             raise WitnessError(f"witness {self.root}: holds checkpoints but its log.vkey or witness.vkey is missing")
-        note = path.read_text(encoding="utf-8")
-        try:
-            own_key.verify(note)
-            checkpoint = verify_checkpoint(note, log_key)
-        except IntegrityError as exc:
-            raise WitnessError(f"witness file {path}: {exc.diagnostics()}") from None
-        if checkpoint.size != int(path.name):
-            raise WitnessError(f"witness file {path}: holds a checkpoint of size {checkpoint.size}")
-        return Witnessed(checkpoint, note, path)
+        for name in names:
+            path = self._checkpoints / name
+            note = path.read_text(encoding="utf-8")
+            if _torn(note, own_key.name):
+                continue  # a write cut short by a kill: the checkpoint before it is the latest
+            try:
+                own_key.verify(note)
+                checkpoint = verify_checkpoint(note, log_key)
+            except IntegrityError as exc:
+                raise WitnessError(f"witness file {path}: {exc.diagnostics()}") from None
+            if checkpoint.size != int(path.name):
+                raise WitnessError(f"witness file {path}: holds a checkpoint of size {checkpoint.size}")
+            return Witnessed(checkpoint, note, path)
+        return None
 
     # -- accepting ----------------------------------------------------------------
     def add(self, signed_note: str, log_vkey: str, prove: Callable[[int, int], Sequence[bytes]]) -> Path | None:
@@ -255,7 +259,11 @@ class _Lock:
 
 
 def _create(path: Path, text: str) -> Path | None:
-    """Write a new 0600 file, never replacing one (None when it exists), synced to disk."""
+    """Write a new 0600 file, never replacing one (None when it exists), synced to disk.
+
+    ``O_EXCL`` and nothing else: a ``chattr +a`` directory allows creating files but not
+    renaming or deleting them. A write cut short by a kill is recognised by :meth:`latest`.
+    """
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -265,6 +273,11 @@ def _create(path: Path, text: str) -> Path | None:
         out.flush()
         os.fsync(out.fileno())
     return path
+
+
+def _torn(note: str, own_name: str) -> bool:
+    """Whether a witness file ends before its cosignature line does (the cosignature is last)."""
+    return not note.endswith("\n") or not note[:-1].rpartition("\n")[2].startswith(f"{_SIG_PREFIX}{own_name} ")
 
 
 def _cosigned_message(checkpoint_text: str, timestamp: int) -> bytes:

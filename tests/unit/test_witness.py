@@ -103,3 +103,16 @@ def test_the_cosignature_key_follows_the_c2sp_format(tmp_path: Path) -> None:
     assert name.startswith("qgov-witness/") and len(bytes.fromhex(key_id)) == 4
     assert base64.b64decode(key)[0] == 0x04  # cosignature/v1
     assert CosignatureVerifier.from_vkey(vkey).name == name
+
+
+def test_a_checkpoint_file_cut_short_by_a_kill_does_not_stop_the_witness(tmp_path: Path) -> None:
+    log, w = Log(9), _witness(tmp_path)
+    w.add(log.note(4), LOG.verifier_key(), log.prove)
+    path = w.add(log.note(6), LOG.verifier_key(), log.prove)
+    assert path is not None
+    path.write_text(path.read_text(encoding="utf-8")[:-30], encoding="utf-8")  # the cosignature half-written
+    latest = w.latest()
+    assert latest is not None and latest.checkpoint.size == 4
+    assert w.add(log.note(9), LOG.verifier_key(), log.prove) is not None
+    latest = w.latest()
+    assert latest is not None and latest.checkpoint.size == 9
