@@ -67,7 +67,7 @@ def test_a_rewritten_tail_after_the_newest_checkpoint_fails_verify(app) -> None:
     newest = _log_size(app)
     with app.engine.begin() as conn:
         _rewrite_from(conn, newest)  # the newest event, hashes and head made consistent
-    report = verify_log(app, witness=False)
+    report = verify_log(app)
     assert report.chain.ok and not report.ok
     assert "rewritten after it was signed" in (report.checkpoints.problem or "")
 
@@ -90,7 +90,7 @@ def test_deleting_every_checkpoint_fails_verify(app) -> None:  # type: ignore[no
     with app.engine.begin() as conn:
         conn.execute(delete(schema.checkpoints))
         conn.execute(delete(schema.merkle_tiles))
-    report = verify_log(app, witness=False)
+    report = verify_log(app)
     assert report.chain.ok and not report.ok
     assert "covered by no signed checkpoint" in (report.unsigned_problem or "")
 
