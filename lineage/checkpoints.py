@@ -103,9 +103,13 @@ class MerkleStore:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._leaf_cache: tuple[int, list[bytes]] | None = None  # (first index, leaves) of one read
 
     # -- leaves and tiles ---------------------------------------------------------
     def leaves(self, start: int, end: int) -> list[bytes]:
+        cached = self._leaf_cache
+        if cached is not None and cached[0] <= start and end <= cached[0] + len(cached[1]):
+            return cached[1][start - cached[0] : end - cached[0]]
         e = schema.events
         rows = self.conn.execute(select(e.c.hash).where(e.c.seq > start, e.c.seq <= end).order_by(e.c.seq)).all()
         if len(rows) != end - start:
@@ -116,8 +120,9 @@ class MerkleStore:
         """Store the hash of every complete aligned subtree of >= 256 leaves within ``size``."""
         t = schema.merkle_tiles
         level = TILE_LEVEL
+        counts = {int(r[0]): int(r[1]) for r in self.conn.execute(select(t.c.level, func.count()).group_by(t.c.level))}
         while (size >> level) > 0:
-            have = self.conn.execute(select(func.count()).select_from(t).where(t.c.level == level)).scalar_one()
+            have = counts.get(level, 0)
             want = size >> level
             if have < want:
                 rows = []
@@ -194,6 +199,11 @@ class MerkleStore:
         if previous is not None and previous.size == size:
             return previous
         self.extend_tiles(size)
+        # Every ragged subtree the root and the proof need lies after the last full tile before
+        # the previous checkpoint: one read of those leaves instead of one per subtree.
+        first = (min(previous.size if previous is not None else 0, size) // TILE) * TILE
+        if size - first <= 4 * TILE:
+            self._leaf_cache = (first, self.leaves(first, size))
         memo: dict[tuple[int, int], bytes] = {}
 
         def subtree(start: int, end: int) -> bytes:  # the root and the proof share most subtrees
@@ -213,6 +223,7 @@ class MerkleStore:
                     f"refusing to sign: the log of {size} events does not extend checkpoint {previous.size} "
                     f"({exc.diagnostics()}); run 'qgov audit verify'"
                 ) from None
+        self._leaf_cache = None
         note = sign_checkpoint(Checkpoint(signer.name, size, root), signer)
         stored = StoredCheckpoint(
             size=size,
