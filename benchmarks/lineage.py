@@ -5,7 +5,7 @@ Prints one JSON document. Measures, in one run:
      edges (default 1,000,000): a realistic DAG of analysis pipelines (depth 5–50, 1–3 inputs
      per step from the last three steps, shared code used across pipelines, 50 people),
      recorded through the real append path (hash chain, subjects index, PROV nodes, automatic
-     signed checkpoints every 1,000 events), plus access-style events to reach the event count;
+     signed checkpoint per transaction), plus access-style events to reach the event count;
   B. trace: ``lineage.trace`` upstream of --queries random leaves (p50/p95/max), and the same
      traversal (edges valid at a time, with relation/time, nodes with depth) in networkx on
      the same graph, whose build time and memory are reported too;
@@ -14,6 +14,9 @@ Prints one JSON document. Measures, in one run:
      on SQLite and on PostgreSQL (a throw-away server started by scripts/postgres.sh unless
      --pg-url is given);
   E. the trace of B on PostgreSQL, over a smaller store (--pg-trace-edges, default 200,000).
+With --checkpoint-cost, only this instead (under 2 minutes): appends/s at 1 and 100 events
+per transaction on a small store, with no checkpoint, with a checkpoint signed in every
+transaction, and with that checkpoint also handed to the witness.
 Targets: trace p50 <= 20 ms and within 3x of networkx per query; verify <= 10 s; >= 1,000 events/s.
 """
 
@@ -367,11 +370,75 @@ def bench_appends(app: App, seconds: float) -> dict[str, Any]:
     return out
 
 
+def bench_checkpoint_cost(app: App, seconds: float, preload: int = 2000) -> dict[str, Any]:
+    """Appends/s on a small store with a checkpoint signed in every transaction (and handed to
+    the witness) against the same appends with no checkpoint at all (what nearly every
+    transaction did before: one in 1,000 events signed)."""
+    from governance.db import on_events_appended
+    from governance.signing import checkpoint
+
+    for k in range(0, preload, 500):
+        with transaction(app.engine) as conn:
+            EventLog(conn).append_many(
+                [NewEvent("artifact.fetched", "bench", [f"p{k + i}"], {"i": k + i}) for i in range(500)]
+            )
+    modes = {
+        "no_checkpoint": (lambda conn: None, None),
+        "checkpoint_per_transaction": (app._checkpoint, None),
+        "checkpoint_and_witness_per_transaction": (app._checkpoint, app._witness),
+    }
+    out: dict[str, Any] = {"store_events_at_start": preload + 1}
+    n = 0
+    for per_tx in (1, 100):
+        row: dict[str, Any] = {}
+        for mode, (before, after) in modes.items():
+            on_events_appended(app.engine, before, after)
+            done, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                with transaction(app.engine) as conn:
+                    EventLog(conn).append_many(
+                        [NewEvent("artifact.fetched", "bench", [f"c{n + i}"], {"i": n + i}) for i in range(per_tx)]
+                    )
+                done += per_tx
+                n += per_tx
+            row[mode] = round(done / (time.perf_counter() - start))
+            # the next mode starts from a signed log, as qgov leaves it
+            on_events_appended(app.engine, app._checkpoint, app._witness)
+            checkpoint(app)
+        row["cost_of_signing_pct"] = round(
+            100 * (1 - row["checkpoint_and_witness_per_transaction"] / row["no_checkpoint"])
+        )
+        out[f"events_per_s_{per_tx}_per_transaction"] = row
+    return out
+
+
 def _app(home: Path, url: str | None = None) -> App:
     env = {"QGOV_HOME": str(home), "QGOV_USER": "bench"}
     if url:
         env["QGOV_DATABASE_URL"] = url
     return App(load_settings(env))
+
+
+def checkpoint_cost(seconds: float, pg_url: str | None) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix="qgov-bench-checkpoints-"))
+    report: dict[str, Any] = {
+        "benchmark": "lineage --checkpoint-cost",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "seconds_per_case": seconds,
+    }
+    try:
+        for name, url in (("sqlite", None), ("postgresql", pg_url)):
+            if name == "postgresql" and url is None:
+                continue
+            app = _app(scratch / name, url)
+            try:
+                report[name] = bench_checkpoint_cost(app, seconds)
+            finally:
+                app.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return report
 
 
 def main() -> None:
@@ -388,7 +455,16 @@ def main() -> None:
         help="also build a store of this many events/edges on PostgreSQL and trace it (0: skip)",
     )
     parser.add_argument("--keep", type=Path, help="build (or reuse) the store in this directory")
+    parser.add_argument(
+        "--checkpoint-cost",
+        action="store_true",
+        help="only measure what a checkpoint per transaction costs, on a small store (SQLite; "
+        "PostgreSQL too with --pg-url), --append-seconds per case",
+    )
     args = parser.parse_args()
+    if args.checkpoint_cost:
+        print(json.dumps(checkpoint_cost(args.append_seconds, args.pg_url), indent=2))
+        return
     os.environ.setdefault("DO_NOT_TRACK", "1")
     scratch = Path(tempfile.mkdtemp(prefix="qgov-bench-lineage-"))
     home = args.keep or scratch / "home"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
@@ -13,6 +14,9 @@ from lineage.note import NoteSigner
 from policies.bundle import PolicySet, load_policies
 from qgov.errors import ConfigError
 from storage import BlobStore, TinkKeyset, open_backend
+
+if TYPE_CHECKING:
+    from governance.signing import Signed
 
 
 @dataclass
@@ -25,7 +29,7 @@ class App:
     def engine(self) -> Engine:
         engine = make_engine(self.settings)
         migrate(engine)  # automatic on first use; a no-op once at head
-        on_events_appended(engine, self._checkpoint_if_due)
+        on_events_appended(engine, self._checkpoint, self._witness)
         return engine
 
     @cached_property
@@ -35,10 +39,15 @@ class App:
 
         return load_signer(self)
 
-    def _checkpoint_if_due(self, conn: Connection) -> None:
-        from governance.signing import checkpoint_if_due
+    def _checkpoint(self, conn: Connection) -> Signed:
+        from governance.signing import checkpoint_transaction
 
-        checkpoint_if_due(self, conn)
+        return checkpoint_transaction(self, conn)
+
+    def _witness(self, signed: Signed | None) -> None:
+        from governance.signing import witness
+
+        witness(self, signed)
 
     @cached_property
     def kek(self) -> TinkKeyset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,9 @@ from governance.app import App
 from governance.db import snapshot
 from governance.keys import readable_key
 from lineage import ChainReport, EventLog, StoredEvent, schema
-from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints
-from lineage.note import NoteVerifier
+from lineage.chain import EVENT_SCHEMAS
+from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints, check_extends
+from lineage.note import Checkpoint, NoteVerifier, verify_checkpoint
 from lineage.proofs import ProofResult, consistency_document, inclusion_document, verify_document
 from lineage.verify import verify_log as fast_verify
 from qgov.canonical import iso_utc
@@ -32,20 +34,47 @@ class BlobCheck:
 
 
 @dataclass(frozen=True)
+class PrefixCheck:
+    """Whether the log extends a checkpoint held outside the database (a witness's, an auditor's)."""
+
+    source: str
+    size: int | None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
 class LogReport:
-    """The chain, the signed checkpoints, and how many newest events no checkpoint covers yet."""
+    """The chain, the signed checkpoints, events no checkpoint covers (every transaction signs
+    one, so there should be none), and the checkpoints kept outside the database."""
 
     chain: ChainReport
     checkpoints: CheckpointReport
     log_size: int
+    witness: PrefixCheck | None = None
+    since: PrefixCheck | None = None
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and self.checkpoints.ok
+        outside = [c for c in (self.witness, self.since) if c is not None]
+        return self.chain.ok and self.checkpoints.ok and self.unsigned_problem is None and all(c.ok for c in outside)
 
     @property
     def uncovered(self) -> int:
         return self.log_size - (self.checkpoints.latest_size or 0)
+
+    @property
+    def unsigned_problem(self) -> str | None:
+        if not self.checkpoints.ok or self.uncovered <= 0:
+            return None
+        return (
+            f"{self.uncovered} newest event(s) are covered by no signed checkpoint: qgov signs one in every "
+            "transaction, so they were written around it or the checkpoints were deleted "
+            "(a store written before per-transaction checkpoints: 'qgov audit checkpoint' signs them)"
+        )
 
 
 def trusted_verifiers(app: App | None, keys: Sequence[str] = ()) -> list[NoteVerifier]:
@@ -76,20 +105,75 @@ def _read_key(key: str) -> str:
     return text
 
 
-def verify_log(app: App, keys: Sequence[str] = (), workers: int | None = None) -> LogReport:
+def verify_log(
+    app: App, keys: Sequence[str] = (), workers: int | None = None, since: Path | None = None, witness: bool = True
+) -> LogReport:
     """Recompute the hash chain and every checkpoint's Merkle root in one pass over the log
-    (in parallel chunks on large logs; see ``lineage.verify``)."""
+    (in parallel chunks on large logs; see ``lineage.verify``); then prove that the log extends
+    the witness's latest checkpoint and, with ``since``, a checkpoint an auditor kept."""
     verifiers = trusted_verifiers(app, keys)
+    kept = read_kept_checkpoint(since, verifiers) if since is not None else None
+    witnessed: Checkpoint | None = None
+    witness_problem: str | None = None
+    if witness:
+        try:
+            held = signing.open_witness(app).latest()
+            witnessed = held.checkpoint if held is not None else None
+        except IntegrityError as exc:
+            witness_problem = exc.diagnostics()
+        except OSError as exc:
+            witness_problem = f"witness {app.settings.witness_dir}: cannot be read ({exc.strerror or exc})"
     url = app.engine.url.render_as_string(hide_password=False)
     with snapshot(app.engine) as conn:
         head = EventLog(conn).head()
-        checkpoints = MerkleStore(conn).all()
+        merkle = MerkleStore(conn)
+        checkpoints = merkle.all()
         check = fast_verify(conn, url, head, [cp.size for cp in checkpoints], workers)
-    if checkpoints and not verifiers:
-        report = CheckpointReport(0, False, "no public key to check the checkpoints with: pass --key")
-    else:
-        report = check_checkpoints(checkpoints, check.roots, verifiers, check.size)
-    return LogReport(check.chain, report, check.size)
+        if checkpoints and not verifiers:
+            report = CheckpointReport(0, False, "no public key to check the checkpoints with: pass --key")
+        else:
+            report = check_checkpoints(checkpoints, check.roots, verifiers, check.size)
+        latest = checkpoints[-1] if checkpoints and report.ok else None
+
+        def extends(cp: Checkpoint | None, what: str, source: str) -> PrefixCheck:
+            if cp is None:
+                return PrefixCheck(source, None)
+            return PrefixCheck(source, cp.size, check_extends(cp, what, latest, check.size, merkle))
+
+        witness_check = (
+            PrefixCheck("witness", None, witness_problem)
+            if witness_problem is not None
+            else extends(witnessed, f"the witness's checkpoint (in {app.settings.witness_dir})", "witness")
+            if witness
+            else None
+        )
+        since_check = extends(kept, f"the kept checkpoint {since}", str(since)) if since is not None else None
+    return LogReport(check.chain, report, check.size, witness_check, since_check)
+
+
+def read_kept_checkpoint(path: Path, verifiers: Sequence[NoteVerifier]) -> Checkpoint:
+    """A checkpoint an auditor kept: the signed note ``qgov audit checkpoint`` prints (or its
+    ``--json`` document), checked against the log's public key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"--since {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--since {path}: cannot be read ({exc.__class__.__name__})") from None
+    if text.lstrip().startswith("{"):
+        try:
+            text = json.loads(text)["note"]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"--since {path}: a JSON document without a 'note' (a signed checkpoint)") from None
+    if not verifiers:
+        raise InputError(f"--since {path}: no public key to check it with: pass --key")
+    problems = []
+    for verifier in verifiers:
+        try:
+            return verify_checkpoint(str(text), verifier)
+        except IntegrityError as exc:
+            problems.append(exc.diagnostics())
+    raise IntegrityError(f"--since {path}: not a checkpoint signed by the log's key ({problems[0]})")
 
 
 def prove_inclusion(app: App, event: str, size: int | None = None) -> dict[str, Any]:
@@ -198,6 +282,8 @@ def _event_dicts(log: EventLog, events: Sequence[StoredEvent]) -> Iterator[dict[
             "type": e.body.type,
             "occurred_at": iso_utc(e.body.occurred_at),
             "actor": names.get(e.body.actor_ref, "[unknown]"),
+            "actor_ref": e.body.actor_ref,
+            "schema": EVENT_SCHEMAS[e.body.hash_scheme],
             "subjects": list(e.body.subjects),
             "payload": e.body.payload,
             "hash": e.hash,
@@ -224,11 +310,13 @@ def export_events(app: App, path: Path, fmt: Literal["csv", "parquet"], subject:
 __all__ = [
     "BlobCheck",
     "LogReport",
+    "PrefixCheck",
     "export_events",
     "iter_events",
     "list_events",
     "prove_consistency",
     "prove_inclusion",
+    "read_kept_checkpoint",
     "trusted_verifiers",
     "verify_blobs",
     "verify_log",

@@ -17,6 +17,7 @@
 | QGOV_OIDC_ISSUER    | unset                                | OpenID Connect issuer whose ID tokens count |
 | QGOV_OIDC_AUDIENCE  | unset                                | client id the tokens are issued to |
 | QGOV_OIDC_USERNAME_CLAIM | preferred_username              | the claim naming the registered person    |
+| QGOV_WITNESS_DIR    | $QGOV_HOME/witness                   | the checkpoint witness (append-only, 0700) |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables).
 """
@@ -48,6 +49,7 @@ SETTINGS_VARIABLES = (
     "QGOV_OIDC_ISSUER",
     "QGOV_OIDC_AUDIENCE",
     "QGOV_OIDC_USERNAME_CLAIM",
+    "QGOV_WITNESS_DIR",
 )
 
 
@@ -71,6 +73,7 @@ class Settings(BaseModel):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_username_claim: str = "preferred_username"
+    witness_dir: Path
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,6 +96,7 @@ class Settings(BaseModel):
             "key": "QGOV_KEK (environment)" if self.kek_json else str(self.key_file),
             "signing_key": "QGOV_SIGNING_KEY (environment)" if self.signing_key else str(self.signing_key_file),
             "user": self.user,
+            "witness_dir": str(self.witness_dir),
         }
 
 
@@ -141,6 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_issuer=issuer,
         oidc_audience=audience,
         oidc_username_claim=env.get("QGOV_OIDC_USERNAME_CLAIM") or "preferred_username",
+        witness_dir=Path(env.get("QGOV_WITNESS_DIR") or home / "witness").expanduser(),
     )
 
 

@@ -133,23 +133,31 @@ def migrate(engine: Engine) -> bool:
 
 
 # Called with the connection just before a transaction that appended events commits (the
-# application registers its checkpointer here; weak, so engines are not kept alive).
-_before_commit: weakref.WeakKeyDictionary[Engine, Callable[[Connection], None]] = weakref.WeakKeyDictionary()
+# application signs a checkpoint there), then with what that returned once the commit is
+# done (the application hands the checkpoint to its witness: a checkpoint of a transaction
+# that rolled back must never reach it). Weak, so engines are not kept alive.
+BeforeCommit = Callable[[Connection], Any]
+AfterCommit = Callable[[Any], None]
+_hooks: weakref.WeakKeyDictionary[Engine, tuple[BeforeCommit, AfterCommit | None]] = weakref.WeakKeyDictionary()
 
 
-def on_events_appended(engine: Engine, hook: Callable[[Connection], None]) -> None:
-    _before_commit[engine] = hook
+def on_events_appended(engine: Engine, before_commit: BeforeCommit, after_commit: AfterCommit | None = None) -> None:
+    _hooks[engine] = (before_commit, after_commit)
 
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One unit of work: commits on success, rolls back on any exception."""
+    hooks = _hooks.get(engine)
+    appended, signed = False, None
     with engine.begin() as conn:
         conn.info.pop("qgov.appended", None)
         yield conn
-        hook = _before_commit.get(engine)
-        if conn.info.pop("qgov.appended", False) and hook is not None:
-            hook(conn)
+        appended = bool(conn.info.pop("qgov.appended", False))
+        if appended and hooks is not None:
+            signed = hooks[0](conn)
+    if appended and hooks is not None and hooks[1] is not None:
+        hooks[1](signed)
 
 
 __all__ = [

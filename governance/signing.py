@@ -2,28 +2,29 @@
 
 The Ed25519 key is kept like the storage key: a 0600 file under ``QGOV_HOME/keys`` (or
 ``QGOV_SIGNING_KEY``), in the Go ``note`` private-key format so standard tooling can use
-it. A checkpoint is signed inside the writing transaction that makes one due — when the
-log has none yet, every :data:`CHECKPOINT_EVERY` events, or when the newest is older than
-:data:`CHECKPOINT_MAX_AGE` — so a checkpoint commits atomically with the events it covers.
+it. A checkpoint is signed inside every transaction that appends events, so it commits
+atomically with the events it covers and the log has no unsigned tail: an event that no
+signed checkpoint covers was written by something other than qgov (``audit verify`` says so).
+A transaction that cannot sign (the key file is gone) does not commit. Once committed, the
+checkpoint goes to the witness (``lineage.witness``), outside the database.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
 from governance.app import App
-from governance.db import transaction
-from lineage import EventLog, schema
+from governance.db import snapshot, transaction
+from lineage import schema
 from lineage.checkpoints import MerkleStore, StoredCheckpoint
 from lineage.note import NoteSigner, NoteVerifier, generate_signing_key
-from qgov.errors import ConfigError
-
-CHECKPOINT_EVERY = 1000
-CHECKPOINT_MAX_AGE = timedelta(hours=1)
+from lineage.witness import DirectoryWitness
+from qgov.errors import ConfigError, IntegrityError
 
 
 def load_signer(app: App, conn: Connection | None = None) -> NoteSigner:
@@ -82,39 +83,67 @@ def existing_verifier(app: App) -> NoteVerifier | None:
     return NoteVerifier.from_vkey(signer.verifier_key()) if signer is not None else None
 
 
-def checkpoint_if_due(app: App, conn: Connection) -> StoredCheckpoint | None:
+@dataclass(frozen=True)
+class Signed:
+    """A checkpoint signed in a transaction, and the proof that it extends the one before."""
+
+    checkpoint: StoredCheckpoint
+    proof: tuple[int, list[bytes]] | None
+
+
+def checkpoint_transaction(app: App, conn: Connection) -> Signed:
+    """Sign the log as this transaction leaves it (just before it commits); ConfigError, and
+    no commit, when there is no key to sign with."""
+    signer = app.__dict__.get("signer") or load_signer(app, conn)
+    app.__dict__["signer"] = signer  # the cached_property's slot
     merkle = MerkleStore(conn)
-    latest = merkle.latest()
-    size, _ = EventLog(conn).head()
-    if latest is not None and latest.size == size:
-        return None
-    due = (
-        latest is None
-        or size - latest.size >= CHECKPOINT_EVERY
-        or datetime.now(UTC) - latest.created_at >= CHECKPOINT_MAX_AGE
-    )
-    if not due:
-        return None
+    signed = merkle.checkpoint(signer)
+    return Signed(signed, getattr(merkle, "last_proof", None))
+
+
+def witness(app: App, signed: StoredCheckpoint | Signed | None) -> None:
+    """Hand a committed checkpoint to the witness, with the consistency proof it asks for
+    (the one the signer just checked, when the witness holds the previous checkpoint)."""
+    known = signed.proof if isinstance(signed, Signed) else None
+    cp = signed.checkpoint if isinstance(signed, Signed) else signed
+    if cp is None or cp.size == 0:
+        return
+
+    def prove(old_size: int, new_size: int) -> list[bytes]:
+        if known is not None and (old_size, new_size) == (known[0], cp.size):
+            return known[1]
+        with snapshot(app.engine) as conn:
+            return MerkleStore(conn).consistency(old_size, new_size)
+
     try:
-        signer = app.__dict__.get("signer") or load_signer(app, conn)
-        app.__dict__["signer"] = signer  # the cached_property's slot
-    except ConfigError:
-        return None  # the events still commit; 'qgov audit verify' reports what no checkpoint covers
-    return merkle.checkpoint(signer)
+        open_witness(app).add(cp.note, app.signer.verifier_key(), prove)
+    except IntegrityError as exc:
+        raise IntegrityError(
+            f"committed, but {exc.diagnostics()}; the database may have been rolled back or rewritten: "
+            "run 'qgov audit verify'"
+        ) from None
+
+
+def open_witness(app: App) -> DirectoryWitness:
+    return DirectoryWitness(app.settings.witness_dir, clock=lambda: int(time.time()))
 
 
 def checkpoint(app: App) -> StoredCheckpoint:
     """Sign the log as it stands now (``qgov audit checkpoint``)."""
     signer = app.signer
     with transaction(app.engine) as conn:
-        return MerkleStore(conn).checkpoint(signer)
+        signed = MerkleStore(conn).checkpoint(signer)
+    witness(app, signed)
+    return signed
 
 
 __all__ = [
-    "CHECKPOINT_EVERY",
     "checkpoint",
-    "checkpoint_if_due",
+    "checkpoint_transaction",
     "create_signing_key",
     "existing_verifier",
+    "Signed",
     "load_signer",
+    "open_witness",
+    "witness",
 ]

@@ -1,7 +1,14 @@
 """The hash chain of the provenance log: pure functions over plain data.
 
-Each event's hash is SHA-256 over the canonical encoding (``qgov.canonical``) of its
-body, and the body includes the previous event's hash and the event's sequence number.
+Each event's hash is SHA-256 over a canonical encoding of its body, and the body includes
+the previous event's hash and the event's sequence number. Which encoding is the event's
+hash scheme, named in the body's ``schema`` field so the hash covers it (ADR 0014):
+
+* scheme 1, ``qgov.event/v1``: qgov's own canonical JSON (``qgov.canonical``: nulls
+  dropped, floats as Python's ``repr``) — events written before qgov 0012's migration;
+* scheme 2, ``qgov.event/v2``: RFC 8785 (JSON Canonicalization Scheme), the body exactly
+  as stored and exported (nulls kept) — every new event; standard tools in any language
+  recompute it (docs/verify-with-node.md).
 So editing, deleting, reordering or inserting any event changes a hash that every later
 event depends on, and :func:`verify_chain` names the first event where the stored log
 and the recomputed log part ways.
@@ -18,10 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from qgov.canonical import canonical_hash, iso_utc
+import rfc8785
+
+from qgov.canonical import canonical_hash, iso_utc, sha256_hex
+from qgov.errors import InputError
 
 GENESIS_HASH = "0" * 64
-EVENT_SCHEMA = "qgov.event/v1"
+EVENT_SCHEMAS = {1: "qgov.event/v1", 2: "qgov.event/v2"}
+EVENT_SCHEMA = EVENT_SCHEMAS[1]
+CURRENT_HASH_SCHEME = 2
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class EventBody:
     subjects: tuple[str, ...]
     payload: dict[str, Any]
     prev_hash: str
+    hash_scheme: int = 1
 
     def canonical(self) -> dict[str, Any]:
         return canonical_body(
@@ -47,6 +60,7 @@ class EventBody:
             list(self.subjects),
             self.payload,
             self.prev_hash,
+            self.hash_scheme,
         )
 
 
@@ -59,10 +73,11 @@ def canonical_body(
     subjects: list[str],
     payload: dict[str, Any],
     prev_hash: str,
+    hash_scheme: int = 1,
 ) -> dict[str, Any]:
     """The document an event's hash is computed over (``occurred_at`` already in ISO form)."""
     return {
-        "schema": EVENT_SCHEMA,
+        "schema": EVENT_SCHEMAS[hash_scheme],
         "seq": seq,
         "event_id": event_id,
         "type": type,
@@ -75,7 +90,22 @@ def canonical_body(
 
 
 def event_hash(body: EventBody) -> str:
-    return canonical_hash(body.canonical())
+    return body_hash(body.canonical(), body.hash_scheme)
+
+
+def body_hash(document: dict[str, Any], hash_scheme: int) -> str:
+    """SHA-256 (hex) of a canonical body under its hash scheme."""
+    if hash_scheme == 1:
+        return canonical_hash(document)
+    return sha256_hex(jcs(document))
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 encoding; InputError for what it cannot hold (NaN, integers beyond 2^53)."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise InputError(f"value cannot be encoded by RFC 8785: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -143,7 +173,10 @@ def _problem(event: StoredEvent, expected_seq: int, expected_prev: str) -> str |
             f"prev_hash {body.prev_hash[:16]}… does not match the hash of event #{expected_seq - 1} "
             f"({expected_prev[:16]}…): an event was removed, inserted or reordered"
         )
-    recomputed = event_hash(body)
+    try:
+        recomputed = event_hash(body)
+    except InputError:
+        return f"content cannot be encoded under its hash scheme {body.hash_scheme}: the event was edited"
     if recomputed != event.hash:
         return (
             f"content does not match its hash (stored {event.hash[:16]}…, recomputed {recomputed[:16]}…): "
@@ -153,12 +186,16 @@ def _problem(event: StoredEvent, expected_seq: int, expected_prev: str) -> str |
 
 
 __all__ = [
+    "CURRENT_HASH_SCHEME",
     "EVENT_SCHEMA",
+    "EVENT_SCHEMAS",
     "GENESIS_HASH",
     "ChainReport",
     "EventBody",
     "StoredEvent",
+    "body_hash",
     "canonical_body",
     "event_hash",
+    "jcs",
     "verify_chain",
 ]

@@ -103,9 +103,13 @@ class MerkleStore:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._leaf_cache: tuple[int, list[bytes]] | None = None  # (first index, leaves) of one read
 
     # -- leaves and tiles ---------------------------------------------------------
     def leaves(self, start: int, end: int) -> list[bytes]:
+        cached = self._leaf_cache
+        if cached is not None and cached[0] <= start and end <= cached[0] + len(cached[1]):
+            return cached[1][start - cached[0] : end - cached[0]]
         e = schema.events
         rows = self.conn.execute(select(e.c.hash).where(e.c.seq > start, e.c.seq <= end).order_by(e.c.seq)).all()
         if len(rows) != end - start:
@@ -116,8 +120,9 @@ class MerkleStore:
         """Store the hash of every complete aligned subtree of >= 256 leaves within ``size``."""
         t = schema.merkle_tiles
         level = TILE_LEVEL
+        counts = {int(r[0]): int(r[1]) for r in self.conn.execute(select(t.c.level, func.count()).group_by(t.c.level))}
         while (size >> level) > 0:
-            have = self.conn.execute(select(func.count()).select_from(t).where(t.c.level == level)).scalar_one()
+            have = counts.get(level, 0)
             want = size >> level
             if have < want:
                 rows = []
@@ -194,9 +199,23 @@ class MerkleStore:
         if previous is not None and previous.size == size:
             return previous
         self.extend_tiles(size)
-        root = self.root(size)
+        # Every ragged subtree the root and the proof need lies after the last full tile before
+        # the previous checkpoint: one read of those leaves instead of one per subtree.
+        first = (min(previous.size if previous is not None else 0, size) // TILE) * TILE
+        if size - first <= 4 * TILE:
+            self._leaf_cache = (first, self.leaves(first, size))
+        memo: dict[tuple[int, int], bytes] = {}
+
+        def subtree(start: int, end: int) -> bytes:  # the root and the proof share most subtrees
+            if (start, end) not in memo:
+                memo[start, end] = self.subtree(start, end)
+            return memo[start, end]
+
+        root = EMPTY_ROOT if size == 0 else subtree(0, size)
+        self.last_proof: tuple[int, list[bytes]] | None = None
         if previous is not None and previous.size > 0:
-            proof = consistency_proof(previous.size, size, self.subtree)
+            proof = consistency_proof(previous.size, size, subtree)
+            self.last_proof = (previous.size, proof)
             try:
                 verify_consistency(previous.size, size, proof, bytes.fromhex(previous.root_hash), root)
             except IntegrityError as exc:
@@ -204,6 +223,7 @@ class MerkleStore:
                     f"refusing to sign: the log of {size} events does not extend checkpoint {previous.size} "
                     f"({exc.diagnostics()}); run 'qgov audit verify'"
                 ) from None
+        self._leaf_cache = None
         note = sign_checkpoint(Checkpoint(signer.name, size, root), signer)
         stored = StoredCheckpoint(
             size=size,
@@ -285,6 +305,35 @@ def check_checkpoints(
     return CheckpointReport(count, True, latest_size=latest)
 
 
+def check_extends(
+    kept: Checkpoint, what: str, latest: StoredCheckpoint | None, log_size: int, merkle: MerkleStore
+) -> str | None:
+    """Why the log does not extend ``kept`` (a checkpoint held outside the database), or None.
+
+    ``latest`` is the log's newest checkpoint, already checked against the events; an RFC 6962
+    consistency proof from ``kept`` to it proves the log's first ``kept.size`` events are the
+    ones ``kept`` signed.
+    """
+    if kept.size > log_size:
+        return (
+            f"{what} covers {kept.size} events but the log holds {log_size}: "
+            "the database was rolled back or its newest events deleted"
+        )
+    if kept.size == 0:
+        return None
+    if latest is None or latest.size < kept.size:
+        return f"{what} covers {kept.size} events but no signed checkpoint of the log covers them"
+    try:
+        proof = merkle.consistency(kept.size, latest.size)
+        verify_consistency(kept.size, latest.size, proof, kept.root_hash, bytes.fromhex(latest.root_hash))
+    except IntegrityError as exc:
+        return (
+            f"the log does not extend {what} of {kept.size} events (consistency proof to checkpoint "
+            f"{latest.size}: {exc.diagnostics()}): events it covers were rewritten"
+        )
+    return None
+
+
 def _stored(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(
         size=int(row.size),
@@ -303,6 +352,7 @@ __all__ = [
     "RootAccumulator",
     "StoredCheckpoint",
     "check_checkpoints",
+    "check_extends",
     "event_leaf",
     "root_of_stack",
 ]

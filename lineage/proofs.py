@@ -15,11 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lineage.chain import EVENT_SCHEMA
+from lineage.chain import EVENT_SCHEMAS, body_hash
 from lineage.merkle import leaf_hash, verify_consistency, verify_inclusion
 from lineage.note import Checkpoint, NoteVerifier, verify_checkpoint
-from qgov.canonical import canonical_hash
-from qgov.errors import IntegrityError
+from qgov.errors import InputError, IntegrityError
 
 INCLUSION_SCHEMA = "qgov.inclusion-proof/v1"
 CONSISTENCY_SCHEMA = "qgov.consistency-proof/v1"
@@ -75,9 +74,13 @@ def verify_document(doc: Mapping[str, Any], verifier: NoteVerifier) -> ProofResu
 
 def _verify_inclusion(doc: Mapping[str, Any], verifier: NoteVerifier) -> ProofResult:
     event = _field(doc, "event", dict)
-    if event.get("schema") != EVENT_SCHEMA:
-        raise IntegrityError(f"event.schema: expected {EVENT_SCHEMA}, got {event.get('schema')!r}")
-    recomputed = canonical_hash(event)
+    schemes = {name: number for number, name in EVENT_SCHEMAS.items()}
+    if event.get("schema") not in schemes:
+        raise IntegrityError(f"event.schema: expected one of {sorted(schemes)}, got {event.get('schema')!r}")
+    try:
+        recomputed = body_hash(event, schemes[event["schema"]])
+    except InputError as exc:
+        raise IntegrityError(f"event: {exc.diagnostics()}") from None
     claimed = _field(doc, "event_hash", str)
     if recomputed != claimed:
         raise IntegrityError(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -46,6 +47,8 @@ events = Table(
     Column("payload", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # how the hash is computed: 1 = qgov's canonical JSON, 2 = RFC 8785 (lineage.chain)
+    Column("hash_scheme", SmallInteger, nullable=False, server_default="1"),
 )
 
 # Index of which events concern which object (derived from events.subjects; not hashed).

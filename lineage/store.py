@@ -18,7 +18,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from lineage import schema
-from lineage.chain import GENESIS_HASH, ChainReport, EventBody, StoredEvent, event_hash, verify_chain
+from lineage.chain import (
+    CURRENT_HASH_SCHEME,
+    GENESIS_HASH,
+    ChainReport,
+    EventBody,
+    StoredEvent,
+    event_hash,
+    verify_chain,
+)
 from qgov.canonical import as_utc, sha256_hex
 from qgov.chunks import chunked
 from qgov.errors import InputError
@@ -154,6 +162,7 @@ class EventLog:
                 subjects=tuple(new.subjects),
                 payload=dict(new.payload),
                 prev_hash=prev,
+                hash_scheme=CURRENT_HASH_SCHEME,
             )
             digest = event_hash(body)
             stored.append(StoredEvent(body, digest))
@@ -168,6 +177,7 @@ class EventLog:
                     "payload": body.payload,
                     "prev_hash": prev,
                     "hash": digest,
+                    "hash_scheme": body.hash_scheme,
                 }
             )
             subject_rows.extend({"subject_id": s, "seq": seq} for s in dict.fromkeys(body.subjects))
@@ -274,6 +284,7 @@ class EventLog:
                         subjects=tuple(row.subjects),
                         payload=dict(row.payload),
                         prev_hash=row.prev_hash,
+                        hash_scheme=int(row.hash_scheme),
                     ),
                     row.hash,
                 )

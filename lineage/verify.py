@@ -29,17 +29,26 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from lineage.chain import EVENT_SCHEMA, GENESIS_HASH, ChainReport, EventBody, StoredEvent, _problem, canonical_body
+from lineage.chain import (
+    EVENT_SCHEMA,
+    GENESIS_HASH,
+    ChainReport,
+    EventBody,
+    StoredEvent,
+    _problem,
+    canonical_body,
+    jcs,
+)
 from lineage.checkpoints import RootAccumulator, root_of_stack
 from qgov.canonical import as_utc, canonical_json_decoded, iso_utc
-from qgov.errors import IntegrityError
+from qgov.errors import InputError, IntegrityError
 
 CHUNK_BITS = 16
 PAGE = 10_000
 # JSON read as its stored text (CAST: PostgreSQL's json type keeps the text it was given).
 _ROWS = text(
     "SELECT seq, event_id, type, occurred_at, actor_ref, CAST(subjects AS TEXT), CAST(payload AS TEXT), "
-    "prev_hash, hash FROM events WHERE seq > :after AND seq <= :until ORDER BY seq LIMIT :page"
+    "prev_hash, hash, hash_scheme FROM events WHERE seq > :after AND seq <= :until ORDER BY seq LIMIT :page"
 ).columns(seq=BigInteger())
 _SCHEMA = _quote(EVENT_SCHEMA)
 
@@ -93,13 +102,28 @@ def _decoded(value: Any) -> Any:
 
 
 def _body(row: Any, seq: int, iso: str) -> dict[str, Any]:
-    return canonical_body(seq, row[1], row[2], iso, row[4], _decoded(row[5]), _decoded(row[6]), row[7])
+    return canonical_body(seq, row[1], row[2], iso, row[4], _decoded(row[5]), _decoded(row[6]), row[7], int(row[9]))
+
+
+def _jcs_or_none(body: dict[str, Any]) -> bytes | None:
+    try:
+        return jcs(body)
+    except InputError:
+        return None  # the slow path below names the event
 
 
 def _stored(row: Any) -> StoredEvent:
     moment = datetime.fromisoformat(_iso(row[3]).replace("Z", "+00:00")).astimezone(UTC)
     body = EventBody(
-        int(row[0]), row[1], row[2], moment, row[4], tuple(_decoded(row[5])), dict(_decoded(row[6])), row[7]
+        int(row[0]),
+        row[1],
+        row[2],
+        moment,
+        row[4],
+        tuple(_decoded(row[5])),
+        dict(_decoded(row[6])),
+        row[7],
+        int(row[9]),
     )
     return StoredEvent(body, row[8])
 
@@ -116,11 +140,14 @@ def check_rows(rows: Iterable[Any], start: int, wanted: Iterable[int]) -> ChunkR
         if out.first is None:
             out.first = _stored(row)
         if out.problem is None:
-            body = canonical_body(seq, row[1], row[2], _iso(row[3]), row[4], _decoded(row[5]), _decoded(row[6]), row[7])
+            scheme = int(row[9])
+            body = _body(row, seq, _iso(row[3]))
+            encoded = canonical_json_decoded(body) if scheme == 1 else _jcs_or_none(body)
             ok = (
                 seq == expected_seq
                 and (prev is None or row[7] == prev)
-                and sha256(canonical_json_decoded(body)).hexdigest() == stored_hash
+                and encoded is not None
+                and sha256(encoded).hexdigest() == stored_hash
             )
             if not ok:  # the slow path names the problem exactly as verify_chain would
                 event = _stored(row)

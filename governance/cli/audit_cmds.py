@@ -32,13 +32,28 @@ Output = Annotated[Path | None, typer.Option("-o", "--output", help="Write here 
 def audit_verify(
     blobs: Annotated[bool, typer.Option("--blobs", help="Also decrypt and re-hash every stored object.")] = False,
     key: KeyOption = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            "--since",
+            help="A checkpoint you kept (the signed note 'qgov audit checkpoint' prints, or its --json): "
+            "the log must extend it, proved by a consistency proof.",
+        ),
+    ] = None,
+    witness: Annotated[
+        bool,
+        typer.Option(
+            "--witness/--no-witness", help="Check the log against the witness's latest checkpoint (QGOV_WITNESS_DIR)."
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Recompute the hash chain and every signed checkpoint; exit 1 naming the first problem."""
+    """Recompute the hash chain and every signed checkpoint, prove the log extends the witnessed
+    (and a kept) checkpoint; exit 1 naming the first problem."""
     from governance.audit import verify_blobs, verify_log
 
     qg = open_app()
-    report = verify_log(qg, key or [])
+    report = verify_log(qg, key or [], since=since, witness=witness)
     chain, cps = report.chain, report.checkpoints
     doc: dict[str, Any] = {
         "ok": report.ok,
@@ -56,6 +71,11 @@ def audit_verify(
         }
     if not cps.ok:
         doc["bad_checkpoint"] = {"size": cps.bad_size, "problem": cps.problem}
+    if report.unsigned_problem is not None:
+        doc["unsigned_events"] = {"count": report.uncovered, "problem": report.unsigned_problem}
+    for name, outside in (("witness", report.witness), ("since", report.since)):
+        if outside is not None:
+            doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
     if blobs:
         with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
             task = bar.add_task("verify", total=None)
@@ -86,6 +106,18 @@ def _print_verdict(doc: dict[str, Any]) -> None:
         )
     else:
         console.print("no signed checkpoint yet ('qgov audit checkpoint' signs one)")
+    if "unsigned_events" in doc:
+        console.print(f"[bold red]unsigned events[/]: {doc['unsigned_events']['problem']}")
+    for name in ("witness", "since"):
+        outside = doc.get(name)
+        if outside is None:
+            continue
+        if outside["problem"] is not None:
+            console.print(f"[bold red]{name} check failed[/]: {outside['problem']}")
+        elif outside["size"] is None:
+            console.print(f"{name}: holds no checkpoint yet")
+        else:
+            console.print(f"[green]{name} consistent[/]: the log extends its checkpoint of {outside['size']} events")
     if "bad_objects" in doc:
         for bad in doc["bad_objects"]:
             console.print(f"[bold red]bad object[/] {bad['error']}")
@@ -116,7 +148,8 @@ def audit_events(
 
 @audit_app.command("checkpoint")
 def audit_checkpoint(as_json: JsonFlag = False) -> None:
-    """Sign a checkpoint of the log as it stands now (also done every 1,000 events)."""
+    """Sign a checkpoint of the log as it stands now (also done in every transaction that writes
+    events). Keep the printed note: 'qgov audit verify --since FILE' proves the log still extends it."""
     from governance.signing import checkpoint
 
     cp = checkpoint(open_app())

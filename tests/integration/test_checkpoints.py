@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from governance.audit import prove_consistency, prove_inclusion, verify_log, verify_proof
 from governance.catalog import DatasetSpec, register_dataset
 from governance.db import transaction
-from governance.signing import CHECKPOINT_EVERY, checkpoint
+from governance.signing import checkpoint
 from lineage import EventLog, NewEvent, StoredEvent, event_hash, schema
 from lineage.checkpoints import MerkleStore, RootAccumulator, event_leaf
 from lineage.merkle import EMPTY_ROOT
@@ -57,19 +57,17 @@ def test_a_new_log_is_checkpointed_with_its_first_transaction(app) -> None:  # t
     assert latest.note.startswith(f"{app.signer.name}\n1\n")
     register_dataset(app, DatasetSpec(name="calib", owner="alice"))
     report = verify_log(app)
-    assert report.ok and report.checkpoints.checkpoints_checked == 1 and report.uncovered == 1
+    assert report.ok and report.checkpoints.checkpoints_checked == 2 and report.uncovered == 0
 
 
-def test_checkpoints_are_signed_every_thousand_events_and_all_verify(app) -> None:  # type: ignore[no-untyped-def]
+def test_every_transaction_that_appends_signs_a_checkpoint_and_all_verify(app) -> None:  # type: ignore[no-untyped-def]
     for k in range(5):
         _append(app, 300, start=300 * k)
     with app.engine.connect() as conn:
         sizes = [cp.size for cp in MerkleStore(conn).all()]
-    # 1 (the admin grant), then the first commit that is >= 1,000 events further
-    assert sizes == [1, 1 + 4 * 300] and CHECKPOINT_EVERY == 1000
+    assert sizes == [1, 301, 601, 901, 1201, 1501]
     report = verify_log(app)
-    assert report.ok and report.checkpoints.checkpoints_checked == 2
-    assert report.uncovered == 1501 - 1201
+    assert report.ok and report.checkpoints.checkpoints_checked == 6 and report.uncovered == 0
 
 
 def test_stored_roots_and_tiles_match_a_root_recomputed_from_the_events(app) -> None:  # type: ignore[no-untyped-def]
@@ -95,10 +93,9 @@ def test_rewritten_history_passes_the_chain_but_fails_the_signed_checkpoint(app)
     assert report.chain.ok  # the attacker recomputed every hash
     assert not report.ok and report.checkpoints.bad_size == signed.size
     assert "rewritten after it was signed" in (report.checkpoints.problem or "")
-    # and the signer refuses to sign the forked log
-    _append(app, 1)
+    # and the signer refuses to sign the forked log, so nothing more is written to it
     with pytest.raises(IntegrityError, match="refusing to sign"):
-        checkpoint(app)
+        _append(app, 1)
 
 
 FORGERIES = [
@@ -186,7 +183,7 @@ def test_consistency_proofs_link_successive_checkpoints(app) -> None:  # type: i
 
 def test_proving_an_event_newer_than_every_checkpoint_signs_a_new_one(app) -> None:  # type: ignore[no-untyped-def]
     _append(app, 3)
-    with app.engine.begin() as conn:  # outside transaction(): no automatic checkpoint
+    with app.engine.begin() as conn:  # outside transaction() (not how qgov writes): no checkpoint
         stored: StoredEvent = EventLog(conn).append(NewEvent("artifact.fetched", "alice", ["late"], {}))
     doc = prove_inclusion(app, stored.body.event_id)
     assert doc["tree_size"] == stored.body.seq

@@ -36,3 +36,9 @@ def test_key_from_the_environment_is_never_shown() -> None:
 def test_s3_endpoint_becomes_a_storage_option() -> None:
     settings = load_settings({"QGOV_STORAGE_URL": "s3://lab/qgov", "QGOV_S3_ENDPOINT_URL": "http://127.0.0.1:9000"})
     assert settings.storage_options == {"client_kwargs": {"endpoint_url": "http://127.0.0.1:9000"}}
+
+
+def test_the_witness_lives_under_qgov_home_unless_configured(tmp_path: Path) -> None:
+    assert load_settings({"QGOV_HOME": str(tmp_path)}).witness_dir == tmp_path / "witness"
+    elsewhere = load_settings({"QGOV_HOME": str(tmp_path), "QGOV_WITNESS_DIR": str(tmp_path / "drop")})
+    assert elsewhere.witness_dir == tmp_path / "drop"

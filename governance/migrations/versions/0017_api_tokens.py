@@ -1,7 +1,7 @@
 """api tokens: personal access tokens for the qgov server
 
 Revision ID: 0017
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
