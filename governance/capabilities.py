@@ -45,7 +45,7 @@ CAPABILITIES: dict[str, Capability] = {
     for c in (
         # catalog
         _cap("dataset.register", "register datasets", DATA_MANAGER, ADMIN),
-        _cap("dataset.update", "change datasets", DATA_MANAGER, ADMIN),
+        _cap("dataset.update", "change datasets", DATA_MANAGER, OFFICER, ADMIN),
         _cap("dataset.ingest", "ingest files into datasets", DATA_MANAGER, ADMIN),
         _cap("catalog.read", "read the catalog's metadata", *EVERYONE),
         _cap("lineage.record", "record lineage", DATA_MANAGER, ADMIN),
@@ -66,6 +66,7 @@ CAPABILITIES: dict[str, Capability] = {
         # retention
         _cap("hold.manage", "place or release legal holds", OFFICER, ADMIN),
         _cap("artifact.delete", "delete artifacts", DATA_MANAGER, ADMIN),
+        _cap("artifact.delete_early", "delete before the end of retention", ADMIN),
         _cap("retention.sweep", "run the retention sweep", ADMIN),
         _cap("person.erase", "erase a person's personal data", ADMIN),
         # audit

@@ -28,7 +28,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import get_artifact, get_dataset, require_role, roles_of
+from governance.capabilities import authorize
+from governance.catalog import get_artifact, get_dataset
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
 from policies.bundle import Bundle
@@ -352,7 +353,7 @@ def override(app: App, artifact: str, classification: str, reason: str) -> list[
     controlled = None if classification == "INCOMPLETE" else classification not in {"EAR99", "NOT_SUBJECT"}
     with transaction(app.engine) as conn:
         found = get_artifact(conn, artifact)
-        require_role(conn, app.user, OFFICER, f"override the classification of {artifact}")
+        authorize(conn, app.user, "classification.override")
         now = datetime.now(UTC)
         conn.execute(
             update(t.classifications)
@@ -395,7 +396,7 @@ def declassify(app: App, artifact: str, reason: str) -> list[Change]:
         raise InputError("--reason: a declassification needs a reason (it is part of the record)")
     with transaction(app.engine) as conn:
         found = get_artifact(conn, artifact)
-        require_role(conn, app.user, OFFICER, f"declassify {artifact}")
+        authorize(conn, app.user, "classification.override")
         conn.execute(update(t.artifacts).where(t.artifacts.c.id == found.id).values(declassified=True))
         EventLog(conn).append(NewEvent("classification.declassified", app.user, [found.id], {"reason": reason}))
         return Classifier(app, conn).refresh([found.id], f"declassification by {app.user}")
@@ -405,8 +406,8 @@ def set_research(app: App, dataset: str, changes: dict[str, bool | None]) -> lis
     """Change a dataset's research context (e.g. sponsor restrictions accepted) and reclassify."""
     with transaction(app.engine) as conn:
         ds = get_dataset(conn, dataset)
-        if not ({"admin", "data_manager", OFFICER} & roles_of(conn, app.user)) and ds.owner != app.user:
-            require_role(conn, app.user, "data_manager", f"change dataset {dataset}")
+        if ds.owner != app.user:  # the dataset's owner may always correct it
+            authorize(conn, app.user, "dataset.update")
         research = dict(ds.research) | changes
         conn.execute(update(t.datasets).where(t.datasets.c.id == ds.id).values(research=research))
         EventLog(conn).append(

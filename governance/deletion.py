@@ -23,7 +23,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import ArtifactDeletedError, get_artifact, roles_of
+from governance.capabilities import authorize
+from governance.catalog import ArtifactDeletedError, get_artifact
 from governance.classification import JURISDICTION
 from governance.db import transaction
 from governance.retention import downstream_artifacts, holds_covering, retention_of
@@ -118,10 +119,9 @@ def delete_artifact(
         log = EventLog(conn)
         log.lock_head()  # ordered against legal holds on the same lineage
         now = datetime.now(UTC)  # read under the lock, so times follow the log's order
-        if not roles_of(conn, app.user) & DELETE_ROLES:
-            raise AccessDenied(f"user {app.user!r} may not delete artifacts (admins and data managers may)")
-        if before_retention_end and "admin" not in roles_of(conn, app.user):
-            raise AccessDenied("only an admin may delete before the end of retention")
+        authorize(conn, app.user, "artifact.delete")
+        if before_retention_end:
+            authorize(conn, app.user, "artifact.delete_early")
         plan = _plan(conn, app, artifact, now)
         if plan["holds"]:
             h = plan["holds"][0]

@@ -19,7 +19,7 @@ from sqlalchemy import Column, delete, insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import require_role
+from governance.capabilities import authorize
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
 from qgov.errors import AccessDenied, InputError, NotFoundError
@@ -54,7 +54,7 @@ def erase_person(app: App, name: str, reason: str) -> dict[str, Any]:
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        require_role(conn, app.user, "admin", f"erase {name!r}")
+        authorize(conn, app.user, "person.erase")
         if name == app.user:
             raise AccessDenied("an admin may not erase themselves")
         actor = conn.execute(select(schema.actors).where(schema.actors.c.name == name)).first()

@@ -155,12 +155,12 @@ def rotate(
     on_step: Callable[[str], None] | None = None,
 ) -> RotationReport:
     """Rotate the key-encryption key, or finish a rotation a crash interrupted (see the module docstring)."""
-    from governance.catalog import require_role  # catalog imports this module
-
     step = on_step or (lambda _name: None)
     kek = app.kek
     with app.engine.connect() as conn:
-        require_role(conn, app.user, "admin", "rotate keys")
+        from governance.capabilities import authorize  # capabilities imports catalog, which imports this module
+
+        authorize(conn, app.user, "keys.rotate")
     with transaction(app.engine) as conn:  # step 1
         EventLog(conn).lock_head()  # also serialises rotations: one key-file writer at a time
         states = _states(conn)

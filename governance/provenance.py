@@ -17,8 +17,9 @@ from sqlalchemy import Connection, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import get_dataset, require_role
-from governance.classification import OFFICER, Change, Classifier
+from governance.capabilities import authorize
+from governance.catalog import get_dataset
+from governance.classification import Change, Classifier
 from governance.db import snapshot, transaction
 from lineage import EventLog, NewEvent, schema
 from lineage.trace import Direction, trace
@@ -112,7 +113,7 @@ def retract(app: App, activity_id: str, reason: str) -> list[Change]:
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        require_role(conn, app.user, OFFICER, f"retract activity {activity_id}")
+        authorize(conn, app.user, "lineage.retract")
         node = conn.execute(select(schema.nodes).where(schema.nodes.c.id == activity_id)).first()
         if node is None or node.kind != "activity" or node.type not in {"derivation", "dvc_stage"}:
             raise NotFoundError(f"no recorded derivation or DVC stage {activity_id!r}")

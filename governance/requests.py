@@ -20,7 +20,8 @@ from sqlalchemy import Connection, insert, select, update
 from governance import tables as t
 from governance.access import screen_requester
 from governance.app import App
-from governance.catalog import get_artifact, require_not_deleted, require_role
+from governance.capabilities import authorize
+from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
 from governance.db import transaction
 from lineage import EventLog, NewEvent
@@ -60,7 +61,7 @@ def register_person(app: App, person: Person, roles: list[str]) -> Person:
         if role not in t.ROLES:
             raise InputError(f"--role {role!r}: expected one of {', '.join(t.ROLES)}")
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, "admin", "register people")
+        authorize(conn, app.user, "person.register")
         exists = conn.execute(select(t.people.c.name).where(t.people.c.name == person.name)).first()
         values = person.as_requester() | {"created_at": datetime.now(UTC)}
         if exists:
@@ -259,7 +260,7 @@ def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
     at = at or datetime.now(UTC)
     sla = app.policies.get(JURISDICTION).require_access().review_sla_hours
     with app.engine.connect() as conn:
-        require_role(conn, app.user, OFFICER, "see the review queue")
+        authorize(conn, app.user, "access.queue")
         rows = conn.execute(
             select(t.access_requests)
             .where(t.access_requests.c.status == "queued")
@@ -319,7 +320,7 @@ def approve(app: App, request_id: str, licence: str | None, at: datetime | None 
     """An officer approves a queued request; a licence reference is required when one is."""
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, OFFICER, "approve access requests")
+        authorize(conn, app.user, "access.decide")
         row = _queued(conn, request_id)
         if row.requester == app.user:
             raise AccessDenied(f"user {app.user!r} may not approve their own request {request_id}")
@@ -349,7 +350,7 @@ def deny(app: App, request_id: str, reason: str, at: datetime | None = None) -> 
         raise InputError("--reason: a denial needs a reason (the requester sees it)")
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, OFFICER, "deny access requests")
+        authorize(conn, app.user, "access.decide")
         row = _queued(conn, request_id)
         if row.requester == app.user:
             raise AccessDenied(f"user {app.user!r} may not decide their own request {request_id}")
@@ -364,7 +365,7 @@ def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> 
         raise InputError("--reason: a revocation needs a reason")
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, OFFICER, "revoke grants")
+        authorize(conn, app.user, "access.revoke")
         row = conn.execute(select(t.grants).where(t.grants.c.id == grant_id)).first()
         if row is None:
             raise NotFoundError(f"grant {grant_id!r} does not exist")

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import get_artifact, get_dataset, roles_of
+from governance.capabilities import authorize
+from governance.catalog import get_artifact, get_dataset
 from governance.classification import JURISDICTION
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
@@ -28,7 +29,7 @@ from lineage.trace import trace
 from policies.retention import RetentionPolicy, retention
 from qgov.canonical import as_utc, iso_utc
 from qgov.chunks import chunked
-from qgov.errors import AccessDenied, InputError, NotFoundError, PolicyError
+from qgov.errors import InputError, NotFoundError, PolicyError
 
 HOLD_ROLES = {"export_control_officer", "admin"}
 _CHUNK = 2000
@@ -172,8 +173,7 @@ def place_hold(
         log = EventLog(conn)
         log.lock_head()  # a hold and a deletion of the same lineage are serialised on the log's head
         now = datetime.now(UTC)  # read under the lock, so times follow the log's order
-        if not roles_of(conn, app.user) & HOLD_ROLES:
-            raise AccessDenied(f"user {app.user!r} may not place legal holds (export-control officers and admins may)")
+        authorize(conn, app.user, "hold.manage")
         if scope == "artifact":
             target = get_artifact(conn, value).id
             subject = target
@@ -211,10 +211,7 @@ def release_hold(app: App, hold_id: str, reason: str) -> dict[str, Any]:
         log = EventLog(conn)
         log.lock_head()
         now = datetime.now(UTC)  # read under the lock, so times follow the log's order
-        if not roles_of(conn, app.user) & HOLD_ROLES:
-            raise AccessDenied(
-                f"user {app.user!r} may not release legal holds (export-control officers and admins may)"
-            )
+        authorize(conn, app.user, "hold.manage")
         row = conn.execute(select(t.legal_holds).where(t.legal_holds.c.id == hold_id)).first()
         if row is None:
             raise NotFoundError(f"no legal hold {hold_id!r}")

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import require_role
+from governance.capabilities import authorize
 from governance.db import transaction
 from lineage import EventLog, NewEvent
 from policies.screening import Matcher, ScreeningList, parse_csl_csv, parse_csl_json
@@ -67,7 +67,7 @@ def load_list(app: App, path: Path) -> dict[str, Any]:
     fmt = "json" if path.suffix.lower() == ".json" else "csv"
     parsed = _parse(text, fmt, path.name)
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, "export_control_officer", "load screening lists")
+        authorize(conn, app.user, "screening.load")
         if conn.execute(
             select(t.screening_lists.c.version).where(t.screening_lists.c.version == parsed.version)
         ).first():

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import ArtifactDeletedError, require_role
+from governance.capabilities import authorize
+from governance.catalog import ArtifactDeletedError
 from governance.db import transaction
 from governance.deletion import HeldError, complete_removals, delete_artifact, plan_deletion
 from governance.retention import retention_of
@@ -42,7 +43,7 @@ def sweep(app: App, act: bool = False, at: datetime | None = None) -> dict[str, 
     at = at or datetime.now(UTC)
     with app.engine.connect() as conn:
         if act:
-            require_role(conn, app.user, "admin", "run the retention sweep")
+            authorize(conn, app.user, "retention.sweep")
         ids = [r.id for r in conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.deleted_at.is_(None)))]
         pending = conn.execute(select(t.blobs.c.object_id).where(t.blobs.c.shredded_at.is_not(None))).all()
     report: dict[str, Any] = {
