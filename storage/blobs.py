@@ -65,7 +65,7 @@ class FileStamp:
         return cls(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-Opener = Callable[[], IO[bytes]]
+Opener = Callable[[], io.BufferedReader]
 """Opens the plaintext to read; the ingest passes one that refuses links and special files."""
 
 

@@ -21,12 +21,12 @@ a file swapped for a link between listing and reading is refused, never followed
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from qgov.errors import InputError, RefusedFileError
 
@@ -139,7 +139,7 @@ class SourceTree:
             return Skipped(rel, "a symbolic link; not followed (--follow-symlinks follows links inside the folder)")
         try:
             real = self._resolve_inside(rel)
-            st = os.stat(real)
+            st = os.stat(self.root / real)
         except RefusedFileError as exc:
             return Skipped(rel, exc.message)
         except OSError as exc:
@@ -161,7 +161,7 @@ class SourceTree:
         return os.path.relpath(real, root)
 
     # -- reading -------------------------------------------------------------------------
-    def open(self, rel: str) -> BinaryIO:
+    def open(self, rel: str) -> io.BufferedReader:
         """Open ``rel`` (relative to the root) for reading, under the rules of this module.
 
         Raises :class:`RefusedFileError` for a link, a special file or a store file, and
@@ -172,26 +172,7 @@ class SourceTree:
         if not parts or ".." in parts or Path(target).is_absolute():
             raise RefusedFileError(f"{rel}: not a path inside the ingested folder")
         try:
-            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise InputError(f"{self.root}: cannot be read ({exc.strerror})") from None
-        try:
-            for part in parts[:-1]:
-                parent = fd
-                try:
-                    fd = os.open(part, _DIR_FLAGS, dir_fd=parent)
-                finally:
-                    os.close(parent)
-                if self.is_protected(os.fstat(fd)):
-                    raise RefusedFileError(f"{rel}: inside this qgov store (QGOV_HOME); never ingested")
-            st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
-            if (kind := _kind(st.st_mode)) is not None:  # refuse a device or FIFO before opening it
-                raise RefusedFileError(f"{rel}: {kind}; only regular files are ingested")
-            parent = fd
-            try:
-                fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=parent)
-            finally:
-                os.close(parent)
+            fd = self._open_file(rel, parts)
         except OSError as exc:
             raise _open_error(rel, exc) from None
         try:
@@ -205,6 +186,25 @@ class SourceTree:
         except BaseException:
             os.close(fd)
             raise
+
+    def _open_file(self, rel: str, parts: tuple[str, ...]) -> int:
+        """The descriptor of root/parts, opened one component at a time without following links."""
+        directory = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for part in parts[:-1]:
+                child = os.open(part, _DIR_FLAGS, dir_fd=directory)
+                os.close(directory)
+                directory = child
+                if self.is_protected(os.fstat(directory)):
+                    raise RefusedFileError(f"{rel}: inside this qgov store (QGOV_HOME); never ingested")
+            st = os.stat(parts[-1], dir_fd=directory, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                raise RefusedFileError(f"{rel}: a symbolic link; not followed")
+            if (kind := _kind(st.st_mode)) is not None:  # refuse a device or FIFO before opening it
+                raise RefusedFileError(f"{rel}: {kind}; only regular files are ingested")
+            return os.open(parts[-1], _FILE_FLAGS, dir_fd=directory)
+        finally:
+            os.close(directory)
 
 
 def _open_error(rel: str, exc: OSError) -> InputError:
