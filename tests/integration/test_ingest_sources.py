@@ -29,7 +29,7 @@ def dataset(app) -> str:  # type: ignore[no-untyped-def]
 
 
 def _run(app, folder: Path, follow_symlinks: bool = False) -> tuple[IngestPlan, BatchResult]:  # type: ignore[no-untyped-def]
-    plan = plan_ingest(app, folder, "calib", follow_symlinks)
+    plan = plan_ingest(app, folder, "calib", **({"follow_symlinks": True} if follow_symlinks else {}))
     result = ingest_batch(app, plan, plan.files)
     finish_run(app, plan, result, datetime.now(UTC), 0)
     return plan, result
@@ -140,12 +140,12 @@ def test_bytes_of_a_shredded_artifact_are_stored_afresh_and_readable(app, datase
     (second / "raw.csv").write_text("qubit,t1\n0,51.2\n")  # the same bytes at the deleted path
     plan, result = _run(app, second)
     assert [a["path"] for a in result.ingested] == ["again.csv"]
-    assert "these bytes were deleted at this path as artifact" in _skipped(plan, result)["raw.csv"]
     new = result.ingested[0]["id"]
     grant_self(app, [new])
     out = tmp_path / "out.csv"
     fetch(app, new, out)
     assert out.read_text() == "qubit,t1\n0,51.2\n"
+    assert "these bytes were deleted at this path as artifact" in _skipped(plan, result)["raw.csv"]
     with pytest.raises(NotFoundError, match="was deleted"):  # the deleted artifact stays deleted
         fetch(app, old.id, tmp_path / "old.csv")
     check = verify_blobs(app)
