@@ -45,8 +45,9 @@ from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec, schema
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, RefusedFileError
 from storage import FileStamp, PendingObject, digest_file
+from storage.blobs import Opener
 from storage.dvc import DvcRepoInfo, is_dvc_repo, read_dvc_repo
-from storage.sources import Listed, SourceTree
+from storage.sources import Listed, SourceTree, reopener
 
 BATCH_FILES = 1000
 BATCH_BYTES = 256 << 20
@@ -205,12 +206,12 @@ def plan_ingest(app: App, path: Path, dataset: str, follow_symlinks: bool = Fals
 
 
 # -- one batch ----------------------------------------------------------------
-def _md5(tree: SourceTree, rel: str) -> str:
-    with tree.open(rel) as handle:
+def _md5(open_source: Opener) -> str:
+    with open_source() as handle:
         return hashlib.file_digest(handle, "md5").hexdigest()
 
 
-def _dvc_source(plan: IngestPlan, f: SourceFile) -> dict[str, Any]:
+def _dvc_source(plan: IngestPlan, f: SourceFile, open_source: Opener) -> dict[str, Any]:
     if plan.dvc is None:
         return {"kind": "file"}
     out = plan.dvc.output_for(f.rel)
@@ -220,7 +221,7 @@ def _dvc_source(plan: IngestPlan, f: SourceFile) -> dict[str, Any]:
         return source
     source.update({"dvc_tracked": True, "dvc_stage": out.stage, "dvc_md5": out.md5})
     if not out.is_dir and out.md5:
-        matches = _md5(plan.tree, f.rel) == out.md5
+        matches = _md5(open_source) == out.md5
         source["dvc_status"] = "matches" if matches else "modified"
     else:
         source["dvc_status"] = "in_tracked_directory"
@@ -326,33 +327,44 @@ def _describe(
     result: BatchResult,
 ) -> _Candidate | None:
     """Hash, describe and validate one file; None when it is unchanged, quarantined, skipped or unreadable."""
-
-    def open_source() -> Any:
-        return plan.tree.open(f.rel)
-
     try:
-        sha, size, stamp = digest_file(f.path, open_source)
-        if (f.rel, sha) in existing:
-            result.unchanged.append(existing[(f.rel, sha)])
-            return None
-        if (f.rel, sha) in deleted:
-            result.skipped.append({"path": f.rel, "reason": deleted[(f.rel, sha)]})
-            return None
-        info = extract(f.path, f.rel, open_source)
-        if info.tabular and dataset.expectations:
-            outcome = validate_table(f.path, info.kind, dataset.expectations, open_source, f.rel)
-            if not outcome.success:
-                new_quarantine.append(
-                    {"path": f.rel, "sha256": sha, "reason": outcome.reason, "report": outcome.report, "size": size}
-                )
-                return None
-        source = _dvc_source(plan, f)
+        with plan.tree.open(f.rel) as held:  # one checked open; every reader below reads this file
+            return _describe_open(plan, dataset, f, reopener(held), existing, deleted, new_quarantine, result)
     except RefusedFileError as exc:
         result.skipped.append({"path": f.rel, "reason": exc.diagnostics().removeprefix(f"{f.rel}: ")})
         return None
     except InputError as exc:
         result.failed.append({"path": f.rel, "error": exc.diagnostics()})
         return None
+
+
+def _describe_open(
+    plan: IngestPlan,
+    dataset: Dataset,
+    f: SourceFile,
+    open_source: Opener,
+    existing: dict[tuple[str, str], dict[str, Any]],
+    deleted: dict[tuple[str, str], str],
+    new_quarantine: list[dict[str, Any]],
+    result: BatchResult,
+) -> _Candidate | None:
+    """:func:`_describe` on a file already opened and checked; readers come from ``open_source``."""
+    sha, size, stamp = digest_file(f.path, open_source)
+    if (f.rel, sha) in existing:
+        result.unchanged.append(existing[(f.rel, sha)])
+        return None
+    if (f.rel, sha) in deleted:
+        result.skipped.append({"path": f.rel, "reason": deleted[(f.rel, sha)]})
+        return None
+    info = extract(f.path, f.rel, open_source)
+    if info.tabular and dataset.expectations:
+        outcome = validate_table(f.path, info.kind, dataset.expectations, open_source, f.rel)
+        if not outcome.success:
+            new_quarantine.append(
+                {"path": f.rel, "sha256": sha, "reason": outcome.reason, "report": outcome.report, "size": size}
+            )
+            return None
+    source = _dvc_source(plan, f, open_source)
     summary = {
         "id": artifact_id(dataset.id, f.rel, sha),
         "path": f.rel,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,6 +207,23 @@ class SourceTree:
             os.close(directory)
 
 
+def reopener(held: io.BufferedReader) -> Callable[[], io.BufferedReader]:
+    """Fresh readers of the file ``held`` is open on, each from its first byte, without
+    walking the path again: every reader sees the same file (one check, one inode).
+    Readers share one file offset, so use them one at a time."""
+
+    def reopen() -> io.BufferedReader:
+        fd = os.dup(held.fileno())
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    return reopen
+
+
 def _open_error(rel: str, exc: OSError) -> InputError:
     import errno
 
@@ -221,4 +238,4 @@ def _open_error(rel: str, exc: OSError) -> InputError:
     return InputError(f"{rel}: cannot be read ({exc.strerror})")
 
 
-__all__ = ["Listed", "Skipped", "SourceTree", "display_name"]
+__all__ = ["Listed", "Skipped", "SourceTree", "display_name", "reopener"]
