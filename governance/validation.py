@@ -11,6 +11,7 @@ table must not leak into the catalog through its validation report.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -144,6 +145,11 @@ def _raised(exception_info: Any) -> str | None:
     return None
 
 
+def _without_values(message: str) -> str:
+    """An evaluation error without what it quotes: pandas and GE quote the offending cell."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", " ".join(message.split()))[:160]
+
+
 def _summarise(res: Any) -> dict[str, Any]:
     info = res.result or {}
     kind = res.expectation_config.type
@@ -151,7 +157,7 @@ def _summarise(res: Any) -> dict[str, Any]:
     label = kind + (f" on {column}" if column else "")
     error = _raised(res.exception_info)
     if error:
-        summary = f"{label}: could not be evaluated ({' '.join(error.split())[:160]})"
+        summary = f"{label}: could not be evaluated ({_without_values(error)})"
     elif res.success:
         summary = f"{label}: passed"
     elif "unexpected_count" in info:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,12 +58,15 @@ def test_links_out_of_the_folder_and_special_files_are_skipped_never_stored(app,
     (folder / "kek.json").symlink_to(app.settings.key_file)
     (folder / "notes.txt").symlink_to(outside)
     os.mkfifo(folder / "pipe.csv")
-    plan, result = _run(app, folder)
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(folder / "daemon.sock"))
+        plan, result = _run(app, folder)
     assert [a["path"] for a in result.ingested] == ["ok.json"]
     skipped = _skipped(plan, result)
     assert skipped["kek.json"].startswith("a symbolic link; not followed")
     assert skipped["notes.txt"].startswith("a symbolic link; not followed")
     assert skipped["pipe.csv"] == "a FIFO (named pipe); only regular files are ingested"
+    assert skipped["daemon.sock"] == "a socket; only regular files are ingested"
     assert _stored_digests(app) == {_sha(folder / "ok.json")}
     assert _sha(app.settings.key_file) not in _stored_digests(app)
 
