@@ -35,11 +35,13 @@ class IngestReport:
     failed: list[dict[str, str]] = field(default_factory=list)
     dvc_stages: int = 0
     bytes_ingested: int = 0
+    ingested_by_another_run: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
 
 @task(name="plan-ingest", cache_policy=NO_CACHE, persist_result=False)
-def plan_task(settings: Settings, path: str, dataset: str) -> IngestPlan:
-    return plan_ingest(app_for(settings), Path(path), dataset)
+def plan_task(settings: Settings, path: str, dataset: str, follow_symlinks: bool = False) -> IngestPlan:
+    return plan_ingest(app_for(settings), Path(path), dataset, follow_symlinks)
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, persist_result=False)
@@ -68,9 +70,11 @@ def finish_task(settings: Settings, plan: IngestPlan, result: BatchResult, start
 
 
 @flow(name="qgov-ingest", persist_result=False, validate_parameters=False)
-def ingest_flow(settings: Settings, path: str, dataset: str, batch_files: int = 1000) -> IngestReport:
+def ingest_flow(
+    settings: Settings, path: str, dataset: str, batch_files: int = 1000, follow_symlinks: bool = False
+) -> IngestReport:
     started = datetime.now(UTC)
-    plan = plan_task(settings, path, dataset)
+    plan = plan_task(settings, path, dataset, follow_symlinks)
     advance("ingest", 0, len(plan.files), 0, plan.total_bytes)
     total = BatchResult()
     # quote(): Prefect would otherwise walk the whole plan (every file of it) on each
@@ -78,20 +82,22 @@ def ingest_flow(settings: Settings, path: str, dataset: str, batch_files: int = 
     for index, batch in enumerate(plan.batches(max_files=batch_files)):
         done = (total.files_seen, total.bytes_seen)
         total.merge(batch_task(settings, quote(plan), index, quote(batch), done))
-    stages = lineage_task(settings, quote(plan), quote(total.ingested + total.unchanged))
+    stages = lineage_task(settings, quote(plan), quote(total.ingested + total.unchanged + total.concurrent))
     finish_task(settings, quote(plan), quote(total), started, stages)
     return IngestReport(
         dataset=plan.dataset,
         run_id=plan.run_id,
         source=plan.source,
         git_rev=plan.dvc.git_rev if plan.dvc else None,
-        artifacts=sorted(total.ingested + total.unchanged, key=lambda a: a["path"]),
+        artifacts=sorted(total.ingested + total.unchanged + total.concurrent, key=lambda a: a["path"]),
         ingested=len(total.ingested),
         unchanged=len(total.unchanged),
         quarantined=total.quarantined,
         failed=total.failed,
         dvc_stages=stages,
         bytes_ingested=total.bytes,
+        ingested_by_another_run=len(total.concurrent),
+        skipped=sorted([*plan.skipped, *total.skipped], key=lambda s: s["path"]),
     )
 
 

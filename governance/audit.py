@@ -245,7 +245,22 @@ def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -
             .where(t.blobs.c.wrapped_key.is_not(None))
             .order_by(t.blobs.c.object_id)
         ).all()
-    bad: list[dict[str, str]] = []
+        # A live artifact whose object's data key was destroyed can never be read again
+        # (what an ingest of bytes identical to a deleted artifact's once produced).
+        orphans = conn.execute(
+            select(t.artifacts.c.id, t.artifacts.c.sha256)
+            .join(t.blobs, t.blobs.c.object_id == t.artifacts.c.sha256)
+            .where(t.artifacts.c.deleted_at.is_(None), t.blobs.c.wrapped_key.is_(None))
+            .order_by(t.artifacts.c.id)
+        ).all()
+    bad: list[dict[str, str]] = [
+        {
+            "object_id": o.sha256,
+            "error": f"artifact {o.id}: its object {o.sha256}'s data key was destroyed (crypto-shredded) "
+            "but the artifact is not deleted; it cannot be read",
+        }
+        for o in orphans
+    ]
     for index, row in enumerate(rows, 1):
         try:
             wrapped: bytes | None = row.wrapped_key

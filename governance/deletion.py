@@ -195,12 +195,19 @@ def complete_removals(app: App) -> int:
     removed = 0
     for object_id in shredded:
         if app.blobs.exists(object_id):
-            app.blobs.delete(object_id)
-            removed += 1
             with transaction(app.engine) as conn:
-                EventLog(conn).append(
-                    NewEvent("artifact.ciphertext_removed", app.user, [object_id], {"sha256": object_id})
-                )
+                log = EventLog(conn)
+                log.lock_head()  # an ingest re-creating identical bytes publishes under this lock
+                still = conn.execute(
+                    select(t.blobs.c.object_id).where(
+                        t.blobs.c.object_id == object_id, t.blobs.c.shredded_at.is_not(None)
+                    )
+                ).first()
+                if still is None:  # re-created under a fresh key since it was listed: not ours to remove
+                    continue
+                app.blobs.delete(object_id)
+                removed += 1
+                log.append(NewEvent("artifact.ciphertext_removed", app.user, [object_id], {"sha256": object_id}))
     return removed
 
 

@@ -12,6 +12,13 @@ A run killed anywhere leaves either nothing of an artifact or all of it; staged 
 are swept on the next run and a published blob without its row is simply re-encrypted
 and replaced. Re-running finds every committed artifact by (dataset, path, sha256)
 and ingests nothing twice.
+
+Every file of the folder lands in exactly one category of the run's summary: new,
+unchanged, ingested by another run at the same time, quarantined, skipped (with a
+one-line reason: a symbolic link, a device, FIFO or socket, a file of the store itself,
+a name that is not UTF-8, bytes that were deleted at that path) or failed (unreadable).
+Files are read only through :class:`storage.sources.SourceTree`, which never follows a
+link out of the folder and never reads the store's own files.
 """
 
 from __future__ import annotations
@@ -19,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, tuple_
+from sqlalchemy import Connection, Table, insert, make_url, select, tuple_, update
 
 from governance import tables as t
 from governance.app import App
@@ -37,9 +44,11 @@ from governance.keys import fence_pending_keys
 from governance.validation import validate_table
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec, schema
 from qgov.canonical import iso_utc
-from qgov.errors import InputError
+from qgov.errors import InputError, RefusedFileError
 from storage import FileStamp, PendingObject, digest_file
+from storage.blobs import Opener
 from storage.dvc import DvcRepoInfo, is_dvc_repo, read_dvc_repo
+from storage.sources import Listed, SourceTree, reopener
 
 BATCH_FILES = 1000
 BATCH_BYTES = 256 << 20
@@ -64,6 +73,8 @@ class IngestPlan:
     dvc: DvcRepoInfo | None
     run_id: str
     total_bytes: int
+    tree: SourceTree
+    skipped: tuple[dict[str, str], ...] = ()  # refused when the folder was listed
 
     def batches(self, max_files: int = BATCH_FILES, max_bytes: int = BATCH_BYTES) -> list[tuple[SourceFile, ...]]:
         out: list[tuple[SourceFile, ...]] = []
@@ -86,30 +97,59 @@ class BatchResult:
     unchanged: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    concurrent: list[dict[str, Any]] = field(default_factory=list)  # committed by another run meanwhile
+    skipped: list[dict[str, str]] = field(default_factory=list)  # refused when read: {"path", "reason"}
     bytes: int = 0
     bytes_seen: int = 0
 
     @property
     def files_seen(self) -> int:
-        return len(self.ingested) + len(self.unchanged) + len(self.quarantined) + len(self.failed)
+        return (
+            len(self.ingested)
+            + len(self.unchanged)
+            + len(self.quarantined)
+            + len(self.failed)
+            + len(self.concurrent)
+            + len(self.skipped)
+        )
 
     def merge(self, other: BatchResult) -> None:
         self.ingested += other.ingested
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
         self.failed += other.failed
+        self.concurrent += other.concurrent
+        self.skipped += other.skipped
         self.bytes += other.bytes
         self.bytes_seen += other.bytes_seen
 
 
 # -- planning -----------------------------------------------------------------
-def _walk(root: Path, skip_dvc_pointers: bool) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or (skip_dvc_pointers and name.endswith(".dvc")):
-                continue
-            yield Path(dirpath) / name
+def store_paths(app: App) -> list[Path]:
+    """The store's own files and folders, which no ingest reads: QGOV_HOME, the key files
+    wherever they are configured, the SQLite database and its journals, a local blob store."""
+    settings = app.settings
+    paths = [settings.home, settings.key_file, settings.signing_key_file]
+    if settings.is_sqlite and (database := make_url(settings.database_url).database):
+        paths += [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    if "://" not in settings.storage_url or settings.storage_url.startswith("file://"):
+        paths.append(Path(settings.storage_url.removeprefix("file://")))
+    return [p.expanduser().resolve() for p in paths]
+
+
+def _refuse_store(app: App, path: Path) -> None:
+    root = path.resolve()
+    try:
+        st = os.stat(root)
+    except OSError:
+        return
+    for protected in store_paths(app):
+        try:
+            same = os.path.samestat(st, os.stat(protected))
+        except OSError:
+            same = False
+        if same or protected in root.parents:
+            raise InputError(f"{path}: part of this qgov store ({protected}); the store's own files are never ingested")
 
 
 def check_ingest(app: App, path: Path, dataset: str) -> Dataset:
@@ -120,54 +160,59 @@ def check_ingest(app: App, path: Path, dataset: str) -> Dataset:
         raise InputError(f"{path}: not a regular file or directory (a device, socket or pipe cannot be ingested)")
     if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
         raise InputError(f"{path}: not readable (permission denied)")
+    _refuse_store(app, path)
     with app.engine.connect() as conn:
         found = get_dataset(conn, dataset)
     app.kek  # noqa: B018 - raises ConfigError naming the missing or unsafe key file
     return found
 
 
-def plan_ingest(app: App, path: Path, dataset: str) -> IngestPlan:
-    """Resolve what an ingest of ``path`` into ``dataset`` covers; no state changes."""
+def plan_ingest(app: App, path: Path, dataset: str, follow_symlinks: bool = False) -> IngestPlan:
+    """Resolve what an ingest of ``path`` into ``dataset`` covers; no state changes.
+
+    The path the user names is resolved (a link they name is theirs to follow); below it,
+    :class:`~storage.sources.SourceTree` decides what is read (see its module)."""
     ds = check_ingest(app, path, dataset)
     # Staged writes of a run that was killed are garbage: nothing references them.
     app.blobs.backend.clean_stale_staging()
     root = path.resolve()
     dvc_info = None
+    base = root if root.is_dir() else root.parent
+    tree = SourceTree.protecting(base, store_paths(app), follow_symlinks)
+    listed: list[Listed] = []
+    skipped: list[dict[str, str]] = []
     if root.is_dir():
         if is_dvc_repo(root):
             dvc_info = read_dvc_repo(root)
-        candidates = list(_walk(root, skip_dvc_pointers=dvc_info is not None))
-        base = root
+        for entry in tree.walk(skip=(".dvc",) if dvc_info is not None else ()):
+            if isinstance(entry, Listed):
+                listed.append(entry)
+            else:
+                skipped.append({"path": entry.path, "reason": entry.reason})
     else:
-        candidates = [root]
-        base = root.parent
-    files = []
-    for candidate in candidates:
-        try:
-            size = candidate.stat().st_size
-        except OSError:
-            size = 0  # reported as unreadable when the batch gets to it
-        if candidate.is_file() or not candidate.exists():
-            files.append(SourceFile(candidate, candidate.relative_to(base).as_posix(), size))
+        listed.append(Listed(root.name, root.stat().st_size))
+    files = tuple(SourceFile(base / f.rel, f.rel, f.size) for f in listed)
     return IngestPlan(
         dataset=ds.name,
         dataset_id=ds.id,
         root=base,
         source=str(root),
-        files=tuple(files),
+        files=files,
         dvc=dvc_info,
         run_id=str(uuid.uuid4()),
         total_bytes=sum(f.size for f in files),
+        tree=tree,
+        skipped=tuple(skipped),
     )
 
 
 # -- one batch ----------------------------------------------------------------
-def _md5(path: Path) -> str:
-    with open(path, "rb") as handle:
+def _md5(open_source: Opener) -> str:
+    with open_source() as handle:
         return hashlib.file_digest(handle, "md5").hexdigest()
 
 
-def _dvc_source(plan: IngestPlan, f: SourceFile) -> dict[str, Any]:
+def _dvc_source(plan: IngestPlan, f: SourceFile, open_source: Opener) -> dict[str, Any]:
     if plan.dvc is None:
         return {"kind": "file"}
     out = plan.dvc.output_for(f.rel)
@@ -177,7 +222,7 @@ def _dvc_source(plan: IngestPlan, f: SourceFile) -> dict[str, Any]:
         return source
     source.update({"dvc_tracked": True, "dvc_stage": out.stage, "dvc_md5": out.md5})
     if not out.is_dir and out.md5:
-        matches = _md5(f.path) == out.md5
+        matches = _md5(open_source) == out.md5
         source["dvc_status"] = "matches" if matches else "modified"
     else:
         source["dvc_status"] = "in_tracked_directory"
@@ -189,27 +234,35 @@ def ingest_batch(
 ) -> BatchResult:
     """Ingest one batch atomically per artifact; see the module docstring for the protocol."""
     result = BatchResult()
+    existing: dict[tuple[str, str], dict[str, Any]] = {}
+    deleted: dict[tuple[str, str], str] = {}
     with app.engine.connect() as conn:
         dataset = get_dataset(conn, plan.dataset)
         paths = [f.rel for f in batch]
-        existing = {
-            (r.path, r.sha256): {
+        for r in conn.execute(
+            select(
+                t.artifacts.c.id,
+                t.artifacts.c.path,
+                t.artifacts.c.sha256,
+                t.artifacts.c.size,
+                t.artifacts.c.media_type,
+                t.artifacts.c.deleted_at,
+                t.artifacts.c.deletion_certificate,
+            ).where(t.artifacts.c.dataset_id == dataset.id, t.artifacts.c.path.in_(paths))
+        ):
+            if r.deleted_at is not None:  # a tombstone: its id is this path's and these bytes' for good
+                deleted[(r.path, r.sha256)] = (
+                    f"these bytes were deleted at this path as artifact {r.id} on {iso_utc(r.deleted_at)} "
+                    f"(certificate {r.deletion_certificate}); not ingested again"
+                )
+                continue
+            existing[(r.path, r.sha256)] = {
                 "id": r.id,
                 "path": r.path,
                 "sha256": r.sha256,
                 "size": int(r.size),
                 "media_type": r.media_type,
             }
-            for r in conn.execute(
-                select(
-                    t.artifacts.c.id,
-                    t.artifacts.c.path,
-                    t.artifacts.c.sha256,
-                    t.artifacts.c.size,
-                    t.artifacts.c.media_type,
-                ).where(t.artifacts.c.dataset_id == dataset.id, t.artifacts.c.path.in_(paths))
-            )
-        }
     pending: dict[str, PendingObject] = {}
     new_quarantine: list[dict[str, Any]] = []
     candidates: list[_Candidate] = []
@@ -221,7 +274,7 @@ def ingest_batch(
 
     try:
         for f in batch:
-            candidate = _describe(plan, dataset, f, existing, new_quarantine, result)
+            candidate = _describe(plan, dataset, f, existing, deleted, new_quarantine, result)
             if candidate is None:
                 tick(f)
             else:
@@ -232,18 +285,23 @@ def ingest_batch(
         for c in candidates:
             try:
                 if c.sha not in stored and c.sha not in pending:  # identical content is stored once
-                    pending[c.sha] = app.blobs.encrypt_file(c.file.path, c.sha, c.stamp)
+                    pending[c.sha] = app.blobs.encrypt_file(
+                        c.file.path, c.sha, c.stamp, open_source=lambda c=c: plan.tree.open(c.file.rel)
+                    )
+            except RefusedFileError as exc:  # swapped for a link or a device since it was hashed
+                result.skipped.append({"path": c.file.rel, "reason": exc.diagnostics().removeprefix(f"{c.file.rel}: ")})
             except InputError as exc:
                 result.failed.append({"path": c.file.rel, "error": exc.diagnostics()})
             else:
                 new_artifacts.append({"summary": c.summary, "format": c.info.summary, "source": c.source})
                 result.bytes += c.file.size
             tick(c.file)
-        _commit_batch(app, plan, dataset, pending, new_artifacts, new_quarantine)
+        _commit_batch(app, plan, dataset, pending, new_artifacts, new_quarantine, result)
     except BaseException:
         app.blobs.discard(list(pending.values()))
         raise
     result.ingested = [a["summary"] for a in new_artifacts]
+    # Quarantined by this run or, meanwhile, by another: either way the file is quarantined.
     result.quarantined = [{"path": q["path"], "sha256": q["sha256"], "reason": q["reason"]} for q in new_quarantine]
     return result
 
@@ -265,27 +323,49 @@ def _describe(
     dataset: Dataset,
     f: SourceFile,
     existing: dict[tuple[str, str], dict[str, Any]],
+    deleted: dict[tuple[str, str], str],
     new_quarantine: list[dict[str, Any]],
     result: BatchResult,
 ) -> _Candidate | None:
-    """Hash, describe and validate one file; None when it is unchanged, quarantined or unreadable."""
+    """Hash, describe and validate one file; None when it is unchanged, quarantined, skipped or unreadable."""
     try:
-        sha, size, stamp = digest_file(f.path)
-        if (f.rel, sha) in existing:
-            result.unchanged.append(existing[(f.rel, sha)])
-            return None
-        info = extract(f.path, f.rel)
-        if info.tabular and dataset.expectations:
-            outcome = validate_table(f.path, info.kind, dataset.expectations)
-            if not outcome.success:
-                new_quarantine.append(
-                    {"path": f.rel, "sha256": sha, "reason": outcome.reason, "report": outcome.report, "size": size}
-                )
-                return None
-        source = _dvc_source(plan, f)
+        with plan.tree.open(f.rel) as held:  # one checked open; every reader below reads this file
+            return _describe_open(plan, dataset, f, reopener(held), existing, deleted, new_quarantine, result)
+    except RefusedFileError as exc:
+        result.skipped.append({"path": f.rel, "reason": exc.diagnostics().removeprefix(f"{f.rel}: ")})
+        return None
     except InputError as exc:
         result.failed.append({"path": f.rel, "error": exc.diagnostics()})
         return None
+
+
+def _describe_open(
+    plan: IngestPlan,
+    dataset: Dataset,
+    f: SourceFile,
+    open_source: Opener,
+    existing: dict[tuple[str, str], dict[str, Any]],
+    deleted: dict[tuple[str, str], str],
+    new_quarantine: list[dict[str, Any]],
+    result: BatchResult,
+) -> _Candidate | None:
+    """:func:`_describe` on a file already opened and checked; readers come from ``open_source``."""
+    sha, size, stamp = digest_file(f.path, open_source)
+    if (f.rel, sha) in existing:
+        result.unchanged.append(existing[(f.rel, sha)])
+        return None
+    if (f.rel, sha) in deleted:
+        result.skipped.append({"path": f.rel, "reason": deleted[(f.rel, sha)]})
+        return None
+    info = extract(f.path, f.rel, open_source)
+    if info.tabular and dataset.expectations:
+        outcome = validate_table(f.path, info.kind, dataset.expectations, open_source, f.rel)
+        if not outcome.success:
+            new_quarantine.append(
+                {"path": f.rel, "sha256": sha, "reason": outcome.reason, "report": outcome.report, "size": size}
+            )
+            return None
+    source = _dvc_source(plan, f, open_source)
     summary = {
         "id": artifact_id(dataset.id, f.rel, sha),
         "path": f.rel,
@@ -304,7 +384,10 @@ def _commit_batch(
     pending: dict[str, PendingObject],
     new_artifacts: list[dict[str, Any]],
     new_quarantine: list[dict[str, Any]],
+    result: BatchResult,
 ) -> None:
+    """Publish and record a batch. Moves what another run committed meanwhile to
+    ``result.concurrent``, and what lost its content to a deletion meanwhile to ``result.failed``."""
     if not new_artifacts and not new_quarantine:
         return
     now = datetime.now(UTC)
@@ -315,15 +398,29 @@ def _commit_batch(
         have_blob = _existing_blobs(conn, list(pending))
         for sha in have_blob:
             app.blobs.discard([pending.pop(sha)])
-        have_art = _existing_keys(
-            conn, t.artifacts, dataset.id, [(a["summary"]["path"], a["summary"]["sha256"]) for a in new_artifacts]
-        )
-        new_artifacts[:] = [a for a in new_artifacts if (a["summary"]["path"], a["summary"]["sha256"]) not in have_art]
+        have_art = _existing_keys(conn, t.artifacts, dataset.id, [_key(a) for a in new_artifacts])
+        result.concurrent += [a["summary"] for a in new_artifacts if _key(a) in have_art]
+        new_artifacts[:] = [a for a in new_artifacts if _key(a) not in have_art]
+        # Content that was stored when this batch began and crypto-shredded since: nothing to point at.
+        lost = _shredded_blobs(conn, [sha for _, sha in map(_key, new_artifacts) if sha not in pending])
+        result.failed += [
+            {
+                "path": a["summary"]["path"],
+                "error": f"{a['summary']['path']}: identical content was deleted (crypto-shredded) while this run "
+                "was ingesting it; run the ingest again to store it afresh",
+            }
+            for a in new_artifacts
+            if a["summary"]["sha256"] in lost
+        ]
+        new_artifacts[:] = [a for a in new_artifacts if a["summary"]["sha256"] not in lost]
         have_q = _existing_keys(conn, t.quarantine, dataset.id, [(q["path"], q["sha256"]) for q in new_quarantine])
-        new_quarantine[:] = [q for q in new_quarantine if (q["path"], q["sha256"]) not in have_q]
+        to_quarantine = [q for q in new_quarantine if (q["path"], q["sha256"]) not in have_q]
+        # Bytes identical to a crypto-shredded object get a fresh data key and ciphertext under
+        # the same address; the old key stays destroyed, so the deleted artifact stays unreadable.
+        recreated = _shredded_blobs(conn, list(pending))
         fence_pending_keys(app, conn, pending)  # a rotation may have overtaken this writer's key set
         app.blobs.publish(list(pending.values()))
-        if pending:
+        if set(pending) - recreated:
             conn.execute(
                 insert(t.blobs),
                 [
@@ -336,7 +433,22 @@ def _commit_batch(
                         "created_at": now,
                     }
                     for p in pending.values()
+                    if p.object_id not in recreated
                 ],
+            )
+        for sha in recreated:
+            p = pending[sha]
+            conn.execute(
+                update(t.blobs)
+                .where(t.blobs.c.object_id == sha, t.blobs.c.shredded_at.is_not(None))
+                .values(
+                    size=p.size,
+                    ciphertext_size=p.ciphertext_size,
+                    wrapped_key=p.wrapped_key.ciphertext,
+                    kek_key_id=p.wrapped_key.kek_key_id,
+                    created_at=now,
+                    shredded_at=None,
+                )
             )
         events: list[NewEvent] = []
         if new_artifacts:
@@ -376,12 +488,13 @@ def _commit_batch(
                         "source": a["source"],
                         "ingest_run": plan.run_id,
                         "encryption": "tink AES256_GCM_HKDF_1MB",
+                        **({"object": _RECREATED} if a["summary"]["sha256"] in recreated else {}),
                     },
                     occurred_at=now,
                 )
                 for i, a in enumerate(new_artifacts)
             ]
-        if new_quarantine:
+        if to_quarantine:
             conn.execute(
                 insert(t.quarantine),
                 [
@@ -394,7 +507,7 @@ def _commit_batch(
                         "ingest_run_id": plan.run_id,
                         "created_at": now,
                     }
-                    for q in new_quarantine
+                    for q in to_quarantine
                 ],
             )
             events += [
@@ -412,11 +525,15 @@ def _commit_batch(
                     },
                     occurred_at=now,
                 )
-                for q in new_quarantine
+                for q in to_quarantine
             ]
         log.append_many(events)
         if new_artifacts:  # classified in the same transaction that governs them
             Classifier(app, conn).refresh([a["summary"]["id"] for a in new_artifacts], "ingest")
+
+
+def _key(artifact: dict[str, Any]) -> tuple[str, str]:
+    return artifact["summary"]["path"], artifact["summary"]["sha256"]
 
 
 def _artifact_node(summary: dict[str, Any], dataset: str) -> NodeSpec:
@@ -447,10 +564,26 @@ def _ingest_activity(
 
 
 def _existing_blobs(conn: Connection, shas: list[str]) -> set[str]:
+    """Which objects are stored and readable (a crypto-shredded object is not)."""
     if not shas:
         return set()
-    rows = conn.execute(select(t.blobs.c.object_id).where(t.blobs.c.object_id.in_(shas)))
+    rows = conn.execute(
+        select(t.blobs.c.object_id).where(t.blobs.c.object_id.in_(shas), t.blobs.c.wrapped_key.is_not(None))
+    )
     return {r.object_id for r in rows}
+
+
+def _shredded_blobs(conn: Connection, shas: list[str]) -> set[str]:
+    """Which objects have a row whose data key was destroyed by a deletion."""
+    if not shas:
+        return set()
+    rows = conn.execute(
+        select(t.blobs.c.object_id).where(t.blobs.c.object_id.in_(shas), t.blobs.c.wrapped_key.is_(None))
+    )
+    return {r.object_id for r in rows}
+
+
+_RECREATED = "re-created under a fresh data key: the previous key was destroyed when identical bytes were deleted"
 
 
 def _existing_keys(
@@ -554,6 +687,8 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
         "unchanged": len(result.unchanged),
         "quarantined": len(result.quarantined),
         "failed": len(result.failed),
+        "ingested_by_another_run": len(result.concurrent),
+        "skipped": len(result.skipped) + len(plan.skipped),
         "bytes_ingested": result.bytes,
         "dvc_stages": stages,
     }
@@ -564,7 +699,7 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
                 id=plan.run_id,
                 dataset_id=plan.dataset_id,
                 source=plan.source,
-                status="completed" if not result.failed else "completed_with_errors",
+                status="completed_with_errors" if result.failed or result.skipped or plan.skipped else "completed",
                 started_at=started_at,
                 finished_at=now,
                 counts=counts,

@@ -11,10 +11,12 @@ table must not leak into the catalog through its validation report.
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from qgov.errors import InputError
 
@@ -85,19 +87,35 @@ def _context_once() -> Any:
         return _context
 
 
-def _load_table(path: Path, kind: str) -> Any:
+def _load_table(path: Path, kind: str, open_source: Callable[[], IO[bytes]] | None, name: str) -> Any:
     import pandas as pd
 
-    if kind == "parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    try:
+        with open_source() if open_source is not None else open(path, "rb") as handle:
+            if kind == "parquet":
+                return pd.read_parquet(handle)
+            return pd.read_csv(handle, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except (InputError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types, and quote the data
+        from governance.formats import safe_detail
+
+        raise InputError(f"{name}: cannot be read as a table ({safe_detail(exc)})") from None
 
 
-def validate_table(path: Path, kind: str, specs: list[dict[str, Any]]) -> ValidationOutcome:
-    """Validate one CSV/Parquet file against the dataset's declared expectations."""
+def validate_table(
+    path: Path,
+    kind: str,
+    specs: list[dict[str, Any]],
+    open_source: Callable[[], IO[bytes]] | None = None,
+    display: str | None = None,
+) -> ValidationOutcome:
+    """Validate one CSV/Parquet file against the dataset's declared expectations.
+
+    ``open_source`` opens the file (the ingest's refuses links and special files)."""
     gx = _gx()
     expectations = build_expectations(specs)
-    frame = _load_table(path, kind)
+    frame = _load_table(path, kind, open_source, display or str(path))
     context = _context_once()
     with _lock:  # the ephemeral context is not safe to mutate from several threads
         name = f"qgov-{threading.get_ident()}"
@@ -127,6 +145,11 @@ def _raised(exception_info: Any) -> str | None:
     return None
 
 
+def _without_values(message: str) -> str:
+    """An evaluation error without what it quotes: pandas and GE quote the offending cell."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", " ".join(message.split()))[:160]
+
+
 def _summarise(res: Any) -> dict[str, Any]:
     info = res.result or {}
     kind = res.expectation_config.type
@@ -134,7 +157,7 @@ def _summarise(res: Any) -> dict[str, Any]:
     label = kind + (f" on {column}" if column else "")
     error = _raised(res.exception_info)
     if error:
-        summary = f"{label}: could not be evaluated ({' '.join(error.split())[:160]})"
+        summary = f"{label}: could not be evaluated ({_without_values(error)})"
     elif res.success:
         summary = f"{label}: passed"
     elif "unexpected_count" in info:

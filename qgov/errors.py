@@ -9,7 +9,8 @@ or a branch, never builtins.
     QgovError                      root; .diagnostics() is the user-facing text
     ├── InputError                 bad input: a field, file, value or name (exit 2)
     │   ├── NotFoundError          a named dataset, artifact or object does not exist
-    │   └── ConfigError            a setting or key file is missing or malformed
+    │   ├── ConfigError            a setting or key file is missing or malformed
+    │   └── RefusedFileError       an ingest refuses a file: a link, a device, a store file
     ├── IntegrityError             tamper, truncation, wrong key, broken chain (exit 1)
     ├── PolicyError                a policy bundle or rule cannot be evaluated (exit 2)
     ├── AccessDenied               the acting user may not do this (exit 1)
@@ -50,6 +51,11 @@ class ConfigError(InputError):
     """A setting, environment variable or key file is missing or malformed."""
 
 
+class RefusedFileError(InputError):
+    """A file an ingest will not read: a symbolic link, a device, FIFO or socket, or one of
+    the store's own files. Reported as skipped, with this one-line reason."""
+
+
 class IntegrityError(QgovError):
     """Stored data failed verification: tampering, truncation, a wrong key or a broken chain."""
 
@@ -76,5 +82,6 @@ __all__ = [
     "NotFoundError",
     "PolicyError",
     "QgovError",
+    "RefusedFileError",
     "StorageError",
 ]

@@ -60,6 +60,20 @@ class FileStamp:
         st = path.stat()
         return cls(st.st_size, st.st_mtime_ns, st.st_ino)
 
+    @classmethod
+    def of_handle(cls, handle: IO[bytes]) -> FileStamp:
+        """The stamp of the file actually open, not of whatever its path names now."""
+        st = os.fstat(handle.fileno())
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+Opener = Callable[[], io.BufferedReader]
+"""Opens the plaintext to read; the ingest passes one that refuses links and special files."""
+
+
+def _opener(path: Path, open_source: Opener | None) -> Opener:
+    return open_source if open_source is not None else lambda: open(path, "rb")
+
 
 @dataclass(frozen=True)
 class PendingObject:
@@ -114,11 +128,13 @@ def remove_stale_parts(destination: Path) -> int:
     return removed
 
 
-def digest_file(path: Path) -> tuple[str, int, FileStamp]:
-    """SHA-256 and size of a file, streamed; raises InputError if it cannot be read."""
+def digest_file(path: Path, open_source: Opener | None = None) -> tuple[str, int, FileStamp]:
+    """SHA-256 and size of a file, streamed; raises InputError if it cannot be read.
+
+    The stamp is taken from the open descriptor, so it describes the bytes hashed."""
     try:
-        stamp = FileStamp.of(path)
-        with open(path, "rb") as handle:
+        with _opener(path, open_source)() as handle:
+            stamp = FileStamp.of_handle(handle)
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a file") from None
@@ -139,7 +155,9 @@ class BlobStore:
         self.kek = kek
 
     # -- writing ------------------------------------------------------------------
-    def encrypt_file(self, path: Path, object_id: str, stamp: FileStamp) -> PendingObject:
+    def encrypt_file(
+        self, path: Path, object_id: str, stamp: FileStamp, open_source: Opener | None = None
+    ) -> PendingObject:
         """Encrypt ``path`` into staging under ``object_id`` (its plaintext SHA-256).
 
         The plaintext is hashed again as it is encrypted (on a second core: hashlib
@@ -157,7 +175,7 @@ class BlobStore:
             hashing: Future[None] | None = None
             try:
                 with (
-                    open(path, "rb") as source,
+                    _opener(path, open_source)() as source,
                     primitive.new_encrypting_stream(sink, _STREAM_AD + object_id.encode()) as enc,
                 ):
                     while True:
@@ -174,6 +192,7 @@ class BlobStore:
                                 hashing.result()
                             hashing = hasher.submit(digest.update, chunk)
                         enc.write(chunk)
+                    after = FileStamp.of_handle(source)  # the file read, even if its path was swapped
                 if hashing is not None:
                     hashing.result()
             except FileNotFoundError:
@@ -182,7 +201,7 @@ class BlobStore:
                 raise StorageError(
                     f"object {object_id}: writing ciphertext to {self.backend.url} failed ({exc})"
                 ) from None
-            if digest.hexdigest() != object_id or FileStamp.of(path) != stamp:
+            if digest.hexdigest() != object_id or after != stamp:
                 raise InputError(f"{path}: changed while it was being ingested; run again")
         return PendingObject(
             object_id=object_id,
@@ -328,4 +347,4 @@ class BlobStore:
         self.backend.delete(object_key(object_id))
 
 
-__all__ = ["BlobStore", "FileStamp", "PendingObject", "digest_file", "object_key", "remove_stale_parts"]
+__all__ = ["BlobStore", "FileStamp", "Opener", "PendingObject", "digest_file", "object_key", "remove_stale_parts"]

@@ -75,6 +75,27 @@ def _stage_label(stage: object, root: Path) -> str:
     return f"{label}:{name}" if name and label.endswith((".yaml", ".yml")) else label
 
 
+_METADATA = ("dvc.yaml", "dvc.yml", "dvc.lock", "params.yaml", ".dvcignore")
+
+
+def refuse_linked_metadata(root: Path) -> None:
+    """DVC's own files are read by DVC, which follows links: a ``dvc.lock`` or ``x.dvc``
+    linked to a file outside the repo (a key file, ``/etc/passwd``) would be parsed and
+    could surface in stage commands, paths or error messages. Refuse the repo instead."""
+    config = [root / ".dvc" / name for name in ("config", "config.local")]
+    for candidate in [root / ".dvc", *config]:
+        if candidate.is_symlink():
+            raise InputError(f"{candidate}: a symbolic link in the DVC repository's metadata; not followed")
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in {".git", ".dvc"}]
+        for name in filenames:
+            if (name.endswith(".dvc") or name in _METADATA) and os.path.islink(os.path.join(dirpath, name)):
+                raise InputError(
+                    f"{Path(dirpath, name)}: a DVC file that is a symbolic link; qgov does not read DVC files "
+                    "through links (replace it with the file itself)"
+                )
+
+
 def read_dvc_repo(path: Path) -> DvcRepoInfo:
     """Load a DVC repo's tracked outputs and pipeline stages (read-only)."""
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # DVC's own switch; never phone home
@@ -82,6 +103,7 @@ def read_dvc_repo(path: Path) -> DvcRepoInfo:
     from dvc.repo import Repo
 
     root = path.resolve()
+    refuse_linked_metadata(root)
     try:
         repo = Repo(str(root))
     except DvcException as exc:
@@ -109,4 +131,4 @@ def read_dvc_repo(path: Path) -> DvcRepoInfo:
     return DvcRepoInfo(root, git_rev, tuple(outputs), tuple(stages))
 
 
-__all__ = ["DvcOutput", "DvcRepoInfo", "DvcStage", "is_dvc_repo", "read_dvc_repo"]
+__all__ = ["DvcOutput", "DvcRepoInfo", "DvcStage", "is_dvc_repo", "read_dvc_repo", "refuse_linked_metadata"]

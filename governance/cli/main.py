@@ -14,7 +14,7 @@ from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._context import open_app, open_client, open_local_app
-from governance.cli._render import console, exit_with_error, human_size, print_json
+from governance.cli._render import console, escape, exit_with_error, human_size, plain, print_json
 from governance.cli.access_cmds import access_app, screen_command, screening_app
 from governance.cli.audit_cmds import audit_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
@@ -345,7 +345,12 @@ def _artifact_table(arts: list[Any]) -> None:
         get = a.get if isinstance(a, dict) else lambda k, a=a: getattr(a, k, None)
         cls = get("classification") or "—"
         table.add_row(
-            get("id"), get("path"), get("media_type"), human_size(int(get("size"))), cls, get("sha256")[:16] + "…"
+            get("id"),
+            plain(get("path")),
+            plain(get("media_type")),
+            human_size(int(get("size"))),
+            cls,
+            get("sha256")[:16] + "…",
         )
     console.print(table)
 
@@ -357,13 +362,22 @@ def ingest(
     batch_files: Annotated[
         int, typer.Option("--batch-files", min=1, max=100000, help="Files per task/transaction.")
     ] = 1000,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks",
+            help="Follow symbolic links to files that stay inside the folder (default: links are skipped).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest files into a dataset: describe, validate, encrypt and record provenance.
 
     Re-running is safe: what is already ingested is recognised and skipped. Files that
     fail validation are quarantined (not stored); files that cannot be read are listed.
-    Exit code 1 when anything was quarantined, 2 when a file could not be read.
+    Symbolic links, devices, FIFOs and sockets, files with names that are not UTF-8 and the
+    store's own files (QGOV_HOME, key files) are skipped, each with its reason.
+    Exit code 1 when anything was quarantined or skipped, 2 when a file could not be read.
     """
     from flows import progress
     from flows.runtime import configure_prefect, flow_settings
@@ -375,11 +389,11 @@ def ingest(
     from flows.ingest import ingest_flow
 
     with _ingest_progress() as sink, progress.watching(sink), flow_settings():
-        report = ingest_flow(settings, str(path), dataset, batch_files=batch_files)
+        report = ingest_flow(settings, str(path), dataset, batch_files=batch_files, follow_symlinks=follow_symlinks)
     _render_ingest(report, as_json)
     if report.failed:
         raise SystemExit(2)
-    if report.quarantined:
+    if report.quarantined or report.skipped:
         raise SystemExit(1)
 
 
@@ -418,25 +432,30 @@ def _render_ingest(report: Any, as_json: bool) -> None:
                 "unchanged": report.unchanged,
                 "quarantined": report.quarantined,
                 "failed": report.failed,
+                "ingested_by_another_run": report.ingested_by_another_run,
+                "skipped": report.skipped,
                 "dvc_stages": report.dvc_stages,
             }
         )
         return
-    if report.failed and not (report.artifacts or report.quarantined):
+    if report.failed and not (report.artifacts or report.quarantined or report.skipped):
         for f in report.failed:  # nothing else to say: just the reasons, one line each
-            console.print(f"[bold red]error:[/] {f['error']}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(f['error'])}", highlight=False)
         return
     console.print(
-        f"dataset [bold]{report.dataset}[/]: {report.ingested} new, {report.unchanged} unchanged, "
-        f"{len(report.quarantined)} quarantined, {len(report.failed)} unreadable"
+        f"dataset [bold]{escape(report.dataset)}[/]: {report.ingested} new, {report.unchanged} unchanged, "
+        + (f"{report.ingested_by_another_run} ingested by another run, " if report.ingested_by_another_run else "")
+        + f"{len(report.quarantined)} quarantined, {len(report.skipped)} skipped, {len(report.failed)} unreadable"
         + (f"; {report.dvc_stages} DVC stage(s) recorded as lineage" if report.dvc_stages else "")
     )
     if report.artifacts and len(report.artifacts) <= 50:
         _artifact_table(report.artifacts)
     for q in report.quarantined:
-        console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
+        console.print(f"[yellow]quarantined[/] {escape(q['path'])}: {escape(q['reason'])}")
+    for skipped in report.skipped:
+        console.print(f"[yellow]skipped[/] {escape(skipped['path'])}: {escape(skipped['reason'])}")
     for f in report.failed:
-        console.print(f"[red]not ingested[/] {f['error']}")
+        console.print(f"[red]not ingested[/] {escape(f['error'])}")
 
 
 # -- fetch ------------------------------------------------------------------

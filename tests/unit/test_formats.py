@@ -82,3 +82,25 @@ def test_malformed_files_get_one_line_naming_the_file(tmp_path: Path, name: str,
         extract(path, f"run-7/{name}")
     text = caught.value.diagnostics()
     assert text.startswith(f"run-7/{name}: {message}") and "\n" not in text
+
+
+SECRET_BEARING = [
+    ("ragged.csv", b"qubit,t1\n0,51.2\n1,48.9,SECRET-7\n", "not a valid CSV file (row 3: expected 2 columns, got 3)"),
+    (
+        "late-text.csv",
+        b"qubit,t1\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(200_000)) + b"7,SECRET-7\n",
+        "not a valid CSV file (row 200002, column 't1': a value is not of the column's type double)",
+    ),
+    ("latin1.json", b'{"k": "SECRET-7 \xe9"}', "not a valid JSON file (not UTF-8 text at byte 16)"),
+    ("empty.qasm", b"", "not a valid OpenQASM file (the file is empty, expected an OpenQASM program)"),
+    ("blank.qasm", b"\n  \n", "not a valid OpenQASM file (the file is empty, expected an OpenQASM program)"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), SECRET_BEARING, ids=[m[0] for m in SECRET_BEARING])
+def test_errors_name_the_row_and_column_never_a_value(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        extract(path, name)
+    assert caught.value.diagnostics() == f"{name}: {message}"
