@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from governance import tables as t
 from governance.app import App
+from governance.capabilities import authorize
 from governance.classification import Change, Classifier, downstream_order
 from governance.db import transaction
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec
@@ -28,6 +29,7 @@ def record_derivation(
     if not used or not generated:
         raise InputError("a derivation needs at least one --used and one --generated artifact")
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "lineage.record")
         log = EventLog(conn)
         log.lock_head()
         known = {r.id for r in conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.id.in_([*used, *generated])))}

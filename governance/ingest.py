@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Table, insert, make_url, select, tuple_, upda
 
 from governance import tables as t
 from governance.app import App
+from governance.capabilities import authorize
 from governance.catalog import Dataset, artifact_id, get_dataset
 from governance.classification import Classifier
 from governance.db import transaction
@@ -162,6 +163,7 @@ def check_ingest(app: App, path: Path, dataset: str) -> Dataset:
         raise InputError(f"{path}: not readable (permission denied)")
     _refuse_store(app, path)
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "dataset.ingest")
         found = get_dataset(conn, dataset)
     app.kek  # noqa: B018 - raises ConfigError naming the missing or unsafe key file
     return found
