@@ -47,7 +47,7 @@ def test_classify_explains_in_plain_words(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stdout == ""
     assert "fidelity-sweep-2026-03 is 4E906 (controlled)" in proc.stderr
     assert "15 CFR 774 Supp. 1, ECCN 4A906.a.2" in proc.stderr
-    assert "not cleared by ear.734.8: fundamental research not claimed" in proc.stderr
+    assert "not cleared by ear.734.8: fundamental research claimed but research.restrictions_accepted is true" in proc.stderr
 
 
 def test_incomplete_is_an_answer_not_an_error(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_policy_test_passes_shipped_cases_and_fails_a_wrong_one(tmp_path: Path) 
     assert ok.returncode == 0 and json.loads(ok.stdout)["failed"] == 0
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(
-        "cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 0.0}}\n    expect: 4A906\n"
+        "cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 1.0e-9}}\n    expect: 4A906\n"
     )
     bad = _run("policy", "test", str(wrong))
     assert bad.returncode == 1 and "FAIL 33 qubits is controlled?" in bad.stderr and "0 passed, 1 failed" in bad.stderr
