@@ -26,17 +26,29 @@ def screen(app: App, name: str, country: str | None = None) -> Any:
 
 
 def screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Screen name and affiliation; returns (matches as decision inputs, results for the record)."""
-    country = requester.get("location") if isinstance(requester.get("location"), str) else None
+    """Screen name and affiliation; returns (matches as decision inputs, results for the record).
+
+    Each name is screened with its own country: the person's with where they are, the
+    affiliation's with the country registered for it (``affiliation_country``) or none at
+    all — never the person's location, which says nothing about where an institute is (a
+    researcher in the US must not lower the score of a listed Chinese institute).
+    """
+    location = requester.get("location") if isinstance(requester.get("location"), str) else None
+    affiliation_country = requester.get("affiliation_country")
+    countries = {
+        "name": location,
+        "affiliation": affiliation_country if isinstance(affiliation_country, str) else None,
+    }
     inputs, records = [], []
     matcher = current_matcher(app)
-    for field in ("name", "affiliation"):
+    for field, country in countries.items():
         result = matcher.screen(requester[field], country)
         records.append({"field": field} | result.to_json())
         inputs += [
             {
                 "entry_id": m.entry_id,
                 "exact": m.exact,
+                "list": m.list,
                 "license_policy": m.license_policy,
                 "score": m.score,
                 "field": field,

@@ -38,6 +38,7 @@ from governance.privacy import (
 )
 from governance.requests import get_person
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec
+from policies.license_policy import PRESUMPTION_OF_DENIAL, normalize_license_policy
 from policies.privacy import decide_release
 from qgov.canonical import canonical_hash
 from qgov.errors import AccessDenied, InputError, NotFoundError, PolicyError, QgovError
@@ -120,7 +121,10 @@ def request_release(
         }
     )
     screening, records = screen_requester(app, person.as_requester())  # before the write transaction
-    denial = any(m["exact"] and m.get("license_policy") == "presumption_of_denial" for m in screening)
+    # compared by meaning: the CSL writes "Presumption of denial." (policies/license_policy.py)
+    denial = any(
+        m["exact"] and normalize_license_policy(m.get("license_policy")) == PRESUMPTION_OF_DENIAL for m in screening
+    )
     controlled = found.controlled  # None (not yet known) is treated as controlled by the policy
     decision = decide_release(policy, controlled, eps, denial, bool(screening))
     release_id = str(uuid.uuid4())

@@ -107,8 +107,9 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
             hits = sorted(
                 {
                     m.entry_id
-                    for field in (person.name, person.affiliation)
-                    for m in matcher.screen(field, person.location).matches
+                    # the affiliation's country is not the person's location (none is registered)
+                    for field, country in ((person.name, person.location), (person.affiliation, None))
+                    for m in matcher.screen(field, country).matches
                 }
             )
             before = set(previous[person.name].hits) if person.name in previous else set()

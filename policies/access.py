@@ -11,6 +11,17 @@ results, then evaluates the bundle's access rules as a *set*:
   *true* for restricting rules and *false* for approving ones, so uncertainty never approves;
 * rule order and duplication do not change the answer.
 
+Where the requester is, and who they are, both count (15 CFR 734.13): the request is
+connected to countries by ``destination`` (where the item is sent: an export), by
+``location`` (where the person is: handing it to them there is an export, or a reexport
+when it goes on from a foreign destination), and — for a foreign person — by
+``nationality`` (every citizenship and the permanent residence: a release in the United
+States is a deemed export to the most recent of them, 734.13(b); qgov cannot tell which is
+most recent, so all apply and the strictest wins). A rule with ``countries`` and ``via``
+fires when one of those connections reaches one of its countries (Part 746 embargoes and
+sanctions are written that way in ``access.yaml``). US-person status has one source of
+truth, :func:`policies.exports.us_person`; the countries are worked out in :mod:`policies.exports`.
+
 Time is an argument (training validity, SLA), never read from the clock.
 """
 
@@ -22,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from policies.exports import Export, connections, us_person
+from policies.license_policy import PRESUMPTION_OF_DENIAL, is_entity_list, normalize_license_policy
 from policies.privacy import PrivacyPolicy, parse_privacy
 from policies.retention import RetentionPolicy, parse_retention
 from qgov.canonical import canonical_hash, iso_utc
@@ -38,11 +51,16 @@ FACTS = (
     "foreign_destination",
     "embargoed_destination",
     "embargoed_location",
+    "located_abroad",
+    "nationality_known",
     "screening_hit",
     "screening_exact_denial",
+    "entity_list_match",
+    "entity_list_denial",
     "training_valid",
     "purpose_given",
 )
+VIA = ("destination", "location", "nationality")
 _RELEASABLE = {"technology", "source_code", "dataset"}  # 734.13(a)(2): not object code, not commodities
 
 
@@ -61,6 +79,21 @@ class AccessRule:
     text: str
     citation: str
     status: str
+    countries: frozenset[str] = frozenset()
+    via: tuple[str, ...] = ()
+
+    def content(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "outcome": self.outcome,
+            "when": dict(self.when),
+            "text": self.text,
+            "citation": self.citation,
+            "status": self.status,
+        }
+        if self.countries:
+            data |= {"countries": sorted(self.countries), "via": list(self.via)}
+        return data
 
 
 @dataclass(frozen=True)
@@ -78,7 +111,7 @@ class AccessPolicy:
         return {
             "privacy": self.privacy.content() if self.privacy else None,
             "retention": self.retention.content() if self.retention else None,
-            "rules": [r.__dict__ | {"when": dict(r.when)} for r in sorted(set(self.rules), key=lambda r: r.id)],
+            "rules": [r.content() for r in sorted(set(self.rules), key=lambda r: r.id)],
             "embargoed": sorted(self.embargoed.members),
             "domestic": sorted(self.domestic.members),
             "review_sla_hours": self.review_sla_hours,
@@ -109,6 +142,7 @@ class AccessDecision:
     input_hash: str
     evaluated_at: str
     fired: tuple[str, ...] = field(default=())
+    exports: tuple[Export, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +151,7 @@ class AccessDecision:
             "reasons": [r.to_json() for r in self.reasons],
             "facts": self.facts,
             "export_countries": list(self.export_countries),
+            "exports": [e.to_json() for e in self.exports],
             "policy_version": self.policy_version,
             "input_hash": self.input_hash,
             "evaluated_at": self.evaluated_at,
@@ -151,7 +186,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
         where = f"rules[{index}]"
         if not isinstance(raw, dict):
             raise fail(where, "expected a mapping")
-        extra = sorted(set(raw) - {"id", "outcome", "when", "text", "citation", "status"})
+        extra = sorted(set(raw) - {"id", "outcome", "when", "text", "citation", "status", "countries", "via"})
         if extra:
             raise fail(f"{where}.{extra[0]}", "unknown key")
         rule_id = str(raw.get("id") or "")
@@ -170,6 +205,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
                 raise fail(f"rule {rule_id}.when.{fact}", f"expected true or false, got {value!r}")
         if raw.get("status") not in ("V", "P", "U"):
             raise fail(f"rule {rule_id}.status", "expected V, P or U")
+        countries, via = _countries(raw, f"rule {rule_id}", groups, fail)
         rules.append(
             AccessRule(
                 rule_id,
@@ -178,6 +214,8 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
                 str(raw.get("text", "")),
                 str(raw.get("citation", "")),
                 raw["status"],
+                countries,
+                via,
             )
         )
     sla = data.get("review_sla_hours", 72)
@@ -200,6 +238,31 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
     )
 
 
+def _countries(
+    raw: Mapping[str, Any], at: str, groups: Mapping[str, Any], fail: Any
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A rule's ``countries`` (ISO codes, or the name of a country group) and ``via`` (how reached)."""
+    if "countries" not in raw and "via" not in raw:
+        return frozenset(), ()
+    countries = raw.get("countries")
+    if isinstance(countries, str):
+        group = groups.get(countries)
+        if not isinstance(group, dict) or not isinstance(group.get("members"), list):
+            raise fail(
+                f"{at}.countries", f"no country group {countries!r}; name one under country_groups or list codes"
+            )
+        countries = group["members"]
+    if not isinstance(countries, list) or not countries:
+        raise fail(f"{at}.countries", "expected a non-empty list of ISO 3166 two-letter codes or a group name")
+    for code in countries:
+        if not (isinstance(code, str) and len(code) == 2 and code.isalpha()):
+            raise fail(f"{at}.countries", f"expected ISO 3166 two-letter codes, got {code!r}")
+    via = raw.get("via")
+    if not isinstance(via, list) or not via or any(v not in VIA for v in via):
+        raise fail(f"{at}.via", f"expected a non-empty list of {', '.join(VIA)}, got {via!r}")
+    return frozenset(c.upper() for c in countries), tuple(sorted(set(via)))
+
+
 # -- requests ---------------------------------------------------------------------
 def check_request(request: Any, source: str = "request") -> dict[str, Any]:
     """Validate a REQUEST document's shape (DESIGN.md); InputError names the bad field."""
@@ -212,6 +275,20 @@ def check_request(request: Any, source: str = "request") -> dict[str, Any]:
     requester = request.get("requester")
     if not isinstance(requester, dict):
         raise InputError(f"{source}.requester: expected an object with name, citizenships, location, affiliation")
+    known = {
+        "name",
+        "citizenships",
+        "us_permanent_resident",
+        "protected_individual",
+        "permanent_residence",
+        "location",
+        "affiliation",
+        "affiliation_country",
+        "training_completed_on",
+    }
+    extra = sorted(set(requester) - known)
+    if extra:
+        raise InputError(f"{source}.requester: unknown field {extra[0]!r}; expected one of {', '.join(sorted(known))}")
     for key in ("name", "affiliation"):
         if not isinstance(requester.get(key), str) or not requester[key].strip():
             raise InputError(f"{source}.requester.{key}: expected a non-empty string")
@@ -222,8 +299,21 @@ def check_request(request: Any, source: str = "request") -> dict[str, Any]:
         value = requester.get(key)
         if value is not None and not (isinstance(value, str) and len(value) == 2):
             raise InputError(f"{source}.requester.{key}: expected an ISO 3166 two-letter code, got {value!r}")
-    if "us_permanent_resident" in requester and not isinstance(requester["us_permanent_resident"], bool):
-        raise InputError(f"{source}.requester.us_permanent_resident: expected true or false")
+    for flag in ("us_permanent_resident", "protected_individual"):
+        if requester.get(flag) is not None and not isinstance(requester[flag], bool):
+            raise InputError(f"{source}.requester.{flag}: expected true or false")
+    residence = _upper(requester.get("permanent_residence"))
+    if requester.get("us_permanent_resident") is True and residence not in (None, "US"):
+        raise InputError(
+            f"{source}.requester.permanent_residence: {residence!r} contradicts us_permanent_resident: true "
+            '(a US permanent resident\'s permanent residence is "US")'
+        )
+    value = requester.get("affiliation_country")
+    if value is not None and not (isinstance(value, str) and len(value) == 2 and value.isalpha()):
+        raise InputError(
+            f"{source}.requester.affiliation_country: expected the affiliation's ISO 3166 two-letter code, "
+            f"got {value!r}"
+        )
     if requester.get("training_completed_on") is not None:
         try:
             date.fromisoformat(str(requester["training_completed_on"]))
@@ -256,19 +346,11 @@ def facts_of(
 ) -> tuple[dict[str, bool | None], tuple[str, ...]]:
     """The facts the rules speak of, and the countries an export would go to."""
     requester = request.get("requester") or {}
-    citizenships = [c.upper() for c in requester.get("citizenships") or [] if isinstance(c, str)]
-    residence = _upper(requester.get("permanent_residence"))
     location = _upper(requester.get("location"))
     destination = _upper(request.get("destination"))
-    us_person = "US" in citizenships or requester.get("us_permanent_resident") is True
-    if us_person:
-        foreign: bool | None = False
-        export_to: tuple[str, ...] = ()
-    elif residence or citizenships:
-        foreign = True  # 734.13(b): most recent citizenship or permanent residency
-        export_to = (residence,) if residence else tuple(sorted(set(citizenships)))
-    else:
-        foreign, export_to = None, ()
+    us = us_person(requester)
+    foreign: bool | None = None if us is None else not us
+    _, exports = connections(request, policy.domestic.members)
     label = classification.get("classification")
     known = isinstance(label, str) and label not in {"INCOMPLETE", ""} and classification.get("controlled") is not None
     trained = requester.get("training_completed_on")
@@ -281,6 +363,7 @@ def facts_of(
     except ValueError:
         training_valid = False
     purpose = request.get("purpose")
+    listed = [m for m in screening if is_entity_list(m.get("list"))]
     facts: dict[str, bool | None] = {
         "subject_to_ear": classification.get("subject_to_ear") if known else None,
         "controlled": classification.get("controlled") if known else None,
@@ -290,17 +373,26 @@ def facts_of(
         "foreign_destination": (destination not in policy.domestic.members) if destination else None,
         "embargoed_destination": (destination in policy.embargoed.members) if destination else None,
         "embargoed_location": (location in policy.embargoed.members) if location else None,
+        "located_abroad": (location not in policy.domestic.members) if location else None,
+        "nationality_known": us is not None,
         "screening_hit": bool(screening),
         "screening_exact_denial": any(
-            m.get("exact") and "denial" in str(m.get("license_policy", "")).lower() for m in screening
+            m.get("exact") and normalize_license_policy(m.get("license_policy")) == PRESUMPTION_OF_DENIAL
+            for m in screening
+        ),
+        # 15 CFR 744 Supp. 4: an Entity List entry needs a licence for all items subject to
+        # the EAR. Every reported match is exact or above the matcher's threshold.
+        "entity_list_match": bool(listed),
+        "entity_list_denial": any(
+            normalize_license_policy(m.get("license_policy")) == PRESUMPTION_OF_DENIAL for m in listed
         ),
         "training_valid": training_valid,
         "purpose_given": isinstance(purpose, str) and bool(purpose.strip()),
     }
-    return facts, export_to
+    return facts, tuple(sorted({e.country for e in exports}))
 
 
-def _fires(rule: AccessRule, facts: Mapping[str, bool | None]) -> bool:
+def _fires(rule: AccessRule, facts: Mapping[str, bool | None], reached: Mapping[str, frozenset[str]]) -> bool:
     restricting = rule.outcome != "approve"
     for fact, expected in rule.when:
         value = facts.get(fact)
@@ -310,6 +402,8 @@ def _fires(rule: AccessRule, facts: Mapping[str, bool | None]) -> bool:
             continue  # ... and always restricts
         if value is not expected:
             return False
+    if rule.countries:
+        return any(reached.get(via, frozenset()) & rule.countries for via in rule.via)
     return True
 
 
@@ -324,7 +418,8 @@ def decide(
 ) -> AccessDecision:
     """Decide one request. Pure: the same arguments always give the same decision."""
     facts, export_to = facts_of(request, classification, kind, screening, at, policy)
-    fired = sorted({r for r in policy.rules if _fires(r, facts)}, key=lambda r: r.id)
+    reached, exports = connections(request, policy.domestic.members)
+    fired = sorted({r for r in policy.rules if _fires(r, facts, reached)}, key=lambda r: r.id)
     if fired:
         outcome = max((r.outcome for r in fired), key=SEVERITY.__getitem__)
         reasons = tuple(
@@ -362,6 +457,7 @@ def decide(
         input_hash,
         iso_utc(at),
         tuple(r.id for r in fired),
+        exports,
     )
 
 
@@ -372,8 +468,11 @@ __all__ = [
     "AccessPolicy",
     "AccessReason",
     "AccessRule",
+    "Export",
     "check_request",
+    "connections",
     "decide",
     "facts_of",
     "parse_access",
+    "us_person",
 ]

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from policies.access import AccessPolicy, parse_access
+from policies.parameters import NUMERIC_PARAMETERS, PARAMETERS, Parameter
 from qgov.canonical import canonical_hash
 from qgov.errors import PolicyError
 
@@ -37,10 +38,12 @@ SUBJECT_TYPES = (
     "cryo_cmos",
     "cryogenic_wafer_prober",
     "isotope_material",
+    "quantum_computer_component",
     "none",
 )
 ITEM_KINDS = ("technology", "source_code", "object_code", "hardware", "dataset")
-NUMERIC_PARAMETERS = ("physical_qubits", "cnot_error", "operating_temperature_k")
+
+
 CLAIM_FIELDS = (
     "published",
     "catalog_course",
@@ -105,12 +108,14 @@ class ControlRule:
     effective: date
     note: str = ""
     source: str = ""
+    parameters_unverified: bool = False
 
     def to_data(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "jurisdiction": self.jurisdiction,
             "entry": self.entry,
+            "parameters_unverified": self.parameters_unverified or None,
             "subject": self.subject,
             "when": [b.__dict__ for b in self.when],
             "hardware": self.hardware,
@@ -170,12 +175,14 @@ class Bundle:
     carveouts: tuple[CarveOut, ...]
     overridden: tuple[str, ...] = ()
     access: AccessPolicy | None = None
+    covers: frozenset[str] = frozenset(SUBJECT_TYPES)
     version: str = field(default="", compare=False)
 
     def content(self) -> dict[str, Any]:
         return {
             "jurisdiction": self.jurisdiction,
             "title": self.title,
+            "covers": sorted(self.covers),
             "unlisted": self.unlisted.__dict__,
             "rules": [r.to_data() for r in sorted(set(self.rules), key=lambda r: r.id)],
             "carveouts": [c.to_data() for c in sorted(set(self.carveouts), key=lambda c: c.id)],
@@ -218,10 +225,11 @@ _RULE_KEYS = {
     "status",
     "effective",
     "note",
+    "parameters_unverified",
 }
 _CARVE_KEYS = {"id", "title", "when", "citation", "status", "effective", "except_entries", "except_note"}
 _BAND_KEYS = {"min", "below", "max"}
-_TOP_KEYS = {"jurisdiction", "title", "unlisted", "rules", "carveouts", "access"}
+_TOP_KEYS = {"jurisdiction", "title", "unlisted", "rules", "carveouts", "access", "covers"}
 
 
 class _Ctx:
@@ -288,6 +296,11 @@ def _rule(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> ControlRule:
     if subject not in SUBJECT_TYPES:
         raise ctx.fail(f"{at}.subject", f"expected one of {', '.join(SUBJECT_TYPES)}, got {subject!r}")
     when = ctx.mapping(data.get("when", {}), f"{at}.when", set(NUMERIC_PARAMETERS))
+    unverified = data.get("parameters_unverified", False)
+    if not isinstance(unverified, bool):
+        raise ctx.fail(f"{at}.parameters_unverified", f"expected true or false, got {unverified!r}")
+    if unverified and not data.get("note"):
+        raise ctx.fail(f"{at}.note", "a rule with unverified parameters must say in a note what is unverified")
     return ControlRule(
         id=rule_id,
         jurisdiction=jurisdiction,
@@ -304,6 +317,7 @@ def _rule(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> ControlRule:
         effective=ctx.day(data["effective"], f"{at}.effective"),
         note=str(data.get("note") or ""),
         source=ctx.source,
+        parameters_unverified=unverified,
     )
 
 
@@ -336,7 +350,7 @@ def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
 
 def _parse_file(
     path: Path,
-) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut], AccessPolicy | None]:
+) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut], AccessPolicy | None, frozenset[str] | None]:
     ctx = _Ctx(str(path))
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -364,7 +378,18 @@ def _parse_file(
     rules = [_rule(ctx, r, f"rules[{i}]", jurisdiction) for i, r in enumerate(rules_raw)]
     carveouts = [_carveout(ctx, c, f"carveouts[{i}]", jurisdiction) for i, c in enumerate(carve_raw)]
     access = parse_access(data["access"], str(path), jurisdiction) if "access" in data else None
-    return jurisdiction, str(data.get("title") or jurisdiction), unlisted, rules, carveouts, access
+    covers = None
+    if "covers" in data:
+        # Which subject types this jurisdiction's rules speak to: any other subject is
+        # INCOMPLETE there, never "not listed" (a missing rule is not a negative answer).
+        raw_covers = data["covers"]
+        if not isinstance(raw_covers, list) or not raw_covers:
+            raise ctx.fail("covers", "expected a non-empty list of subject types")
+        for index, subject in enumerate(raw_covers):
+            if subject not in SUBJECT_TYPES:
+                raise ctx.fail(f"covers[{index}]", f"expected one of {', '.join(SUBJECT_TYPES)}, got {subject!r}")
+        covers = frozenset(raw_covers)
+    return jurisdiction, str(data.get("title") or jurisdiction), unlisted, rules, carveouts, access, covers
 
 
 def _check_overlaps(rules: Iterable[ControlRule]) -> None:
@@ -417,6 +442,8 @@ def load_policies(extra_dir: Path | None = None) -> PolicySet:
             )
         rules = tuple(part["rules"].values())
         _check_overlaps(rules)
+        # Without a declaration a bundle covers the subjects it has rules for (and "none").
+        covers = part["covers"] or frozenset({r.subject for r in rules} | {"none"})
         bundles[jurisdiction] = Bundle(
             jurisdiction,
             part["title"],
@@ -425,16 +452,27 @@ def load_policies(extra_dir: Path | None = None) -> PolicySet:
             tuple(part["carveouts"].values()),
             tuple(sorted(part["overridden"])),
             part["access"],
+            covers | {r.subject for r in rules},
         ).with_version()
     return PolicySet(bundles)
 
 
 def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> None:
-    jurisdiction, title, unlisted, rules, carveouts, access = _parse_file(path)
+    jurisdiction, title, unlisted, rules, carveouts, access, covers = _parse_file(path)
     part = partial.setdefault(
         jurisdiction,
-        {"title": title, "unlisted": None, "rules": {}, "carveouts": {}, "overridden": set(), "access": None},
+        {
+            "title": title,
+            "unlisted": None,
+            "rules": {},
+            "carveouts": {},
+            "overridden": set(),
+            "access": None,
+            "covers": None,
+        },
     )
+    if covers is not None:
+        part["covers"] = (part["covers"] or frozenset()) | covers
     if unlisted is not None:
         part["unlisted"] = unlisted
     if access is not None:
@@ -456,12 +494,14 @@ __all__ = [
     "CLAIM_FIELDS",
     "ITEM_KINDS",
     "NUMERIC_PARAMETERS",
+    "PARAMETERS",
     "STATUSES",
     "SUBJECT_TYPES",
     "Band",
     "Bundle",
     "CarveOut",
     "ControlRule",
+    "Parameter",
     "PolicySet",
     "Unlisted",
     "load_policies",

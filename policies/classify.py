@@ -7,8 +7,17 @@ classification with the rules that fired, those considered and why they did not 
 their citations and verification status, and the bundle's ``policy_version``.
 
 Failing closed: a missing parameter that a rule needs gives ``INCOMPLETE`` naming the
-field; an unknown subject type gives ``INCOMPLETE`` too; neither is ever "not controlled".
-A carve-out applies only when claimed (absent claims are false) and never to hardware.
+field; an unknown subject type, a subject the jurisdiction's rules do not cover, and an
+entry whose control parameters are unverified (``parameters_unverified``) give
+``INCOMPLETE`` too; none is ever "not controlled" or "not listed".
+
+A carve-out applies only when claimed and never to hardware. It is claimed when one of
+the facts it needs to be true is true (``published``, ``catalog_course``,
+``research.fundamental``); once claimed, *every* fact it depends on must be known: an
+absent, null or ``"unknown"`` fact (``research.restrictions_accepted`` for 734.8) makes
+the answer ``INCOMPLETE`` naming it (docs/adr/0019-carve-outs-need-every-fact.md).
+Physically impossible parameters (-5 qubits, a C-NOT error of 2.0) are rejected by
+:func:`check_item`; :func:`classify` reads them as unknown, so they never classify.
 """
 
 from __future__ import annotations
@@ -18,12 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.bundle import ITEM_KINDS, NUMERIC_PARAMETERS, SUBJECT_TYPES, Bundle, CarveOut, ControlRule
+from policies.bundle import ITEM_KINDS, PARAMETERS, SUBJECT_TYPES, Bundle, CarveOut, ControlRule
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
 NOT_SUBJECT = "NOT_SUBJECT"
 INCOMPLETE = "INCOMPLETE"
+UNKNOWN = "unknown"  # a claim field may say so explicitly; it counts as not known
 
 _FAMILY = {
     "hardware": "hardware",
@@ -118,39 +128,64 @@ def check_item(item: Any, source: str = "item") -> dict[str, Any]:
     if not isinstance(subject, dict) or not isinstance(subject.get("type"), str):
         raise InputError(f"{source}.subject: expected an object with a string 'type'")
     for key, value in subject.items():
-        numeric = key in NUMERIC_PARAMETERS
-        kinds = (int, float) if numeric else (int, float, str)
-        if key != "type" and (isinstance(value, bool) or not isinstance(value, kinds) or value != value):
-            expected = "a number" if numeric else "a number or a string"
-            raise InputError(f"{source}.subject.{key}: expected {expected}, got {value!r}")
+        if key == "type":
+            continue
+        parameter = PARAMETERS.get(key)
+        if parameter is not None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                problem = parameter.problem(value)
+            else:
+                problem = f"expected a number ({parameter.expected}), got {value!r}"
+            if problem:
+                raise InputError(f"{source}.subject.{key}: {problem}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float, str)) or value != value:
+            raise InputError(f"{source}.subject.{key}: expected a number or a string, got {value!r}")
     research = item.get("research", {})
     if not isinstance(research, dict):
         raise InputError(f"{source}.research: expected an object")
     for key, value in research.items():
-        if value is not None and not isinstance(value, bool):
-            raise InputError(f"{source}.research.{key}: expected true, false or null, got {value!r}")
+        if value is not None and value != UNKNOWN and not isinstance(value, bool):
+            raise InputError(f'{source}.research.{key}: expected true, false, null or "unknown", got {value!r}')
     for flag in ("published", "catalog_course"):
-        if flag in item and item[flag] is not None and not isinstance(item[flag], bool):
-            raise InputError(f"{source}.{flag}: expected true or false, got {item[flag]!r}")
+        value = item.get(flag)
+        if value is not None and value != UNKNOWN and not isinstance(value, bool):
+            raise InputError(f"{source}.{flag}: expected true or false, got {value!r}")
     return item
 
 
-def _claim(item: Mapping[str, Any], path: str) -> bool:
+def _fact(item: Mapping[str, Any], path: str) -> bool | None:
+    """A claim field's value: True, False, or None when absent, null or "unknown"."""
     if path.startswith("research."):
         research = item.get("research") or {}
         value = research.get(path.split(".", 1)[1]) if isinstance(research, dict) else None
     else:
         value = item.get(path)
-    return value is True
+    return value if isinstance(value, bool) else None
 
 
-def _claimed(item: Mapping[str, Any], carve: CarveOut) -> bool:
-    """A carve-out's facts, with absent claims read as false (never claimed)."""
-    return all(_claim(item, path) is expected if expected else not _claim(item, path) for path, expected in carve.when)
+def _carve_state(item: Mapping[str, Any], carve: CarveOut) -> tuple[str, list[str]]:
+    """("not_claimed" | "contradicted" | "unknown" | "holds", the fields behind it).
+
+    Claimed when a fact it needs true is true. Then every fact must be known: a claimed
+    734.8 whose ``restrictions_accepted`` is unknown cannot clear anything (15 CFR 734.8:
+    fundamental research is research where no restrictions were accepted).
+    """
+    facts = {path: _fact(item, path) for path, _ in carve.when}
+    if not any(facts[path] is True for path, expected in carve.when if expected):
+        return "not_claimed", []
+    contradicted = [p for p, expected in carve.when if facts[p] is not None and facts[p] is not expected]
+    if contradicted:
+        return "contradicted", contradicted
+    unknown = [p for p, _ in carve.when if facts[p] is None]
+    return ("unknown", unknown) if unknown else ("holds", [])
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, parameter: str) -> float | None:
+    """A parameter's value, or None when absent or not physically possible (never classified)."""
+    spec = PARAMETERS.get(parameter)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if spec is not None and spec.problem(value) is not None:
         return None
     return float(value) if math.isfinite(value) else None
 
@@ -223,12 +258,13 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
     rules_by_subject, carveouts = _index(bundle)
     considered: list[Considered] = []
     fired: list[ControlRule] = []
+    undetermined: list[ControlRule] = []
     needs: dict[str, set[str]] = {}
     for rule in rules_by_subject.get(subject_type, ()):
         failed: list[str] = []
         unknown: list[str] = []
         for band in rule.when:
-            value = _number(subject.get(band.parameter))
+            value = _number(subject.get(band.parameter), band.parameter)
             if value is None:
                 unknown.append(f"subject.{band.parameter}")
             elif not band.holds(value):
@@ -238,25 +274,38 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
         elif unknown:
             needs[rule.id] = set(unknown)
             considered.append(Considered(rule.id, "needs_facts", f"needs {', '.join(unknown)}"))
+        elif rule.parameters_unverified:
+            undetermined.append(rule)
+            considered.append(Considered(rule.id, "unverified", rule.note))
         else:
             fired.append(rule)
             why = " and ".join(b.text for b in rule.when) or f"subject is {subject_type}"
             considered.append(Considered(rule.id, "fired", why))
 
     # Which entries could this item be? (fired, or possible while facts are missing)
-    possible_entries = {_entry_for(r, family) for r in fired} | {
+    possible_entries = {_entry_for(r, family) for r in fired + undetermined} | {
         _entry_for(r, family) for r in rules_by_subject.get(subject_type, ()) if r.id in needs
     }
     applicable: list[CarveOut] = []
+    pending: dict[str, list[str]] = {}  # claimed carve-outs whose facts are not all known
     for carve in carveouts:
+        state, fields = _carve_state(item, carve)
         if family == "hardware":
-            if _claimed(item, carve):
+            if state != "not_claimed":
                 considered.append(Considered(carve.id, "not_applicable", f"{carve.title} never applies to hardware"))
             continue
-        if not _claimed(item, carve):
+        if state == "not_claimed":
             considered.append(Considered(carve.id, "not_applicable", f"{carve.title} not claimed"))
         elif possible_entries & set(carve.except_entries):
             considered.append(Considered(carve.id, "excepted", carve.except_note or "not for this entry"))
+        elif state == "contradicted":
+            wrong = ", ".join(f"{f} is {str(_fact(item, f)).lower()}" for f in fields)
+            considered.append(Considered(carve.id, "not_applicable", f"{carve.title} claimed but {wrong}"))
+        elif state == "unknown":
+            pending[carve.id] = fields
+            considered.append(
+                Considered(carve.id, "needs_facts", f"{carve.title} claimed; unknown: {', '.join(fields)}")
+            )
         else:
             applicable.append(carve)
             considered.append(Considered(carve.id, "fired", f"{carve.title} claimed"))
@@ -264,6 +313,22 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
     if applicable:
         reasons = [Reason(c.id, c.citation, f"not subject: {c.title} ({kind})", c.status) for c in applicable]
         return result(NOT_SUBJECT, False, False, reasons, considered)
+
+    if pending:
+        # A carve-out that may apply: the item may be not subject or anything below it.
+        missing = tuple(sorted({f for fields in pending.values() for f in fields} | set().union(*needs.values())))
+        carve_by_id = {c.id: c for c in carveouts}
+        reasons = [
+            Reason(
+                cid,
+                carve_by_id[cid].citation,
+                f"{carve_by_id[cid].title} is claimed but {', '.join(fields)} is not known: "
+                "every fact the carve-out depends on must be known before it clears anything",
+                carve_by_id[cid].status,
+            )
+            for cid, fields in sorted(pending.items())
+        ]
+        return result(INCOMPLETE, None, None, reasons, considered, missing)
 
     if fired:
         best = fired[0]  # bands are disjoint: at most one rule per subject fires
@@ -287,10 +352,27 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
             entry, True, True, [Reason(best.id, best.citation, text, best.status)], considered, entry=best.entry
         )
 
-    if needs:
+    if needs or undetermined:
         missing = tuple(sorted(set().union(*needs.values())))
-        text = f"cannot rule out {', '.join(sorted(needs))} without {', '.join(missing)}"
-        return result(INCOMPLETE, None, True, [Reason(r, "", text, "V") for r in sorted(needs)], considered, missing)
+        reasons = []
+        if needs:
+            rule_by_id = {r.id: r for r in rules_by_subject.get(subject_type, ())}
+            text = f"cannot rule out {', '.join(sorted(needs))} without {', '.join(missing)}"
+            reasons += [Reason(r, rule_by_id[r].citation, text, rule_by_id[r].status) for r in sorted(needs)]
+        for rule in undetermined:
+            text = (
+                f"a {subject_type.replace('_', ' ')} may be {rule.entry}, but the entry's control parameters "
+                f"are not verified ({rule.note}): an officer classifies it, it is neither cleared nor controlled"
+            )
+            reasons.append(Reason(rule.id, rule.citation, text, rule.status))
+        return result(INCOMPLETE, None, True, reasons, considered, missing)
+
+    if subject_type not in bundle.covers:
+        text = (
+            f"the {bundle.jurisdiction} rules in this bundle do not cover a {subject_type.replace('_', ' ')}: "
+            f"not classified here (never '{bundle.unlisted.classification}'); an officer classifies it"
+        )
+        return result(INCOMPLETE, None, None, [Reason("not-covered", "", text, "V")], considered)
 
     text = f"subject to the rules of {bundle.jurisdiction} but matches no control-list entry"
     return result(

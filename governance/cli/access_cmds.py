@@ -62,6 +62,9 @@ def access_check_command(
         decision.outcome
     ]
     console.print(f"[{colour}]{decision.outcome}[/] — item {decision.classification}")
+    for export in decision.exports:
+        basis = export.basis.replace("_", " ")
+        console.print(f"  {basis} to {export.country} (by {export.via}) [dim]{export.citation} ({export.status})[/]")
     for reason in decision.reasons:
         console.print(f"  {reason.outcome}: {reason.text}")
         console.print(f"    [dim]{reason.rule}: {reason.citation} ({reason.status})[/]")

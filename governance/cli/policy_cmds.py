@@ -105,6 +105,8 @@ def policy_show(
         )
         for rule in sorted(bundle.rules, key=lambda r: r.id):
             when = " and ".join(b.describe() for b in rule.when) or "—"
+            if rule.parameters_unverified:
+                when = f"{when if rule.when else ''} parameters unverified → INCOMPLETE".strip()
             mark = " (org)" if rule.id in bundle.overridden else ""
             table.add_row(
                 rule.id + mark,
@@ -123,7 +125,12 @@ def policy_show(
 
 @policy_app.command("test")
 def policy_test(
-    cases: Annotated[Path, typer.Argument(metavar="CASES.yaml", help="Table of item → expected classification.")],
+    cases: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CASES.yaml", help="Table of item → classification or request → decision, with rule and citation."
+        ),
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Run table-driven cases against the policy (like `opa test`); exit 1 on any failure."""

@@ -192,3 +192,44 @@ def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None: 
     )
     refreshed = ok(cli("screening", "load", str(tmp_path / "csl.csv"), "--json", extra_env={"QGOV_USER": "olga"}))
     assert refreshed["list"]["new"] and [h["person"] for h in refreshed["new_hits"]] == ["li"]
+
+
+def test_a_us_citizen_abroad_is_an_export_to_where_they_are(tmp_path: Path) -> None:
+    """15 CFR 734.13(a)(1): destination "US" does not matter when the person is in China."""
+    doc = _check(tmp_path, requester={"citizenships": ["US"], "location": "CN"})
+    assert doc["outcome"] == "license_required"
+    assert "ear.access.located-abroad" in {r["rule"] for r in doc["reasons"]}
+    assert doc["exports"] == [
+        {
+            "country": "CN",
+            "basis": "export",
+            "via": "location",
+            "citation": doc["exports"][0]["citation"],
+            "status": "V",
+        }
+    ]
+
+
+def test_export_reexport_and_deemed_export_are_printed(tmp_path: Path) -> None:
+    request = {
+        "requester": dict(REQUESTER, citizenships=["IN"], permanent_residence="SG", location="FR"),
+        "item": CONTROLLED_ITEM,
+        "purpose": "readout benchmark",
+        "destination": "DE",
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    proc = _run("access", "check", str(path), "--at", AT)
+    assert proc.returncode == 0 and "license_required" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    for line in (
+        "export to DE (by destination)",
+        "reexport to FR (by location)",
+        "deemed reexport to IN (by nationality)",
+    ):
+        assert line in out
+
+
+def test_a_cuban_national_in_the_us_is_denied_ear99(tmp_path: Path) -> None:
+    doc = _check(tmp_path, requester={"citizenships": ["CU"]}, item={"kind": "technology", "subject": {"type": "none"}})
+    assert doc["outcome"] == "deny" and "ear.access.part746.cuba" in {r["rule"] for r in doc["reasons"]}

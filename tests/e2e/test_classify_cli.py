@@ -47,7 +47,10 @@ def test_classify_explains_in_plain_words(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stdout == ""
     assert "fidelity-sweep-2026-03 is 4E906 (controlled)" in proc.stderr
     assert "15 CFR 774 Supp. 1, ECCN 4A906.a.2" in proc.stderr
-    assert "not cleared by ear.734.8: fundamental research not claimed" in proc.stderr
+    assert (
+        "not cleared by ear.734.8: fundamental research claimed but research.restrictions_accepted is true"
+        in proc.stderr
+    )
 
 
 def test_incomplete_is_an_answer_not_an_error(tmp_path: Path) -> None:
@@ -72,8 +75,20 @@ def test_second_jurisdiction(tmp_path: Path) -> None:
             "item.json.subject.physical_qubits: expected a number",
         ),
         ("not json", "item file"),
+        (
+            {"kind": "hardware", "subject": {"type": "quantum_computer", "physical_qubits": -5, "cnot_error": 1.0e-4}},
+            "item.json.subject.physical_qubits: expected a positive whole number of qubits (1 or more), got -5",
+        ),
+        (
+            {"kind": "dataset", "subject": {"type": "quantum_computer", "physical_qubits": 50, "cnot_error": 2.0}},
+            "item.json.subject.cnot_error: expected an average C-NOT error between 0 and 1 (0 < error < 1), got 2.0",
+        ),
+        (
+            {"kind": "hardware", "subject": {"type": "cryo_cmos", "operating_temperature_k": -1}},
+            "item.json.subject.operating_temperature_k: expected a temperature in kelvin above 0 K (> 0), got -1",
+        ),
     ],
-    ids=["bad kind", "text parameter", "not JSON"],
+    ids=["bad kind", "text parameter", "not JSON", "negative qubits", "error above one", "negative kelvin"],
 )
 def test_bad_items_are_one_line_exit_2(tmp_path: Path, item: object, message: str) -> None:
     path = tmp_path / "item.json"
@@ -89,7 +104,7 @@ def test_policy_test_passes_shipped_cases_and_fails_a_wrong_one(tmp_path: Path) 
     assert ok.returncode == 0 and json.loads(ok.stdout)["failed"] == 0
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(
-        "cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 0.0}}\n    expect: 4A906\n"
+        "cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 1.0e-9}}\n    expect: 4A906\n"
     )
     bad = _run("policy", "test", str(wrong))
     assert bad.returncode == 1 and "FAIL 33 qubits is controlled?" in bad.stderr and "0 passed, 1 failed" in bad.stderr

@@ -48,3 +48,24 @@ def test_event_types_are_found() -> None:
 @pytest.mark.parametrize("event_type", sorted(_event_types()))
 def test_every_event_type_is_in_the_readme(event_type: str) -> None:
     assert f"`{event_type}`" in README
+
+
+POLICY_DOC = (ROOT / "docs" / "policy-rules.md").read_text(encoding="utf-8")
+
+
+def _rule_ids() -> list[str]:
+    from policies.bundle import load_policies
+
+    ids: set[str] = set()
+    for bundle in load_policies().bundles.values():
+        ids |= {r.id for r in bundle.rules} | {c.id for c in bundle.carveouts}
+        if bundle.access is not None:
+            ids |= {r.id for r in bundle.access.rules}
+            if bundle.access.retention is not None:
+                ids |= {s.id for s in bundle.access.retention.schedules}
+    return sorted(ids)
+
+
+@pytest.mark.parametrize("rule_id", _rule_ids())
+def test_every_policy_rule_id_is_documented_with_its_status(rule_id: str) -> None:
+    assert f"`{rule_id}`" in POLICY_DOC

@@ -32,7 +32,7 @@ def test_shipped_case_table(case: dict) -> None:
         assert list(answer.missing) == case["missing"]
 
 
-@pytest.mark.parametrize("cases", ["ear.yaml", "ca.yaml"])
+@pytest.mark.parametrize("cases", ["ear.yaml", "ca.yaml", "ear-access.yaml"])
 def test_policy_test_runner_passes_the_shipped_cases(cases: str) -> None:
     assert all(r.passed for r in run_cases(ROOT / "policies" / "cases" / cases, POLICIES))
 
@@ -53,9 +53,9 @@ def test_answer_carries_citations_status_version_and_input_hash() -> None:
 
 
 # -- properties -------------------------------------------------------------------
-qubits = st.integers(min_value=0, max_value=5000)
-errors = st.floats(min_value=0.0, max_value=0.05, allow_nan=False)
-claims = st.none() | st.booleans()
+qubits = st.integers(min_value=1, max_value=5000)
+errors = st.floats(min_value=1e-9, max_value=0.05, allow_nan=False)
+claims = st.none() | st.booleans() | st.just("unknown")
 items = st.fixed_dictionaries(
     {
         "kind": st.sampled_from(ITEM_KINDS),
@@ -211,7 +211,7 @@ def test_version_ignores_formatting_but_not_content(tmp_path: Path) -> None:
         ({"kind": "hardware", "colour": 1}, "item: unknown field 'colour'"),
         (
             {"kind": "hardware", "research": {"fundamental": "yes"}},
-            "item.research.fundamental: expected true, false or null",
+            'item.research.fundamental: expected true, false, null or "unknown"',
         ),
     ],
     ids=["not an object", "unknown kind", "text parameter", "unknown field", "text claim"],
@@ -219,3 +219,171 @@ def test_version_ignores_formatting_but_not_content(tmp_path: Path) -> None:
 def test_malformed_items_are_named(item: object, message: str) -> None:
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_item(item)
+
+
+# -- physically impossible parameters are bad input (issue 14) -----------------------
+QC = {"type": "quantum_computer", "physical_qubits": 50, "cnot_error": 5.0e-5}
+IMPOSSIBLE = [
+    ("qubits-negative", {"physical_qubits": -5}, "subject.physical_qubits: expected a positive whole number of qubits"),
+    ("qubits-zero", {"physical_qubits": 0}, "subject.physical_qubits: expected a positive whole number of qubits"),
+    (
+        "qubits-fraction",
+        {"physical_qubits": 50.5},
+        "subject.physical_qubits: expected a positive whole number of qubits",
+    ),
+    ("error-two", {"cnot_error": 2.0}, "subject.cnot_error: expected an average C-NOT error between 0 and 1"),
+    ("error-one", {"cnot_error": 1.0}, "subject.cnot_error: expected an average C-NOT error between 0 and 1"),
+    ("error-zero", {"cnot_error": 0.0}, "subject.cnot_error: expected an average C-NOT error between 0 and 1"),
+    ("error-negative", {"cnot_error": -1}, "subject.cnot_error: expected an average C-NOT error between 0 and 1"),
+    (
+        "temperature-zero",
+        {"operating_temperature_k": 0},
+        "subject.operating_temperature_k: expected a temperature in kelvin above 0 K",
+    ),
+    (
+        "temperature-negative",
+        {"operating_temperature_k": -3.0},
+        "subject.operating_temperature_k: expected a temperature in kelvin above 0 K",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [c[1:] for c in IMPOSSIBLE], ids=[c[0] for c in IMPOSSIBLE])
+def test_physically_impossible_parameters_are_one_line_errors(change: dict, message: str) -> None:
+    with pytest.raises(InputError, match="^item." + message.replace("(", r"\(")) as caught:
+        check_item({"kind": "hardware", "subject": QC | change})
+    assert "\n" not in caught.value.diagnostics()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"physical_qubits": 1},
+        {"cnot_error": 1.0e-12},
+        {"cnot_error": 0.999999},
+        {"operating_temperature_k": 0.001},
+        {"physical_qubits": 34.0},
+    ],
+    ids=["one-qubit", "tiny-error", "error-just-below-one", "millikelvin", "integral-float-qubits"],
+)
+def test_possible_edge_values_are_accepted(change: dict) -> None:
+    assert check_item({"kind": "hardware", "subject": QC | change})
+
+
+QUBIT_RULES = [c for c in IMPOSSIBLE if "temperature" not in c[0]]
+
+
+@pytest.mark.parametrize(("change", "_message"), [c[1:] for c in QUBIT_RULES], ids=[c[0] for c in QUBIT_RULES])
+def test_an_impossible_value_never_classifies_even_unchecked(change: dict, _message: str) -> None:
+    answer = classify({"kind": "hardware", "subject": QC | change}, EAR)
+    assert answer.classification == INCOMPLETE
+
+
+# -- 734.8: every fact the carve-out depends on must be known -------------------------
+RESEARCH_UNKNOWN = [
+    (
+        "restrictions-absent",
+        {"fundamental": True, "intended_for_publication": True},
+        ["research.restrictions_accepted"],
+    ),
+    (
+        "restrictions-null",
+        {"fundamental": True, "intended_for_publication": True, "restrictions_accepted": None},
+        ["research.restrictions_accepted"],
+    ),
+    (
+        "restrictions-unknown",
+        {"fundamental": True, "intended_for_publication": True, "restrictions_accepted": "unknown"},
+        ["research.restrictions_accepted"],
+    ),
+    (
+        "publication-unknown",
+        {"fundamental": True, "intended_for_publication": "unknown", "restrictions_accepted": False},
+        ["research.intended_for_publication"],
+    ),
+    ("both-unknown", {"fundamental": True}, ["research.intended_for_publication", "research.restrictions_accepted"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("research", "missing"), [c[1:] for c in RESEARCH_UNKNOWN], ids=[c[0] for c in RESEARCH_UNKNOWN]
+)
+@pytest.mark.parametrize("kind", ["dataset", "technology", "source_code"])
+def test_fundamental_research_with_an_unknown_fact_is_incomplete(research: dict, missing: list, kind: str) -> None:
+    answer = classify(check_item({"kind": kind, "subject": QC, "research": research}), EAR)
+    assert answer.classification == INCOMPLETE and list(answer.missing) == missing
+    assert answer.reasons[0].rule == "ear.734.8" and answer.reasons[0].citation.startswith("15 CFR 734.8")
+
+
+@given(items)
+def test_a_carve_out_never_clears_with_an_unknown_fact(item: dict) -> None:
+    answer = classify(item, EAR)
+    research = item.get("research") or {}
+    if (
+        answer.classification == NOT_SUBJECT
+        and item.get("published") is not True
+        and item.get("catalog_course") is not True
+    ):
+        assert research.get("fundamental") is True and research.get("intended_for_publication") is True
+        assert research.get("restrictions_accepted") is False
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"published": True},
+        {"catalog_course": True},
+        {"research": {"fundamental": True, "intended_for_publication": True, "restrictions_accepted": False}},
+    ],
+    ids=["734.7-published", "734.3(b)(3)(iii)-catalog-course", "734.8-fundamental-research"],
+)
+@pytest.mark.parametrize("kind", ["source_code", "object_code"])
+def test_encryption_software_stays_subject_under_every_carve_out(claim: dict, kind: str) -> None:
+    answer = classify({"kind": kind, "subject": {"type": "qkd"}} | claim, EAR)
+    assert answer.classification == "5D002" and answer.controlled
+    assert any(c.outcome == "excepted" for c in answer.considered)
+
+
+# -- cryogenic entries: parameters from the reference, INCOMPLETE where it has none ----
+CRYO = [
+    ("3A901.a-at-4.5K", {"type": "cryo_cmos", "operating_temperature_k": 4.5}, "3A901"),
+    ("3A901.a-just-above-4.5K", {"type": "cryo_cmos", "operating_temperature_k": 4.5000001}, "EAR99"),
+    ("3A901.a-at-300K", {"type": "cryo_cmos", "operating_temperature_k": 300}, "EAR99"),
+    ("3A901.a-no-temperature", {"type": "cryo_cmos"}, INCOMPLETE),
+    ("3A901.b-parametric-amplifier", {"type": "parametric_amplifier"}, INCOMPLETE),
+    ("3A904-cryogenic-cooling", {"type": "cryogenic_cooling"}, INCOMPLETE),
+    ("3B904-wafer-prober", {"type": "cryogenic_wafer_prober"}, INCOMPLETE),
+    ("3C907-3C909-isotopes", {"type": "isotope_material"}, INCOMPLETE),
+    ("4A906.b-c-component", {"type": "quantum_computer_component"}, INCOMPLETE),
+]
+
+
+@pytest.mark.parametrize(("subject", "expected"), [c[1:] for c in CRYO], ids=[c[0] for c in CRYO])
+def test_cryogenic_entries_classify_by_their_verified_parameters_only(subject: dict, expected: str) -> None:
+    answer = classify(check_item({"kind": "hardware", "subject": subject}), EAR)
+    assert answer.classification == expected
+    if expected == INCOMPLETE:
+        assert answer.controlled is None and answer.reasons[0].citation
+
+
+def test_unverified_parameters_say_so_with_status_u() -> None:
+    answer = classify({"kind": "hardware", "subject": {"type": "cryogenic_cooling"}}, EAR)
+    assert answer.reasons[0].rule == "ear.3A904" and answer.reasons[0].status == "U"
+    assert "not verified" in answer.reasons[0].text
+
+
+# -- a jurisdiction that does not cover a subject answers INCOMPLETE ------------------
+@pytest.mark.parametrize(
+    "subject",
+    [{"type": "cryo_cmos", "operating_temperature_k": 4.0}, {"type": "qkd"}, {"type": "cryogenic_cooling"}],
+    ids=["cryo-cmos-4K", "qkd", "cryocooler"],
+)
+def test_canada_answers_incomplete_for_subjects_its_bundle_does_not_cover(subject: dict) -> None:
+    answer = classify({"kind": "hardware", "subject": subject}, POLICIES.get("CA-ECL"))
+    assert answer.classification == INCOMPLETE and answer.reasons[0].rule == "not-covered"
+
+
+def test_canada_still_answers_for_what_it_covers() -> None:
+    ca = POLICIES.get("CA-ECL")
+    assert classify({"kind": "hardware", "subject": {"type": "none"}}, ca).classification == "NOT_LISTED"
+    assert classify({"kind": "hardware", "subject": QC}, ca).classification == "5506"
