@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 from governance import signing
 from governance import tables as t
 from governance.app import App
+from governance.consistency import Disagreement, recompute
 from governance.db import snapshot
 from lineage import ChainReport, EventLog, StoredEvent, schema
 from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints
@@ -37,10 +38,11 @@ class LogReport:
     chain: ChainReport
     checkpoints: CheckpointReport
     log_size: int
+    tables: tuple[Disagreement, ...] = ()  # derived tables that disagree with the log
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and self.checkpoints.ok
+        return self.chain.ok and self.checkpoints.ok and not self.tables
 
     @property
     def uncovered(self) -> int:
@@ -84,11 +86,12 @@ def verify_log(app: App, keys: Sequence[str] = (), workers: int | None = None) -
         head = EventLog(conn).head()
         checkpoints = MerkleStore(conn).all()
         check = fast_verify(conn, url, head, [cp.size for cp in checkpoints], workers)
+        tables = tuple(recompute(conn))
     if checkpoints and not verifiers:
         report = CheckpointReport(0, False, "no public key to check the checkpoints with: pass --key")
     else:
         report = check_checkpoints(checkpoints, check.roots, verifiers, check.size)
-    return LogReport(check.chain, report, check.size)
+    return LogReport(check.chain, report, check.size, tables)
 
 
 def prove_inclusion(app: App, event: str, size: int | None = None) -> dict[str, Any]:

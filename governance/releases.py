@@ -26,11 +26,14 @@ from governance.access import screen_requester
 from governance.app import App
 from governance.catalog import get_artifact, get_dataset, require_role
 from governance.classification import JURISDICTION, OFFICER
+from governance.consistency import check_budget
 from governance.db import transaction
 from governance.ledger import Budget, BudgetExceededError, fraction_text, parse_delta, parse_epsilon, show
 from governance.privacy import (
     budget_row,
     budget_show,
+    budget_values,
+    check_requester_cap,
     privacy_policy,
     release_summary,
     store_budget,
@@ -255,7 +258,9 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
         if current != "approved":  # another worker took it meanwhile
             raise InputError(f"release {release_id} is {current}, not approved: nothing to run")
         _, budget = budget_row(conn, row.dataset_id, lock=True)
+        check_budget(conn, row.dataset_id)  # the row must add up to the log, or nothing is reserved
         try:
+            check_requester_cap(conn, privacy_policy(app), row.dataset_id, row.requester, eps)
             reserved = budget.reserve(eps, dlt)
         except BudgetExceededError as exc:
             refused = "refused"
@@ -287,7 +292,13 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
                 "budget.reserved",
                 app.user,
                 [release_id, row.dataset_id],
-                {"release": release_id, "epsilon": fraction_text(eps), "delta": fraction_text(dlt)},
+                {
+                    "release": release_id,
+                    "dataset": row.dataset_id,
+                    "epsilon": fraction_text(eps),
+                    "delta": fraction_text(dlt),
+                    "budget": budget_values(reserved),
+                },
                 now,
             )
         )
@@ -345,7 +356,8 @@ def _refund(app: App, row: Any, exc: BaseException) -> None:
         log = EventLog(conn)
         log.lock_head()
         _, budget = budget_row(conn, row.dataset_id, lock=True)
-        store_budget(conn, row.dataset_id, budget.refund(eps, dlt), app.user, now)
+        refunded = budget.refund(eps, dlt)
+        store_budget(conn, row.dataset_id, refunded, app.user, now)
         write_ledger(conn, row.dataset_id, row.id, "refund", eps, dlt, app.user, now, message)
         conn.execute(
             update(t.releases).where(t.releases.c.id == row.id).values(status="failed", error=message, updated_at=now)
@@ -354,8 +366,14 @@ def _refund(app: App, row: Any, exc: BaseException) -> None:
             NewEvent(
                 "release.failed",
                 app.user,
-                [row.id, row.artifact_id],
-                {"release": row.id, "error": message, "refunded_epsilon": fraction_text(eps)},
+                [row.id, row.artifact_id, row.dataset_id],
+                {
+                    "release": row.id,
+                    "error": message,
+                    "refunded_epsilon": fraction_text(eps),
+                    "refunded_delta": fraction_text(dlt),
+                    "budget": budget_values(refunded),
+                },
                 now,
             )
         )
@@ -409,6 +427,7 @@ def _commit(app: App, row: Any, result: dp.Release) -> dict[str, Any]:
                     "opendp": stored["opendp"],
                     "policy_version": row.decision.get("policy_version"),
                     "remaining_epsilon": fraction_text(charged.remaining_epsilon),
+                    "budget": budget_values(charged),
                 },
                 now,
                 nodes=[
@@ -533,7 +552,13 @@ def reconcile(app: App, dataset: str, release_id: str, action: str, reason: str)
                 "budget.reconciled",
                 app.user,
                 [release_id, ds.id],
-                {"release": release_id, "action": action, "reason": reason, "epsilon": fraction_text(eps)},
+                {
+                    "release": release_id,
+                    "action": action,
+                    "reason": reason,
+                    "epsilon": fraction_text(eps),
+                    "budget": budget_values(after),
+                },
                 now,
             )
         )
