@@ -124,28 +124,32 @@ def _indexed(conn: Connection, subjects: Iterable[str], types: Sequence[str]) ->
 
 
 def _row_events(
-    conn: Connection, key: str, ids: set[str], types: Sequence[str], more: Any = None
+    conn: Connection, key: str, ids: set[str], types: Sequence[str], more: Any = None, more_types: Sequence[str] = ()
 ) -> tuple[list[_Event], list[Disagreement]]:
-    """A row's events: those the subject index lists for ``ids`` (and for the ids ``more(events)``
-    adds, such as a budget's releases), each checked against its own subjects; then any newer
+    """A row's events: those the subject index lists for ``ids`` (and, of ``more_types``, for the
+    ids ``more(events)`` adds, such as a budget's releases), each checked against its own subjects; then any newer
     event of these types about the row that the index does not list."""
     problems: list[Disagreement] = []
     found: dict[int, _Event] = {}
 
-    def look(wanted: set[str]) -> None:
+    def look(wanted: set[str], types: Sequence[str]) -> None:
         for event in _indexed(conn, wanted, types):
             if wanted.isdisjoint(event.subjects):
                 problems.append(Disagreement("event_subjects", f"seq={event.seq}", "subjects", key, "not this row"))
             else:
                 found[event.seq] = event
 
-    look(ids)
+    look(ids, types)
     if more is not None:
         extra = more([found[k] for k in sorted(found)]) - ids
         if extra:
-            look(extra)
+            look(extra, more_types)
             ids = ids | extra
-    for event in _by_type(conn, types, max(found, default=0)):
+    # ``seq + 0``: found through the type index alone. A plain ``seq >`` let PostgreSQL (its
+    # statistics stale after a bulk append) AND in a primary-key range of every newer event:
+    # 16 ms instead of 0.1 ms behind 100,000 events.
+    newer = conn.execute(select(*_COLUMNS).where(_E.c.type.in_(types), _E.c.seq + 0 > max(found, default=0)))
+    for event in sorted(map(_event, newer), key=lambda e: e.seq):
         if not ids.isdisjoint(_mentions(event)):
             problems.append(Disagreement("event_subjects", f"{key}, seq={event.seq}", "row", "missing", "present"))
     return [found[k] for k in sorted(found)], problems
@@ -171,13 +175,13 @@ class BudgetFold:
         p, v = event.payload, self.values
         if event.type == "privacy.configured":
             for release, change in sorted((p.get("rescaled") or {}).get("releases", {}).items()):
-                v["spent_epsilon"] += Fraction(change)
-                self.ledger.append(("rescale", release, Fraction(change), Fraction(0)))
-            v["epsilon"], v["delta"] = Fraction(p["epsilon"]), Fraction(p["delta"])
+                v["spent_epsilon"] += _frac(change)
+                self.ledger.append(("rescale", release, _frac(change), Fraction(0)))
+            v["epsilon"], v["delta"] = _frac(p["epsilon"]), _frac(p["delta"])
             self.ledger.append(("total", None, v["epsilon"], v["delta"]))
             self.configured = True
         elif event.type == "budget.reserved":
-            eps, dlt = Fraction(p["epsilon"]), Fraction(p["delta"])
+            eps, dlt = _frac(p["epsilon"]), _frac(p["delta"])
             self.reservations[p["release"]] = (eps, dlt)
             v["reserved_epsilon"] += eps
             v["reserved_delta"] += dlt
@@ -204,7 +208,7 @@ class BudgetFold:
         stated = event.payload.get("budget")
         if isinstance(stated, dict):
             for name in _BUDGET_FIELDS:
-                if name in stated and Fraction(stated[name]) != self.values[name]:
+                if name in stated and stated[name] != fraction_text(self.values[name]):  # both normalised
                     self.problems.append(
                         Disagreement(
                             "event_subjects",
@@ -218,7 +222,7 @@ class BudgetFold:
         elif event.type == "release.published" and "remaining_epsilon" in event.payload:
             v = self.values
             remaining = v["epsilon"] - v["spent_epsilon"] - v["reserved_epsilon"]
-            if Fraction(event.payload["remaining_epsilon"]) != remaining:
+            if _frac(event.payload["remaining_epsilon"]) != remaining:
                 self.problems.append(
                     Disagreement(
                         "event_subjects",
@@ -239,11 +243,11 @@ class BudgetFold:
             out.append(Disagreement("privacy_budgets", key, "row", "present", "no privacy.configured event"))
         else:
             out += [
-                Disagreement("privacy_budgets", key, name, Fraction(getattr(row, name)), self.values[name])
+                Disagreement("privacy_budgets", key, name, _frac(getattr(row, name)), self.values[name])
                 for name in _BUDGET_FIELDS
-                if Fraction(getattr(row, name)) != self.values[name]
+                if _frac(getattr(row, name)) != self.values[name]
             ]
-        table = [(r.entry, r.release_id, Fraction(r.epsilon), Fraction(r.delta)) for r in ledger_rows]
+        table = [(r.entry, r.release_id, _frac(r.epsilon), _frac(r.delta)) for r in ledger_rows]
         for i, (have, want) in enumerate(zip(table, self.ledger, strict=False)):
             if have != want:
                 out.append(Disagreement("privacy_ledger", f"{key}, entry {i + 1}", "entry", _entry(have), _entry(want)))
@@ -251,6 +255,16 @@ class BudgetFold:
         if len(table) != len(self.ledger):
             out.append(Disagreement("privacy_ledger", key, "entries", len(table), len(self.ledger)))
         return out
+
+
+def _frac(text: str) -> Fraction:
+    """An exact amount from its stored text ('n/d', as :func:`fraction_text` writes it, parsed
+    without Fraction's regular expression: a budget check parses a few per release)."""
+    numerator, slash, denominator = text.partition("/")
+    try:
+        return Fraction(int(numerator), int(denominator)) if slash else Fraction(text)
+    except ValueError:
+        return Fraction(text)
 
 
 def _entry(e: tuple[str, str | None, Fraction, Fraction]) -> str:
@@ -271,7 +285,9 @@ def check_budget(conn: Connection, dataset_id: str, name: str | None = None) -> 
         return {e.payload["release"] for e in events if e.type == "budget.reserved"}
 
     # a refund written before release.failed named its dataset is found through its release
-    events, problems = _row_events(conn, f"dataset={dataset_id}", {dataset_id}, BUDGET_TYPES, releases)
+    events, problems = _row_events(
+        conn, f"dataset={dataset_id}", {dataset_id}, BUDGET_TYPES, releases, ("release.failed",)
+    )
     fold = BudgetFold(dataset_id)
     for event in events:
         fold.apply(event)

@@ -283,6 +283,9 @@ def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profil
     return budget_show(app, dataset)
 
 
+_MARGIN = Fraction(1_000_001, 1_000_000)
+
+
 def rescale_factor(mechanism: str, k: Fraction) -> Fraction:
     """What a release's charge is multiplied by when the privacy unit becomes ``k`` times the one
     it was released under (never less than the true loss, so a rescale never under-counts).
@@ -292,8 +295,14 @@ def rescale_factor(mechanism: str, k: Fraction) -> Fraction:
     distance out, each a constant times it). Laplace and the exponential mechanism are pure DP
     with ε = sensitivity / scale: exactly ε·k. The Gaussian is ρ-zCDP with ρ = (sensitivity /
     scale)² / 2, so ρ·k², converted at the same δ: ε(ρ) = ρ + 2·sqrt(ρ·ln(1/δ)) becomes
-    k²·ρ + k·2·sqrt(ρ·ln(1/δ)), at most ε·k² for k ≥ 1 and at most ε·k for k < 1; δ stays."""
-    return k if mechanism == "laplace" else max(k, k * k)
+    k²·ρ + k·2·sqrt(ρ·ln(1/δ)), at most ε·k² for k ≥ 1 and at most ε·k for k < 1; δ stays.
+
+    OpenDP rounds a float sum's sensitivity up, so its map reports up to ~1e-9 (relative) more
+    than the linear value: any factor but 1 carries a margin of 1e-6 (tests/unit/test_rescale.py
+    checks every statistic and mechanism against OpenDP's map)."""
+    if k == 1:
+        return k
+    return (k if mechanism == "laplace" else max(k, k * k)) * _MARGIN
 
 
 def _rescaled(conn: Connection, dataset_id: str, old: int, new: int) -> dict[str, Fraction]:
