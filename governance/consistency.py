@@ -330,7 +330,7 @@ class GrantFold:
         elif event.type == "access.expired":
             self.values["expired_recorded"] = True
 
-    def compare(self, conn: Connection, row: Any) -> list[Disagreement]:
+    def compare(self, conn: Connection, row: Any, refs: dict[str, str] | None = None) -> list[Disagreement]:
         key = f"id={self.grant}"
         if not self.values:
             return [Disagreement("grants", key, "row", "present", "no access.granted event")]
@@ -347,17 +347,25 @@ class GrantFold:
             if have != want:
                 out.append(Disagreement("grants", key, name, have, want))
         ref = self.values.get("person_ref") or self.request_actor
-        if ref is not None and not _is_person(conn, row.person, ref):
+        if ref is not None and not _is_person(conn, row.person, ref, refs):
             out.append(Disagreement("grants", key, "person", row.person, f"the person with actor ref {ref[:12]}…"))
         return out
 
 
-def _is_person(conn: Connection, name: str, ref: str) -> bool:
-    """``name`` (or its pseudonym after erasure) is the person the log refers to by ``ref``."""
+def _is_person(conn: Connection, name: str, ref: str, refs: dict[str, str] | None = None) -> bool:
+    """``name`` (or its pseudonym after erasure) is the person the log refers to by ``ref``;
+    ``refs`` (name -> actor ref, every actor) saves a query per row on a whole-store check."""
     if name == f"erased-{ref[:12]}":
         return True
+    if refs is not None:
+        return refs.get(name) == ref
     found = conn.execute(select(schema.actors.c.ref).where(schema.actors.c.name == name)).scalar()
     return found == ref
+
+
+def _actor_refs(conn: Connection) -> dict[str, str]:
+    a = schema.actors
+    return {r.name: r.ref for r in conn.execute(select(a.c.name, a.c.ref).where(a.c.name.is_not(None)))}
 
 
 def check_grant(conn: Connection, grant: Any) -> None:
@@ -459,11 +467,12 @@ def _grants(conn: Connection) -> list[Disagreement]:
         else:
             folds.setdefault(event.payload["grant"], GrantFold(event.payload["grant"])).apply(event)
     rows = {r.id: r for r in conn.execute(select(t.grants))}
+    refs = _actor_refs(conn)
     out: list[Disagreement] = []
     for grant in sorted(set(folds) | set(rows)):
         fold = folds.get(grant, GrantFold(grant))
         fold.request_actor = requesters.get(fold.values.get("request_id", ""))
-        out += fold.compare(conn, rows.get(grant))
+        out += fold.compare(conn, rows.get(grant), refs)
     return out
 
 
@@ -483,6 +492,7 @@ def _holds(conn: Connection) -> list[Disagreement]:
         elif p["hold"] in want:
             want[p["hold"]] |= {"released_at": event.occurred_at, "release_reason": p["reason"]}
     rows = {r.id: r for r in conn.execute(select(t.legal_holds))}
+    refs = _actor_refs(conn)
     out: list[Disagreement] = []
     for hold in sorted(set(want) | set(rows)):
         key, row, values = f"id={hold}", rows.get(hold), want.get(hold)
@@ -501,7 +511,7 @@ def _holds(conn: Connection) -> list[Disagreement]:
             have = getattr(row, name)
             have = as_utc(have) if isinstance(have, datetime) else have
             if name == "target" and row.scope == "person":
-                if not _is_person(conn, have, value):
+                if not _is_person(conn, have, value, refs):
                     out.append(Disagreement("legal_holds", key, name, have, f"the person with actor ref {value[:12]}…"))
             elif have != value:
                 out.append(Disagreement("legal_holds", key, name, have, value))
