@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 from governance import signing
 from governance import tables as t
 from governance.app import App
+from governance.consistency import Disagreement, recompute
 from governance.db import snapshot
 from governance.keys import readable_key
 from lineage import ChainReport, EventLog, StoredEvent, schema
@@ -56,11 +57,18 @@ class LogReport:
     log_size: int
     witness: PrefixCheck | None = None
     since: PrefixCheck | None = None
+    tables: tuple[Disagreement, ...] = ()  # derived tables that disagree with the log
 
     @property
     def ok(self) -> bool:
         outside = [c for c in (self.witness, self.since) if c is not None]
-        return self.chain.ok and self.checkpoints.ok and self.unsigned_problem is None and all(c.ok for c in outside)
+        return (
+            self.chain.ok
+            and self.checkpoints.ok
+            and self.unsigned_problem is None
+            and all(c.ok for c in outside)
+            and not self.tables
+        )
 
     @property
     def uncovered(self) -> int:
@@ -129,6 +137,7 @@ def verify_log(
         merkle = MerkleStore(conn)
         checkpoints = merkle.all()
         check = fast_verify(conn, url, head, [cp.size for cp in checkpoints], workers)
+        tables = tuple(recompute(conn))
         if checkpoints and not verifiers:
             report = CheckpointReport(0, False, "no public key to check the checkpoints with: pass --key")
         else:
@@ -148,7 +157,7 @@ def verify_log(
             else None
         )
         since_check = extends(kept, f"the kept checkpoint {since}", str(since)) if since is not None else None
-    return LogReport(check.chain, report, check.size, witness_check, since_check)
+    return LogReport(check.chain, report, check.size, witness_check, since_check, tables)
 
 
 def read_kept_checkpoint(path: Path, verifiers: Sequence[NoteVerifier]) -> Checkpoint:

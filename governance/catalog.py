@@ -374,6 +374,9 @@ def _authority(conn: Connection, person: str, artifact: str) -> str:
             f"user {person!r} may not fetch artifact {artifact}: no valid grant covers it; "
             "ask with 'qgov access request --artifact ID --purpose …'"
         )
+    from governance.consistency import check_grant
+
+    check_grant(conn, grant)  # a grant row that does not match its events authorises nothing
     return f"grant:{grant.id}"
 
 

@@ -22,7 +22,7 @@ reports it spent. Asking the same question again returns the stored release for 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -33,9 +33,10 @@ from governance import dp
 from governance import tables as t
 from governance.app import App
 from governance.catalog import get_dataset, roles_of
-from governance.classification import JURISDICTION
+from governance.classification import JURISDICTION, OFFICER
+from governance.consistency import check_budget
 from governance.db import transaction
-from governance.ledger import Budget, fraction_text, parse_delta, parse_epsilon, show
+from governance.ledger import Budget, BudgetExceededError, fraction_text, parse_delta, parse_epsilon, show
 from lineage import EventLog, NewEvent
 from policies.privacy import PrivacyPolicy
 from qgov.canonical import iso_utc
@@ -188,27 +189,74 @@ def store_budget(conn: Connection, dataset_id: str, budget: Budget, by: str, at:
     )
 
 
-def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profile") -> dict[str, Any]:
-    """The dataset's owner, a data manager or an admin declares its privacy profile and budget."""
+def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profile", reason: str = "") -> dict[str, Any]:
+    """The dataset's owner, a data manager or an admin declares its privacy profile and budget.
+
+    After spending, a new privacy unit rescales what was spent (:func:`rescale_factor`), and a
+    change that gives budget back — a higher total, or a smaller unit — needs an export-control
+    officer and a reason; the ``privacy.configured`` event records both."""
     profile = Profile.parse(data, privacy_policy(app), source)
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
         ds = get_dataset(conn, dataset)
-        if app.user != ds.owner and not roles_of(conn, app.user) & {"data_manager", "admin"}:
+        roles = roles_of(conn, app.user)
+        if app.user != ds.owner and not roles & {"data_manager", "admin", OFFICER}:
             raise AccessDenied(
                 f"user {app.user!r} may not set the privacy budget of {dataset}: not its owner, "
-                "a data manager or an admin"
+                "a data manager, an officer or an admin"
             )
         existing = conn.execute(
             select(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == ds.id).with_for_update()
         ).first()
-        budget = (
-            _budget_of(existing).with_total(profile.epsilon, profile.delta)
-            if existing is not None
-            else Budget(profile.epsilon, profile.delta)
-        )
+        payload: dict[str, Any] = {}
+        changes: dict[str, Fraction] = {}
+        if existing is None:
+            budget = Budget(profile.epsilon, profile.delta)
+        else:
+            check_budget(conn, ds.id, ds.name)  # what is rescaled or raised must be what the log says
+            old = _budget_of(existing)
+            if profile.contributions != existing.contributions:
+                if old.reserved_epsilon or old.reserved_delta:
+                    raise InputError(
+                        f"{source}.contributions: releases of {dataset} are in flight; wait for them (or have an "
+                        "admin reconcile them) before changing the privacy unit"
+                    )
+                changes = _rescaled(conn, ds.id, existing.contributions, profile.contributions)
+                payload["rescaled"] = {
+                    "contributions": {"from": existing.contributions, "to": profile.contributions},
+                    "releases": {r: fraction_text(c) for r, c in sorted(changes.items())},
+                    "spent_epsilon": {
+                        "from": fraction_text(old.spent_epsilon),
+                        "to": fraction_text(old.spent_epsilon + sum(changes.values(), Fraction(0))),
+                    },
+                    "rule": "laplace: ε × k; gaussian: ε × max(k, k²); k = new unit / unit at release",
+                }
+            rescaled = replace(old, spent_epsilon=old.spent_epsilon + sum(changes.values(), Fraction(0)))
+            raised = profile.epsilon > old.epsilon or profile.delta > old.delta
+            if raised or sum(changes.values(), Fraction(0)) < 0:
+                what = (
+                    f"raising the total of {dataset} from ε {show(old.epsilon)} to ε {show(profile.epsilon)}"
+                    if raised
+                    else f"a smaller privacy unit for {dataset} (it lowers what was spent)"
+                )
+                if OFFICER not in roles:
+                    raise AccessDenied(
+                        f"user {app.user!r} may not make this change: {what} needs an export-control officer"
+                    )
+                if not reason.strip():
+                    raise InputError(f"--reason: {what} needs a reason (it is part of the record)")
+            if raised:
+                payload["total_raised"] = {
+                    "epsilon": {"from": fraction_text(old.epsilon), "to": fraction_text(profile.epsilon)},
+                    "delta": {"from": fraction_text(old.delta), "to": fraction_text(profile.delta)},
+                }
+            same_total = (profile.epsilon, profile.delta) == (old.epsilon, old.delta)
+            # a larger unit may leave more spent than the total: that is recorded, never refused
+            budget = rescaled if same_total else rescaled.with_total(profile.epsilon, profile.delta)
+        if reason.strip():
+            payload["reason"] = reason.strip()
         values = budget_values(budget) | {
             "contributions": profile.contributions,
             "columns": profile.columns_json(),
@@ -220,6 +268,8 @@ def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profil
             conn.execute(insert(t.privacy_budgets).values(dataset_id=ds.id, **values))
         else:
             conn.execute(update(t.privacy_budgets).where(t.privacy_budgets.c.dataset_id == ds.id).values(**values))
+        for release, change in sorted(changes.items()):
+            write_ledger(conn, ds.id, release, "rescale", change, Fraction(0), app.user, now, reason or None)
         write_ledger(conn, ds.id, None, "total", profile.epsilon, profile.delta, app.user, now)
         log.append(
             NewEvent(
@@ -232,11 +282,83 @@ def set_profile(app: App, dataset: str, data: Any, source: str = "privacy profil
                     "delta": fraction_text(profile.delta),
                     "contributions": profile.contributions,
                     "columns": profile.columns_json(),
+                    "budget": budget_values(budget),
+                    **payload,
                 },
                 now,
             )
         )
     return budget_show(app, dataset)
+
+
+_MARGIN = Fraction(1_000_001, 1_000_000)
+
+
+def rescale_factor(mechanism: str, k: Fraction) -> Fraction:
+    """What a release's charge is multiplied by when the privacy unit becomes ``k`` times the one
+    it was released under (never less than the true loss, so a rescale never under-counts).
+
+    Every statistic here (count, sum, mean, histogram, quantile) has a sensitivity linear in the
+    number of rows one contributor adds (``governance.dp``: symmetric distance in, L1 / L2 / score
+    distance out, each a constant times it). Laplace and the exponential mechanism are pure DP
+    with ε = sensitivity / scale: exactly ε·k. The Gaussian is ρ-zCDP with ρ = (sensitivity /
+    scale)² / 2, so ρ·k², converted at the same δ: ε(ρ) = ρ + 2·sqrt(ρ·ln(1/δ)) becomes
+    k²·ρ + k·2·sqrt(ρ·ln(1/δ)), at most ε·k² for k ≥ 1 and at most ε·k for k < 1; δ stays.
+
+    OpenDP rounds a float sum's sensitivity up, so its map reports up to ~1e-9 (relative) more
+    than the linear value: any factor but 1 carries a margin of 1e-6 (tests/unit/test_rescale.py
+    checks every statistic and mechanism against OpenDP's map)."""
+    if k == 1:
+        return k
+    return (k if mechanism == "laplace" else max(k, k * k)) * _MARGIN
+
+
+def _rescaled(conn: Connection, dataset_id: str, old: int, new: int) -> dict[str, Fraction]:
+    """Per committed release, how much its charge changes when the unit goes from ``old`` to ``new``."""
+    charged: dict[str, Fraction] = {}
+    committed: dict[str, Fraction] = {}
+    for e in conn.execute(
+        select(t.privacy_ledger).where(
+            t.privacy_ledger.c.dataset_id == dataset_id, t.privacy_ledger.c.entry.in_(["commit", "rescale"])
+        )
+    ):
+        charged[e.release_id] = charged.get(e.release_id, Fraction(0)) + Fraction(e.epsilon)
+        if e.entry == "commit":
+            committed[e.release_id] = Fraction(e.epsilon)
+    rows = {r.id: r for r in conn.execute(select(t.releases).where(t.releases.c.id.in_(list(committed))))}
+    changes = {}
+    for release, base in committed.items():
+        row = rows[release]
+        unit = ((row.result or {}).get("parameters") or {}).get("contributions", old)
+        target = base * rescale_factor(row.query["mechanism"], Fraction(new, unit))
+        if target != charged[release]:
+            changes[release] = target - charged[release]
+    return changes
+
+
+def check_requester_cap(
+    conn: Connection, policy: PrivacyPolicy, dataset_id: str, requester: str, epsilon: Fraction
+) -> None:
+    """Refuse a release that would take one requester past ``per_requester_epsilon`` on this
+    dataset; called under the budget row's lock, so concurrent releases cannot both pass."""
+    if policy.per_requester_epsilon is None:
+        return
+    cap = policy.fraction("per_requester_epsilon")
+    mine = select(t.releases.c.id).where(t.releases.c.dataset_id == dataset_id, t.releases.c.requester == requester)
+    spent = Fraction(0)
+    for e in conn.execute(
+        select(t.privacy_ledger.c.entry, t.privacy_ledger.c.epsilon).where(
+            t.privacy_ledger.c.dataset_id == dataset_id,
+            t.privacy_ledger.c.release_id.in_(mine),
+            t.privacy_ledger.c.entry.in_(["reserve", "refund", "rescale"]),
+        )
+    ):
+        spent += -Fraction(e.epsilon) if e.entry == "refund" else Fraction(e.epsilon)
+    if spent + epsilon > cap:
+        raise BudgetExceededError(
+            f"this release needs ε {show(epsilon)} but {requester} has already spent ε {show(spent)} of this "
+            f"dataset's per-requester cap of ε {show(cap)} (policy access.privacy.per_requester_epsilon)"
+        )
 
 
 def budget_show(app: App, dataset: str) -> dict[str, Any]:
@@ -279,6 +401,7 @@ def ledger_totals(conn: Connection, dataset_id: str) -> Budget:
         "reserve": [Fraction(0), Fraction(0)],
         "commit": [Fraction(0), Fraction(0)],
         "refund": [Fraction(0), Fraction(0)],
+        "rescale": [Fraction(0), Fraction(0)],  # a new privacy unit rescaled what was spent
     }
     for e in entries:
         if e.entry == "total":
@@ -287,7 +410,8 @@ def ledger_totals(conn: Connection, dataset_id: str) -> Budget:
             sums[e.entry][0] += Fraction(e.epsilon)
             sums[e.entry][1] += Fraction(e.delta)
     reserved = [sums["reserve"][i] - sums["commit"][i] - sums["refund"][i] for i in (0, 1)]
-    return Budget(total[0], total[1], sums["commit"][0], sums["commit"][1], reserved[0], reserved[1])
+    spent = [sums["commit"][i] + sums["rescale"][i] for i in (0, 1)]
+    return Budget(total[0], total[1], spent[0], spent[1], reserved[0], reserved[1])
 
 
 def release_summary(row: Any) -> dict[str, Any]:
@@ -313,7 +437,9 @@ __all__ = [
     "Profile",
     "budget_show",
     "budget_values",
+    "check_requester_cap",
     "ledger_totals",
+    "rescale_factor",
     "budget_row",
     "privacy_policy",
     "release_summary",

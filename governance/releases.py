@@ -25,12 +25,15 @@ from governance.access import screen_requester
 from governance.app import App
 from governance.catalog import ArtifactDeletedError, get_artifact, get_dataset, require_not_deleted, require_role
 from governance.classification import JURISDICTION, OFFICER
+from governance.consistency import check_budget
 from governance.db import transaction
 from governance.keys import readable_key
 from governance.ledger import Budget, BudgetExceededError, fraction_text, parse_delta, parse_epsilon, show
 from governance.privacy import (
     budget_row,
     budget_show,
+    budget_values,
+    check_requester_cap,
     privacy_policy,
     release_summary,
     store_budget,
@@ -293,7 +296,9 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
         if current != "approved":  # another worker took it meanwhile
             raise InputError(f"release {release_id} is {current}, not approved: nothing to run")
         _, budget = budget_row(conn, row.dataset_id, lock=True)
+        check_budget(conn, row.dataset_id)  # the row must add up to the log, or nothing is reserved
         try:
+            check_requester_cap(conn, privacy_policy(app), row.dataset_id, row.requester, eps)
             reserved = budget.reserve(eps, dlt)
         except BudgetExceededError as exc:
             refused = "refused"
@@ -325,7 +330,13 @@ def run_release(app: App, release_id: str) -> dict[str, Any]:
                 "budget.reserved",
                 app.user,
                 [release_id, row.dataset_id],
-                {"release": release_id, "epsilon": fraction_text(eps), "delta": fraction_text(dlt)},
+                {
+                    "release": release_id,
+                    "dataset": row.dataset_id,
+                    "epsilon": fraction_text(eps),
+                    "delta": fraction_text(dlt),
+                    "budget": budget_values(reserved),
+                },
                 now,
             )
         )
@@ -409,8 +420,14 @@ def _refund(app: App, row: Any, exc: BaseException, charge: bool = False) -> Non
             NewEvent(
                 "release.failed",
                 app.user,
-                [row.id, row.artifact_id],
-                {"release": row.id, "error": message, f"{entry}_epsilon": fraction_text(eps)},
+                [row.id, row.artifact_id, row.dataset_id],
+                {
+                    "release": row.id,
+                    "error": message,
+                    f"{entry}_epsilon": fraction_text(eps),
+                    f"{entry}_delta": fraction_text(dlt),
+                    "budget": budget_values(after),
+                },
                 now,
             )
         )
@@ -466,6 +483,7 @@ def _commit(app: App, row: Any, result: dp.Release) -> dict[str, Any]:
                     "opendp": stored["opendp"],
                     "policy_version": row.decision.get("policy_version"),
                     "remaining_epsilon": fraction_text(charged.remaining_epsilon),
+                    "budget": budget_values(charged),
                 },
                 now,
                 nodes=[
@@ -590,7 +608,13 @@ def reconcile(app: App, dataset: str, release_id: str, action: str, reason: str)
                 "budget.reconciled",
                 app.user,
                 [release_id, ds.id],
-                {"release": release_id, "action": action, "reason": reason, "epsilon": fraction_text(eps)},
+                {
+                    "release": release_id,
+                    "action": action,
+                    "reason": reason,
+                    "epsilon": fraction_text(eps),
+                    "budget": budget_values(after),
+                },
                 now,
             )
         )

@@ -248,6 +248,7 @@ def _grant(
                 "purpose": purpose,
                 "licence": licence,
                 "expires_at": expires.isoformat(),
+                "person_ref": log.actor_ref(person),  # whose grant (the name stays outside the hash)
             },
             at,
         )

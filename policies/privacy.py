@@ -7,6 +7,8 @@ not speak to differentially private statistics, so every rule here is a *project
 - a restricted party never receives anything (an exact screening match with a presumption
   of denial denies; any other hit goes to review);
 - one release may not spend more than ``max_epsilon_per_release``;
+- one requester may not spend more than ``per_requester_epsilon`` (optional) of one dataset's
+  budget, checked when the release reserves, under the budget's lock;
 - statistics of a dataset that is not controlled are approved;
 - statistics of a controlled (or not yet classified) dataset are approved without a licence
   review when ε ≤ ``auto_approve_epsilon``, else an officer reviews them.
@@ -36,9 +38,11 @@ class PrivacyPolicy:
     default_mechanism: str
     citation: str
     status: str
+    per_requester_epsilon: str | None = None  # most ε one requester may spend on one dataset
 
     def content(self) -> dict[str, Any]:
-        return dict(self.__dict__) | {"mechanisms": list(self.mechanisms)}
+        # an unset cap is left out, so bundles without one keep their policy version
+        return {k: v for k, v in self.__dict__.items() if v is not None} | {"mechanisms": list(self.mechanisms)}
 
     def fraction(self, name: str) -> Fraction:
         return Fraction(Decimal(str(getattr(self, name))))
@@ -104,9 +108,10 @@ def parse_privacy(data: Any, source: str) -> PrivacyPolicy:
         "citation",
         "status",
     }
-    unknown = sorted(set(data) - allowed)
+    optional = {"per_requester_epsilon"}
+    unknown = sorted(set(data) - allowed - optional)
     if unknown:
-        raise fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(allowed))}")
+        raise fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(allowed | optional))}")
     missing = sorted(allowed - set(data))
     if missing:
         raise fail(missing[0], "required")
@@ -139,6 +144,11 @@ def parse_privacy(data: Any, source: str) -> PrivacyPolicy:
         default_mechanism=str(data["default_mechanism"]),
         citation=str(data["citation"]),
         status=str(data["status"]),
+        per_requester_epsilon=(
+            amount(data["per_requester_epsilon"], "per_requester_epsilon", True)
+            if data.get("per_requester_epsilon") is not None
+            else None
+        ),
     )
 
 

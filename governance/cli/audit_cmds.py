@@ -76,6 +76,7 @@ def audit_verify(
     for name, outside in (("witness", report.witness), ("since", report.since)):
         if outside is not None:
             doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
+    doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
     if blobs:
         with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
             task = bar.add_task("verify", total=None)
@@ -118,6 +119,17 @@ def _print_verdict(doc: dict[str, Any]) -> None:
             console.print(f"{name}: holds no checkpoint yet")
         else:
             console.print(f"[green]{name} consistent[/]: the log extends its checkpoint of {outside['size']} events")
+    from rich.markup import escape
+
+    from governance.consistency import MAX_LINES
+
+    for d in doc["tables_disagreeing"][:MAX_LINES]:
+        line = f"{d['table']}[{d['key']}].{d['field']}: table has {d['table_value']}, the log says {d['log_value']}"
+        console.print(f"[bold red]table disagrees with the log[/]: {escape(line)}", highlight=False)
+    if len(doc["tables_disagreeing"]) > MAX_LINES:
+        console.print(f"… and {len(doc['tables_disagreeing']) - MAX_LINES} more (--json lists them all)")
+    if not doc["tables_disagreeing"]:
+        console.print("[green]derived tables match the log[/]: budgets, ledger, grants, holds, classifications, index")
     if "bad_objects" in doc:
         for bad in doc["bad_objects"]:
             console.print(f"[bold red]bad object[/] {bad['error']}")

@@ -116,13 +116,18 @@ def _print_answer(doc: dict[str, Any]) -> None:
 def budget_set(
     dataset: Annotated[str, typer.Argument(help="The dataset.")],
     profile: Annotated[Path, typer.Argument(metavar="PROFILE.yaml", help="contributions, columns, budget.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (needed, with an officer, to raise the total or lower the unit).")
+    ] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """Data manager: declare the privacy unit, each column's bounds or categories, and the budget."""
+    """Data manager: declare the privacy unit, each column's bounds or categories, and the budget.
+
+    After releases, a new unit rescales what was spent; raising the total needs an officer."""
     from governance.cli.main import load_document
     from governance.privacy import set_profile
 
-    doc = set_profile(open_app(), dataset, load_document(profile, "privacy profile"), str(profile))
+    doc = set_profile(open_app(), dataset, load_document(profile, "privacy profile"), str(profile), reason)
     _print_budget(doc, as_json)
 
 
