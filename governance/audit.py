@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 from governance import signing
 from governance import tables as t
 from governance.app import App
+from governance.capabilities import authorize
 from governance.consistency import Disagreement, recompute
 from governance.db import snapshot
 from governance.keys import readable_key
@@ -133,6 +134,7 @@ def verify_log(
             witness_problem = f"witness {app.settings.witness_dir}: cannot be read ({exc.strerror or exc})"
     url = app.engine.url.render_as_string(hide_password=False)
     with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "audit.read")
         head = EventLog(conn).head()
         merkle = MerkleStore(conn)
         checkpoints = merkle.all()
@@ -188,6 +190,7 @@ def read_kept_checkpoint(path: Path, verifiers: Sequence[NoteVerifier]) -> Check
 def prove_inclusion(app: App, event: str, size: int | None = None) -> dict[str, Any]:
     """An offline-checkable proof that ``event`` (id or sequence number) is in a signed checkpoint."""
     with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "audit.read")
         stored = _find_event(conn, event)
         checkpoint = MerkleStore(conn).get(size) if size is not None else MerkleStore(conn).latest()
     if checkpoint is None or checkpoint.size < stored.body.seq:
@@ -201,6 +204,7 @@ def prove_inclusion(app: App, event: str, size: int | None = None) -> dict[str, 
 
 def prove_consistency(app: App, old_size: int, new_size: int | None = None) -> dict[str, Any]:
     with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "audit.read")
         merkle = MerkleStore(conn)
         old = merkle.get(old_size)
         new = merkle.get(new_size) if new_size is not None else merkle.latest()
@@ -246,6 +250,7 @@ def _find_event(conn: Connection, event: str) -> StoredEvent:
 def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -> BlobCheck:
     """Decrypt and re-hash every stored object (slow: reads all ciphertext)."""
     with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "audit.read")
         total = conn.execute(
             select(func.count()).select_from(t.blobs).where(t.blobs.c.wrapped_key.is_not(None))
         ).scalar_one()
@@ -287,6 +292,8 @@ def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -
 def iter_events(app: App, subject: str | None = None) -> Iterator[dict[str, Any]]:
     """Every event (or those about ``subject``) as plain dicts, oldest first, page by page."""
     with snapshot(app.engine) as conn:
+        # one subject's events are catalog metadata; the whole log is for auditors
+        authorize(conn, app.user, "catalog.read" if subject else "audit.read")
         log = EventLog(conn)
         page: list[StoredEvent] = []
         for stored in log.iter_events(subject=subject):
@@ -328,6 +335,8 @@ def export_events(app: App, path: Path, fmt: Literal["csv", "parquet"], subject:
     """Stream the log to CSV or Parquet (``qgov.events/v1``); the file appears only when complete."""
     from lineage.export import write_events
 
+    with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "catalog.read" if subject else "audit.read")  # before the file is touched
     return write_events(iter_events(app, subject), path, fmt)
 
 

@@ -20,6 +20,7 @@ from governance import signing
 from governance import tables as t
 from governance.app import App
 from governance.audit import trusted_verifiers, verify_log
+from governance.capabilities import authorize
 from governance.db import snapshot
 from governance.provenance import trace_lineage
 from lineage import EventLog, StoredEvent, schema
@@ -37,6 +38,8 @@ _CHUNK = 2000
 
 
 def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, Any]:
+    with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "audit.read")  # before the trace: a refusal reveals nothing
     trace = trace_lineage(app, node_id, "upstream")
     root = next(n for n in trace["nodes"] if n["id"] == node_id)
     ids = [n["id"] for n in trace["nodes"]]

@@ -58,6 +58,7 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("access.revoke", "revoke grants", OFFICER),
         _cap("screening.load", "load screening lists", OFFICER),
         _cap("classification.override", "override or declassify classifications", OFFICER),
+        _cap("classification.reclassify", "reclassify the catalog", OFFICER, ADMIN),
         # privacy
         _cap("release.request", "request differential-privacy releases", *EVERYONE),
         _cap("release.decide", "decide or classify releases", OFFICER),

@@ -352,8 +352,8 @@ def override(app: App, artifact: str, classification: str, reason: str) -> list[
         raise InputError("--as: expected a classification such as EAR99, 4E906 or NOT_SUBJECT")
     controlled = None if classification == "INCOMPLETE" else classification not in {"EAR99", "NOT_SUBJECT"}
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "classification.override")  # before any lookup: a refusal reveals nothing
         found = get_artifact(conn, artifact)
-        authorize(conn, app.user, "classification.override")
         now = datetime.now(UTC)
         conn.execute(
             update(t.classifications)
@@ -395,8 +395,8 @@ def declassify(app: App, artifact: str, reason: str) -> list[Change]:
     if not reason.strip():
         raise InputError("--reason: a declassification needs a reason (it is part of the record)")
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "classification.override")  # before any lookup: a refusal reveals nothing
         found = get_artifact(conn, artifact)
-        authorize(conn, app.user, "classification.override")
         conn.execute(update(t.artifacts).where(t.artifacts.c.id == found.id).values(declassified=True))
         EventLog(conn).append(NewEvent("classification.declassified", app.user, [found.id], {"reason": reason}))
         return Classifier(app, conn).refresh([found.id], f"declassification by {app.user}")
@@ -420,12 +420,14 @@ def set_research(app: App, dataset: str, changes: dict[str, bool | None]) -> lis
 def reclassify_all(app: App) -> list[Change]:
     """Re-evaluate every artifact under the current policy (idempotent)."""
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "classification.reclassify")
         ids = [r.id for r in conn.execute(select(t.artifacts.c.id))]
         return Classifier(app, conn).refresh(ids, "policy re-evaluation")
 
 
 def history(app: App, artifact: str) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         rows = conn.execute(
             select(t.classifications)
             .where(t.classifications.c.artifact_id == artifact)

@@ -91,6 +91,7 @@ def plan_deletion(app: App, artifact: str) -> dict[str, Any]:
     """What ``delete`` would do (the default, a dry run): what goes, what loses a source, what blocks."""
     now = datetime.now(UTC)
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "artifact.delete")
         plan = _plan(conn, app, artifact, now)
     kept = retention_of(app, plan["artifact"], now)
     return plan | {
@@ -213,6 +214,7 @@ def complete_removals(app: App) -> int:
 
 def get_certificate(app: App, certificate_id: str) -> dict[str, Any]:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         row = conn.execute(
             select(t.deletion_certificates).where(t.deletion_certificates.c.id == certificate_id)
         ).first()

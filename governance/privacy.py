@@ -32,6 +32,7 @@ from sqlalchemy import Connection, insert, select, update
 from governance import dp
 from governance import tables as t
 from governance.app import App
+from governance.capabilities import authorize
 from governance.catalog import get_dataset, roles_of
 from governance.classification import JURISDICTION, OFFICER
 from governance.consistency import check_budget
@@ -363,6 +364,7 @@ def check_requester_cap(
 
 def budget_show(app: App, dataset: str) -> dict[str, Any]:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         ds = get_dataset(conn, dataset)
         row, budget = budget_row(conn, ds.id)
         rows = conn.execute(

@@ -36,6 +36,7 @@ def trace_lineage(
 ) -> dict[str, Any]:
     """The ``qgov.trace/v1`` document for ``node_id`` (see ``lineage.trace``)."""
     with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "catalog.read")
         found = trace(conn, node_id, direction, depth, as_of)
         doc = found.to_json()
         people = [n["id"] for n in doc["nodes"] if n["type"] == "person"]

@@ -23,8 +23,9 @@ from governance import dp
 from governance import tables as t
 from governance.access import screen_requester
 from governance.app import App
-from governance.catalog import ArtifactDeletedError, get_artifact, get_dataset, require_not_deleted, require_role
-from governance.classification import JURISDICTION, OFFICER
+from governance.capabilities import authorize
+from governance.catalog import ArtifactDeletedError, get_artifact, get_dataset, require_not_deleted
+from governance.classification import JURISDICTION
 from governance.consistency import check_budget
 from governance.db import transaction
 from governance.keys import readable_key
@@ -520,7 +521,7 @@ def decide_review(app: App, release_id: str, approve: bool, reason: str) -> dict
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        require_role(conn, app.user, OFFICER, f"decide release {release_id}")
+        authorize(conn, app.user, "release.decide")
         row = conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
         if row is None or row.status != "review":
             raise InputError(f"release {release_id} is not waiting for review")
@@ -553,7 +554,7 @@ def review_classification(app: App, release_id: str, classification: str, reason
         raise InputError("--as and --reason: a release's classification needs a value and a reason")
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, OFFICER, f"classify release {release_id}")
+        authorize(conn, app.user, "release.decide")
         row = conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
         if row is None or row.status != "released":
             raise InputError(f"release {release_id} has not been released")
@@ -584,7 +585,7 @@ def reconcile(app: App, dataset: str, release_id: str, action: str, reason: str)
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()
-        require_role(conn, app.user, "admin", f"reconcile the privacy budget of {dataset}")
+        authorize(conn, app.user, "budget.reconcile")
         ds = get_dataset(conn, dataset)
         _, budget = budget_row(conn, ds.id, lock=True)
         row = conn.execute(

@@ -129,6 +129,7 @@ def retention_of(app: App, artifact: str, at: datetime | None = None) -> dict[st
     at = at or datetime.now(UTC)
     policy = _policy(app)
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         art = get_artifact(conn, artifact)
         # only the grants whose access.granted event names this artifact (indexed), not every grant
         s, e = schema.event_subjects, schema.events
@@ -233,6 +234,7 @@ def list_holds(app: App, include_released: bool = False) -> list[dict[str, Any]]
     if not include_released:
         query = query.where(h.c.released_at.is_(None))
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "audit.read")
         return [_hold_json(r) for r in conn.execute(query)]
 
 

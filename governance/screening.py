@@ -101,6 +101,7 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
     version = matcher.list.version
     new_hits: list[dict[str, Any]] = []
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "screening.load")
         log = EventLog(conn)
         previous = {r.person: r for r in conn.execute(select(t.person_screenings))}
         for person in conn.execute(select(t.people)).all():
