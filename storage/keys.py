@@ -27,6 +27,7 @@ import tink
 from tink import aead, secret_key_access, streaming_aead
 
 from qgov.errors import ConfigError, IntegrityError
+from qgov.private_files import make_private_dir
 
 aead.register()
 streaming_aead.register()
@@ -179,7 +180,7 @@ class TinkKeyset:
     def _save(self) -> None:
         assert self.path is not None
         text = self._to_json()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".kek-", dir=self.path.parent)
         try:
             os.fchmod(fd, 0o600)
