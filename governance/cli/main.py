@@ -34,6 +34,7 @@ from governance.cli.retention_cmds import delete_command, erase_command, hold_ap
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
+from qgov.private_files import set_private_umask
 
 app = typer.Typer(
     name="qgov",
@@ -535,6 +536,9 @@ def demo(
 
 def main() -> None:
     """Console-script entry point: maps every error to its exit code in one place."""
+    # Everything this process creates (database and WAL, blobs, Prefect's database and server,
+    # temp and output files) is the owner's alone, from creation on (qgov.private_files).
+    set_private_umask()
     try:
         app(standalone_mode=False)
     except click_exceptions.UsageError as exc:
