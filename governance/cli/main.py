@@ -281,19 +281,20 @@ def dataset_list(as_json: JsonFlag = False) -> None:
 def dataset_show(name: str, as_json: JsonFlag = False) -> None:
     """Show one dataset: its description as an ITEM, its artifacts and quarantined files."""
     from governance.catalog import find_dataset, list_artifacts, list_quarantine
+    from governance.disclosure import Disclosure
 
     qg = open_app()
     ds = find_dataset(qg, name)
     arts = list_artifacts(qg, name)
-    quarantined = list_quarantine(qg, name)
+    listed, quarantined = Disclosure(qg).redact([[a.summary() for a in arts], list_quarantine(qg, name)])
     if as_json:
         doc = _dataset_json(ds, len(arts), sum(a.size for a in arts))
-        doc["artifact_list"] = [a.summary() for a in arts]
+        doc["artifact_list"] = listed
         doc["quarantine"] = quarantined
         print_json(doc)
         return
     console.print_json(json.dumps(_dataset_json(ds, len(arts), sum(a.size for a in arts)), default=str))
-    _artifact_table(arts)
+    _artifact_table(listed)
     for q in quarantined:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
 
@@ -341,9 +342,15 @@ def _artifact_table(arts: list[Any]) -> None:
         get = a.get if isinstance(a, dict) else lambda k, a=a: getattr(a, k, None)
         cls = get("classification") or "—"
         table.add_row(
-            get("id"), get("path"), get("media_type"), human_size(int(get("size"))), cls, get("sha256")[:16] + "…"
+            get("id"), get("path"), get("media_type"), human_size(int(get("size"))), cls, _short_digest(get("sha256"))
         )
     console.print(table)
+
+
+def _short_digest(digest: str) -> str:
+    """A digest's first 64 bits, or a keyed reference's (governance.disclosure)."""
+    keyed = digest.removeprefix("hmac-sha256:")
+    return digest[:16] + "…" if keyed == digest else "hmac:" + keyed[:16] + "…"
 
 
 @app.command()
@@ -460,12 +467,14 @@ def artifact_list(
 ) -> None:
     """List ingested artifacts."""
     from governance.catalog import list_artifacts
+    from governance.disclosure import Disclosure
 
-    arts = list_artifacts(open_app(), dataset)
+    qg = open_app()
+    arts = Disclosure(qg).redact(
+        [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in list_artifacts(qg, dataset)]
+    )
     if as_json:
-        print_json(
-            {"artifacts": [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in arts]}
-        )
+        print_json({"artifacts": arts})
         return
     _artifact_table(arts)
 
@@ -476,6 +485,7 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
     from governance.audit import list_events
     from governance.catalog import find_artifact
     from governance.classification import history
+    from governance.disclosure import Disclosure
 
     qg = open_app()
     art = find_artifact(qg, artifact)
@@ -490,6 +500,7 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
         "created_at": iso_utc(art.created_at),
         "events": [{k: e[k] for k in ("seq", "type", "occurred_at", "actor")} for e in list_events(qg, subject=art.id)],
     }
+    doc = Disclosure(qg).redact(doc)
     if as_json:
         print_json(doc)
         return
