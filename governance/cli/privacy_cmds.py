@@ -34,12 +34,33 @@ def release_command(
     from governance.releases import request_release
 
     doc = request_release(open_app(), dataset, stat, column, epsilon, delta, mechanism, quantile, purpose, artifact)
+    unfinished = _unfinished(doc, dataset)
+    if unfinished:
+        doc["error"] = unfinished
     if as_json:
         print_json(doc)
     else:
         _print_answer(doc)
-    if doc["status"] in ("refused", "denied"):
+    if doc["status"] in ("refused", "denied") or unfinished:
         raise SystemExit(1)
+
+
+def _unfinished(doc: dict[str, Any], dataset: str) -> str | None:
+    """Why an answer that is neither a statistic, a refusal nor a review carries no value.
+
+    The same question asked again returns the stored release; when that one never finished
+    (its process was killed while computing, or before it ran) there is no statistic to show,
+    and exit 0 would read as success."""
+    release = doc["release_id"]
+    if doc["status"] == "reserved":
+        return (
+            f"release {release} did not finish: its ε is reserved by a run that was killed or is still "
+            f"computing, and no statistic was released; if no run is active, an admin settles it with "
+            f"'qgov budget reconcile {dataset} {release} --action refund --reason …'"
+        )
+    if doc["status"] == "approved":
+        return f"release {release} is approved but has not run yet; run it with 'qgov releases run'"
+    return None
 
 
 def _print_answer(doc: dict[str, Any]) -> None:
@@ -60,6 +81,8 @@ def _print_answer(doc: dict[str, Any]) -> None:
         console.print(f"[bold red]refused[/]: {doc.get('error')}")
     elif doc["status"] == "denied":
         console.print(f"[bold red]denied[/]: {reason}")
+    elif doc.get("error"):
+        console.print(f"[bold red]error:[/] {doc['error']}", highlight=False)
     else:
         console.print(f"[yellow]{doc['status']}[/]: {reason} (release {doc['release_id']})")
 
@@ -194,11 +217,13 @@ def releases_run(as_json: JsonFlag = False) -> None:
         results = release_queue_flow(settings)
     if as_json:
         print_json({"releases": results})
-        return
-    for r in results:
-        console.print(f"{r['release_id']}: {r['status']}" + (f" — {r['error']}" if r.get("error") else ""))
-    if not results:
-        console.print("no approved release is waiting")
+    else:
+        for r in results:
+            console.print(f"{r['release_id']}: {r['status']}" + (f" — {r['error']}" if r.get("error") else ""))
+        if not results:
+            console.print("no approved release is waiting")
+    if any(r["status"] != "released" for r in results):
+        raise SystemExit(1)  # a release that failed or was refused is not a success
 
 
 __all__ = ["budget_app", "release_command", "releases_app"]
