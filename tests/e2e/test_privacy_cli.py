@@ -150,9 +150,7 @@ def test_a_release_left_unfinished_by_a_kill_is_an_error_not_an_empty_success(cl
             deadline = time.monotonic() + 60
             while proc.poll() is None and time.monotonic() < deadline:
                 with engine.connect() as conn:
-                    status = conn.execute(
-                        text("SELECT status FROM releases ORDER BY created_at DESC LIMIT 1")
-                    ).scalar()
+                    status = conn.execute(text("SELECT status FROM releases ORDER BY created_at DESC LIMIT 1")).scalar()
                 if status == "reserved":
                     proc.send_signal(signal.SIGKILL)
                     break
