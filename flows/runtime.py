@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from qgov.private_files import make_private_dir
+
 _DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -34,7 +36,9 @@ _DEFAULTS = {
 
 def configure_prefect(home: Path) -> None:
     """Set Prefect's offline defaults (without overriding the operator's choices)."""
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    if "PREFECT_HOME" not in os.environ:
+        make_private_dir(home / "prefect")  # its database holds flow parameters: the owner's only
+        os.environ["PREFECT_HOME"] = str(home / "prefect")
     for key, value in _DEFAULTS.items():
         os.environ.setdefault(key, value)
 
@@ -49,6 +53,9 @@ def flow_settings() -> Iterator[None]:
     """
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+    from flows import _server
+
+    _server.install()  # a temporary server, if Prefect starts one, stops when this process does
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
 from governance.config import Settings
-from governance.db import make_engine, migrate, on_events_appended
+from governance.db import make_engine, migrate, on_events_appended, sqlite_path
 from lineage.note import NoteSigner
 from policies.bundle import PolicySet, load_policies
 from qgov.errors import ConfigError
+from qgov.private_files import check_private
 from storage import BlobStore, TinkKeyset, open_backend
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
+        check_store_private(self.settings)
         engine = make_engine(self.settings)
         migrate(engine)  # automatic on first use; a no-op once at head
         on_events_appended(engine, self._checkpoint, self._witness)
@@ -88,4 +91,20 @@ class App:
             self.engine.dispose()
 
 
-__all__ = ["App"]
+def check_store_private(settings: Settings) -> None:
+    """Refuse to open a store that other local accounts can read (``qgov.private_files``)."""
+    check_private(settings.home, "QGOV_HOME")
+    if settings.is_sqlite and (db := sqlite_path(settings.database_url)) is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            check_private(Path(f"{db}{suffix}"), "database file")
+    prefect = settings.home / "prefect"
+    check_private(prefect, "Prefect home")
+    for suffix in ("", "-wal", "-shm"):
+        check_private(prefect / f"prefect.db{suffix}", "Prefect database file")
+    if "://" not in settings.storage_url or settings.storage_url.startswith("file://"):
+        check_private(Path(settings.storage_url.removeprefix("file://")), "blob store")
+    if settings.kek_json is None:
+        check_private(settings.key_file.parent, "key directory")
+
+
+__all__ = ["App", "check_store_private"]

@@ -12,9 +12,10 @@ automatically on first use.
 from __future__ import annotations
 
 import json
+import os
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from sqlalchemy.pool import NullPool
 
 from governance.config import Settings
 from qgov.errors import ConfigError
+from qgov.private_files import FILE_MODE, make_private_dir
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,7 +43,8 @@ def _json_text(value: Any) -> str:
 
 def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
-        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(settings.home)
+        _create_private_sqlite_file(settings.database_url)
         engine = create_engine(
             settings.database_url,
             poolclass=NullPool,
@@ -62,6 +65,25 @@ def make_engine(settings: Settings) -> Engine:
         json_serializer=_json_text,
         connect_args={"options": "-c jit=off"},
     )
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database
+    return Path(name) if name and name != ":memory:" else None
+
+
+def _create_private_sqlite_file(database_url: str) -> None:
+    """Create a new database file 0600 before SQLite opens it: SQLite would create it with the
+    process umask (0644), and its ``-wal`` and ``-shm`` files copy the database file's mode."""
+    path = sqlite_path(database_url)
+    if path is None or path.exists():
+        return
+    make_private_dir(path.parent)
+    with suppress(FileExistsError):  # another process created it first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -167,5 +189,6 @@ __all__ = [
     "migrate",
     "on_events_appended",
     "snapshot",
+    "sqlite_path",
     "transaction",
 ]

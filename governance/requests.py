@@ -380,14 +380,24 @@ def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> 
 
 def valid_grant(conn: Connection, person: str, artifact: str, at: datetime) -> Any | None:
     """A grant that lets ``person`` decrypt ``artifact`` now: unexpired, unrevoked, unsuspended."""
-    for row in conn.execute(
+    for row in _live_grants(conn, person, at):
+        if artifact in row.artifacts:
+            return row
+    return None
+
+
+def granted_artifacts(conn: Connection, person: str, at: datetime) -> set[str]:
+    """Every artifact a valid grant of ``person`` covers at ``at``."""
+    return {a for row in _live_grants(conn, person, at) for a in row.artifacts}
+
+
+def _live_grants(conn: Connection, person: str, at: datetime) -> list[Any]:
+    rows = conn.execute(
         select(t.grants).where(
             t.grants.c.person == person, t.grants.c.revoked_at.is_(None), t.grants.c.suspended_at.is_(None)
         )
-    ):
-        if artifact in row.artifacts and as_utc(row.expires_at) > at:
-            return row
-    return None
+    )
+    return [row for row in rows if as_utc(row.expires_at) > at]
 
 
 def sweep_expired(app: App, at: datetime | None = None) -> list[str]:
@@ -430,6 +440,7 @@ __all__ = [
     "approve",
     "deny",
     "get_person",
+    "granted_artifacts",
     "queue",
     "register_person",
     "request_access",

@@ -25,6 +25,7 @@ from lineage.checkpoints import MerkleStore, StoredCheckpoint
 from lineage.note import NoteSigner, NoteVerifier, generate_signing_key
 from lineage.witness import DirectoryWitness
 from qgov.errors import ConfigError, IntegrityError
+from qgov.private_files import make_private_dir
 
 
 def load_signer(app: App, conn: Connection | None = None) -> NoteSigner:
@@ -64,7 +65,7 @@ def create_signing_key(app: App) -> bool:
     path = app.settings.signing_key_file
     if app.settings.signing_key is not None or path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     key = generate_signing_key(f"qgov.local/{secrets.token_hex(8)}")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -121,6 +122,12 @@ class NoteSigner:
 
     def verifier_key(self) -> str:
         return _vkey(self.name, self._key.public_key())
+
+    def derive_secret(self, label: str) -> bytes:
+        """A 32-byte secret for ``label``, derived from this private key (HMAC-SHA256 keyed by
+        the seed). Only holders of the private key can compute it; a different label gives an
+        unrelated secret, so the signing key itself is not exposed by its uses."""
+        return hmac.new(self._key.private_bytes_raw(), f"qgov/derived/{label}".encode(), hashlib.sha256).digest()
 
     def sign(self, text: str) -> str:
         """The signed note: ``text``, a blank line and this key's signature line."""

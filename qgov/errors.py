@@ -14,7 +14,8 @@ or a branch, never builtins.
     ├── IntegrityError             tamper, truncation, wrong key, broken chain (exit 1)
     ├── PolicyError                a policy bundle or rule cannot be evaluated (exit 2)
     ├── AccessDenied               the acting user may not do this (exit 1)
-    └── StorageError               a storage backend failed to read or write (exit 1)
+    ├── StorageError               a storage backend failed to read or write (exit 1)
+    └── OrchestrationError         Prefect (its server or API) could not run a flow (exit 1)
 
 The command line maps these to exit codes in exactly one place
 (``governance.cli._render.exit_with_error``).
@@ -74,12 +75,17 @@ class StorageError(QgovError):
     """A storage backend could not read, write or delete an object."""
 
 
+class OrchestrationError(QgovError):
+    """Prefect, which runs qgov's flows, could not start or reach its server."""
+
+
 __all__ = [
     "AccessDenied",
     "ConfigError",
     "InputError",
     "IntegrityError",
     "NotFoundError",
+    "OrchestrationError",
     "PolicyError",
     "QgovError",
     "RefusedFileError",

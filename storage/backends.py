@@ -26,6 +26,7 @@ from typing import IO, Any
 import fsspec
 
 from qgov.errors import ConfigError, StorageError
+from qgov.private_files import make_private_dir
 
 _TMP = "tmp"
 
@@ -78,7 +79,7 @@ class LocalBackend(Backend):
         self.url = root.as_uri()
         self._tmp = root / _TMP
         try:
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self._tmp)
         except OSError as exc:
             raise ConfigError(f"storage directory {root}: cannot be created ({exc.strerror})") from None
 
@@ -128,7 +129,7 @@ class LocalBackend(Backend):
         for item in staged:
             final = self._path(item.key)
             if final.parent not in touched:
-                final.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dir(final.parent)
                 touched.add(final.parent)
             os.replace(self._tmp / item.token, final)
         return touched

@@ -32,6 +32,7 @@ import tink
 from tink import aead, secret_key_access, streaming_aead
 
 from qgov.errors import ConfigError, IntegrityError
+from qgov.private_files import make_private_dir
 
 aead.register()
 streaming_aead.register()
@@ -223,7 +224,7 @@ class TinkKeyset:
 
     def _write(self, text: str) -> None:
         assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".kek-", dir=self.path.parent)
         try:
             os.fchmod(fd, 0o600)

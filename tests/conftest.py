@@ -138,9 +138,24 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log.close()
 
 
+def stop_prefect_event_workers() -> None:
+    """Stop Prefect's event workers in this process (and with them their websockets).
+
+    A flow run in-process starts an events worker on Prefect's global event-loop thread; its
+    websocket to the server pings on connect, on every checkpoint and every 20 s of keepalive,
+    and each ping draws its payload from the *global* ``random`` (``websockets``:
+    ``random.getrandbits(32)``). Left running, it changes ``random``'s state in the middle of a
+    later test's hypothesis draw in the same xdist worker, which hypothesis reports as a
+    HypothesisDeprecationWarning (an error under ``filterwarnings = error``)."""
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=10, at_exit=False)
+
+
 @pytest.fixture
 def run_flow(prefect_api: str):  # type: ignore[no-untyped-def]
-    """Call a flow in-process against the session's Prefect server."""
+    """Call a flow in-process against the session's Prefect server; the event worker it starts
+    is stopped at the end of the test (see :func:`stop_prefect_event_workers`)."""
     from flows.runtime import flow_settings
 
     def _run(flow, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -149,7 +164,8 @@ def run_flow(prefect_api: str):  # type: ignore[no-untyped-def]
         with temporary_settings(updates={PREFECT_API_URL: prefect_api}), flow_settings():
             return flow(*args, **kwargs)
 
-    return _run
+    yield _run
+    stop_prefect_event_workers()
 
 
 @pytest.fixture

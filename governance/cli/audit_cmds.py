@@ -145,8 +145,12 @@ def audit_events(
 ) -> None:
     """List provenance events, oldest first."""
     from governance.audit import list_events
+    from governance.disclosure import Disclosure
 
-    events = list_events(open_app(), subject=subject, limit=limit)
+    qg = open_app()
+    disclosure = Disclosure(qg)
+    # a digest the user may not see is looked up as an unknown id: no answer confirms a guess
+    events = disclosure.redact(list_events(qg, subject=subject, limit=limit)) if disclosure.may_look_up(subject) else []
     if as_json:
         print_json({"events": events})
         return
@@ -314,9 +318,11 @@ def audit_report(
 ) -> None:
     """Write a self-contained HTML audit report: lineage graph, classifications, access, integrity."""
     from governance.audit_report import build_report
+    from governance.disclosure import Disclosure
     from governance.report import render_report
 
-    doc = build_report(open_app(), node, key or [])
+    qg = open_app()
+    doc = Disclosure(qg).redact(build_report(qg, node, key or []))
     _atomic_write(output, render_report(doc))
     summary = {
         "output": str(output),

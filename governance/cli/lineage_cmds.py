@@ -47,9 +47,12 @@ def trace_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Trace where an output came from (or what was made from it), at any point in time."""
+    from governance.disclosure import Disclosure
     from governance.provenance import trace_lineage
 
-    doc = trace_lineage(open_app(), node, _direction(upstream, downstream), depth, _as_of(as_of))  # type: ignore[arg-type]
+    qg = open_app()
+    doc = trace_lineage(qg, node, _direction(upstream, downstream), depth, _as_of(as_of))  # type: ignore[arg-type]
+    doc = Disclosure(qg).redact(doc)
     if as_json:
         print_json(doc)
         return
@@ -164,6 +167,7 @@ def export_command(
 ) -> None:
     """Export a trace as PROV-JSON (W3C PROV) or OpenLineage run events (one JSON per line)."""
     from governance.cli.audit_cmds import write_text
+    from governance.disclosure import Disclosure
     from governance.provenance import trace_lineage
     from lineage.export import openlineage_json, prov_json
 
@@ -171,6 +175,7 @@ def export_command(
         raise InputError(f"--format: expected prov-json or openlineage, got {fmt!r}")
     qg = open_app()
     doc = trace_lineage(qg, node, "downstream" if downstream else "upstream", depth, _as_of(as_of))
+    doc = Disclosure(qg).redact(doc)
     if fmt == "prov-json":
         text = prov_json(doc) + "\n"
     else:

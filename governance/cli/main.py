@@ -35,6 +35,7 @@ from governance.cli.server_cmds import account_app, roles_app, serve_command, to
 from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
+from qgov.private_files import set_private_umask
 
 app = typer.Typer(
     name="qgov",
@@ -285,19 +286,20 @@ def dataset_list(as_json: JsonFlag = False) -> None:
 def dataset_show(name: str, as_json: JsonFlag = False) -> None:
     """Show one dataset: its description as an ITEM, its artifacts and quarantined files."""
     from governance.catalog import find_dataset, list_artifacts, list_quarantine
+    from governance.disclosure import Disclosure
 
     qg = open_app()
     ds = find_dataset(qg, name)
     arts = list_artifacts(qg, name)
-    quarantined = list_quarantine(qg, name)
+    listed, quarantined = Disclosure(qg).redact([[a.summary() for a in arts], list_quarantine(qg, name)])
     if as_json:
         doc = _dataset_json(ds, len(arts), sum(a.size for a in arts))
-        doc["artifact_list"] = [a.summary() for a in arts]
+        doc["artifact_list"] = listed
         doc["quarantine"] = quarantined
         print_json(doc)
         return
     console.print_json(json.dumps(_dataset_json(ds, len(arts), sum(a.size for a in arts)), default=str))
-    _artifact_table(arts)
+    _artifact_table(listed)
     for q in quarantined:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
 
@@ -350,9 +352,15 @@ def _artifact_table(arts: list[Any]) -> None:
             plain(get("media_type")),
             human_size(int(get("size"))),
             cls,
-            get("sha256")[:16] + "…",
+            _short_digest(get("sha256")),
         )
     console.print(table)
+
+
+def _short_digest(digest: str) -> str:
+    """A digest's first 64 bits, or a keyed reference's (governance.disclosure)."""
+    keyed = digest.removeprefix("hmac-sha256:")
+    return digest[:16] + "…" if keyed == digest else "hmac:" + keyed[:16] + "…"
 
 
 @app.command()
@@ -481,12 +489,14 @@ def artifact_list(
 ) -> None:
     """List ingested artifacts."""
     from governance.catalog import list_artifacts
+    from governance.disclosure import Disclosure
 
-    arts = list_artifacts(open_app(), dataset)
+    qg = open_app()
+    arts = Disclosure(qg).redact(
+        [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in list_artifacts(qg, dataset)]
+    )
     if as_json:
-        print_json(
-            {"artifacts": [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in arts]}
-        )
+        print_json({"artifacts": arts})
         return
     _artifact_table(arts)
 
@@ -497,6 +507,7 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
     from governance.audit import list_events
     from governance.catalog import find_artifact
     from governance.classification import history
+    from governance.disclosure import Disclosure
 
     qg = open_app()
     art = find_artifact(qg, artifact)
@@ -511,6 +522,7 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
         "created_at": iso_utc(art.created_at),
         "events": [{k: e[k] for k in ("seq", "type", "occurred_at", "actor")} for e in list_events(qg, subject=art.id)],
     }
+    doc = Disclosure(qg).redact(doc)
     if as_json:
         print_json(doc)
         return
@@ -575,6 +587,9 @@ def demo(
 
 def main() -> None:
     """Console-script entry point: maps every error to its exit code in one place."""
+    # Everything this process creates (database and WAL, blobs, Prefect's database and server,
+    # temp and output files) is the owner's alone, from creation on (qgov.private_files).
+    set_private_umask()
     try:
         app(standalone_mode=False)
     except click_exceptions.UsageError as exc:

@@ -54,13 +54,16 @@ def release_command(
         preview=preview,
         size=size,
     )
+    unfinished = None if preview else _unfinished(doc, dataset)
+    if unfinished:
+        doc["error"] = unfinished
     if as_json:
         print_json(doc)
     elif preview:
         _print_preview(doc)
     else:
         _print_answer(doc)
-    if doc["status"] in ("refused", "denied", "failed"):
+    if doc["status"] in ("refused", "denied", "failed") or unfinished:
         raise SystemExit(1)
 
 
@@ -86,6 +89,24 @@ def _print_preview(doc: dict[str, Any]) -> None:
         console.print(f"[yellow]warning[/]: {warning}")
 
 
+def _unfinished(doc: dict[str, Any], dataset: str) -> str | None:
+    """Why an answer that is neither a statistic, a refusal nor a review carries no value.
+
+    The same question asked again returns the stored release; when that one never finished
+    (its process was killed while computing, or before it ran) there is no statistic to show,
+    and exit 0 would read as success."""
+    release = doc["release_id"]
+    if doc["status"] == "reserved":
+        return (
+            f"release {release} did not finish: its ε is reserved by a run that was killed or is still "
+            f"computing, and no statistic was released; if no run is active, an admin settles it with "
+            f"'qgov budget reconcile {dataset} {release} --action refund --reason …'"
+        )
+    if doc["status"] == "approved":
+        return f"release {release} is approved but has not run yet; run it with 'qgov releases run'"
+    return None
+
+
 def _print_answer(doc: dict[str, Any]) -> None:
     reason = doc["decision"][0]["text"] if doc.get("decision") else ""
     if doc["status"] == "released":
@@ -106,6 +127,8 @@ def _print_answer(doc: dict[str, Any]) -> None:
         console.print(f"[bold red]failed[/]: {doc.get('error')} (spent ε {doc['epsilon_spent']})")
     elif doc["status"] == "denied":
         console.print(f"[bold red]denied[/]: {reason}")
+    elif doc.get("error"):
+        console.print(f"[bold red]error:[/] {doc['error']}", highlight=False)
     else:
         console.print(f"[yellow]{doc['status']}[/]: {reason} (release {doc['release_id']})")
     for warning in doc.get("warnings", []):
@@ -247,11 +270,13 @@ def releases_run(as_json: JsonFlag = False) -> None:
         results = release_queue_flow(settings)
     if as_json:
         print_json({"releases": results})
-        return
-    for r in results:
-        console.print(f"{r['release_id']}: {r['status']}" + (f" — {r['error']}" if r.get("error") else ""))
-    if not results:
-        console.print("no approved release is waiting")
+    else:
+        for r in results:
+            console.print(f"{r['release_id']}: {r['status']}" + (f" — {r['error']}" if r.get("error") else ""))
+        if not results:
+            console.print("no approved release is waiting")
+    if any(r["status"] != "released" for r in results):
+        raise SystemExit(1)  # a release that failed or was refused is not a success
 
 
 __all__ = ["budget_app", "release_command", "releases_app"]

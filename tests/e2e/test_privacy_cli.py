@@ -162,3 +162,46 @@ def test_blank_and_text_cells_are_handled_in_the_release_and_a_pinned_mean_warns
     assert doc["status"] == "released" and "row 38" not in done.stdout + done.stderr
     pinned = cli("release", "holes", "--stat", "mean", "--column", "t2_us", "--epsilon", "0.5", "--purpose", "p")
     assert pinned.returncode == 0 and "warning" in pinned.stderr and "bound 20" in pinned.stderr
+
+
+def test_a_release_left_unfinished_by_a_kill_is_an_error_not_an_empty_success(cli, store, env) -> None:  # type: ignore[no-untyped-def]
+    """`qgov release` killed while computing leaves its ε reserved; asking the same question again
+    returns that release, which has no statistic: exit 1 with one line saying what to do."""
+    import os
+    import signal
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import QGOV
+
+    engine = create_engine(env["QGOV_DATABASE_URL"])
+    environ = {**os.environ, **env, "QGOV_USER": "alice"}
+    try:
+        for attempt in range(8):  # the kill must land between the reservation and the commit
+            ask = ["release", store, "--stat", "mean", "--column", "t1_us", "--purpose", f"try {attempt}"]
+            ask += ["--epsilon", f"0.0{attempt + 1}"]
+            proc = subprocess.Popen([QGOV, *ask], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            status = None
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                with engine.connect() as conn:
+                    status = conn.execute(text("SELECT status FROM releases ORDER BY created_at DESC LIMIT 1")).scalar()
+                if status == "reserved":
+                    proc.send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.002)
+            proc.wait()
+            if status == "reserved" and proc.returncode == -signal.SIGKILL:
+                break
+        else:
+            pytest.skip("the kill never landed while a release was computing")
+    finally:
+        engine.dispose()
+    again = cli(*ask)
+    _one_line_error(again, 1, "did not finish")
+    assert "qgov budget reconcile" in again.stderr
+    as_json = cli(*ask, "--json")
+    assert as_json.returncode == 1
+    doc = json.loads(as_json.stdout)
+    assert doc["status"] == "reserved" and "value" not in doc and "did not finish" in doc["error"]

@@ -239,12 +239,13 @@ def test_same_content_in_two_datasets_is_one_blob_readable_from_both(
 
 
 def test_a_blob_left_without_its_row_by_a_crash_is_replaced(app, ingest, sample_tree: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from qgov.private_files import make_private_dir
     from storage import object_key
 
     _register(app)
     sha = hashlib.sha256((sample_tree / "device.json").read_bytes()).hexdigest()
     orphan = Path(app.settings.storage_url) / object_key(sha)
-    orphan.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(orphan.parent)  # as qgov creates it
     orphan.write_bytes(b"ciphertext under a data key that was never committed")
     report = ingest(sample_tree)
     art = next(a for a in report.artifacts if a["path"] == "device.json")

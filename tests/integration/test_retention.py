@@ -107,7 +107,10 @@ def test_holds_need_an_officer_or_admin_and_exactly_one_target(app, tmp_path: Pa
         place_hold(app, "r", person="nobody")
     bob = App(app.settings.model_copy(update={"user": "bob"}))
     try:
-        with pytest.raises(AccessDenied, match="may not place or release legal holds: it needs the admin or export_control_officer role"):
+        with pytest.raises(
+            AccessDenied,
+            match="may not place or release legal holds: it needs the admin or export_control_officer role",
+        ):
             place_hold(bob, "r", artifact=ids["raw.json"])
         grant_role(app, "bob", "export_control_officer")
         assert place_hold(bob, "r", artifact=ids["raw.json"])["placed_by"] == "bob"
