@@ -162,6 +162,13 @@ def artifact_id(dataset_id: str, path: str, sha256: str) -> str:
 
 
 # -- roles --------------------------------------------------------------------
+def authorize(conn: Connection, person: str, action: str) -> None:
+    """The capability table's check (:mod:`governance.capabilities` imports this module)."""
+    from governance.capabilities import authorize as check
+
+    check(conn, person, action)
+
+
 def roles_of(conn: Connection, person: str) -> set[str]:
     rows = conn.execute(select(t.role_assignments.c.role).where(t.role_assignments.c.person == person))
     return {r.role for r in rows}
@@ -198,7 +205,7 @@ def grant_role(app: App, person: str, role: str) -> None:
     if not person.strip():
         raise InputError("person: expected a name")
     with transaction(app.engine) as conn:
-        require_role(conn, app.user, "admin", f"grant the {role} role")
+        authorize(conn, app.user, "role.manage")
         if role in roles_of(conn, person):
             return
         conn.execute(
@@ -232,6 +239,7 @@ def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
     spec = spec.validated()
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "dataset.register")
         if conn.execute(select(t.datasets.c.id).where(t.datasets.c.name == spec.name)).first():
             raise InputError(f"dataset {spec.name!r} is already registered; choose another name")
         dataset_id = str(uuid.uuid4())
@@ -284,12 +292,14 @@ def get_dataset(conn: Connection, name: str) -> Dataset:
 
 def find_dataset(app: App, name: str) -> Dataset:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         return get_dataset(conn, name)
 
 
 def list_datasets(app: App) -> list[tuple[Dataset, int, int]]:
     """Datasets with their artifact count and stored bytes."""
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         counts = {
             r.dataset_id: (int(r.n), int(r.bytes or 0))
             for r in conn.execute(
@@ -334,11 +344,13 @@ def get_artifact(conn: Connection, artifact: str) -> Artifact:
 
 def find_artifact(app: App, artifact: str) -> Artifact:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         return get_artifact(conn, artifact)
 
 
 def list_artifacts(app: App, dataset: str | None = None) -> list[Artifact]:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         query = (
             select(t.artifacts, t.datasets.c.name.label("dataset_name"))
             .join(t.datasets, t.datasets.c.id == t.artifacts.c.dataset_id)
@@ -351,6 +363,7 @@ def list_artifacts(app: App, dataset: str | None = None) -> list[Artifact]:
 
 def list_quarantine(app: App, dataset: str | None = None) -> list[dict[str, Any]]:
     with app.engine.connect() as conn:
+        authorize(conn, app.user, "catalog.read")
         query = (
             select(t.quarantine, t.datasets.c.name.label("dataset_name"))
             .join(t.datasets, t.datasets.c.id == t.quarantine.c.dataset_id)

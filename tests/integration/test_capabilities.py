@@ -40,6 +40,18 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
             a, _req("requests", "Person")("newcomer", ["US"], False, None, "US", "Lab B", TRAINED), ["researcher"]
         ),
     ),
+    ("catalog", "register_dataset"): (
+        "dataset.register",
+        lambda a: _req("catalog", "register_dataset")(
+            a, _req("catalog", "DatasetSpec")(name=f"ds-{a.user}", owner=a.user)
+        ),
+    ),
+    ("catalog", "grant_role"): ("role.manage", lambda a: _req("catalog", "grant_role")(a, "r-researcher", "auditor")),
+    ("catalog", "find_artifact"): ("catalog.read", lambda a: _req("catalog", "find_artifact")(a, NOPE)),
+    ("catalog", "find_dataset"): ("catalog.read", lambda a: _req("catalog", "find_dataset")(a, "nope")),
+    ("catalog", "list_artifacts"): ("catalog.read", lambda a: _req("catalog", "list_artifacts")(a)),
+    ("catalog", "list_datasets"): ("catalog.read", lambda a: _req("catalog", "list_datasets")(a)),
+    ("catalog", "list_quarantine"): ("catalog.read", lambda a: _req("catalog", "list_quarantine")(a)),
     ("requests", "queue"): ("access.queue", lambda a: _req("requests", "queue")(a)),
     ("requests", "approve"): ("access.decide", lambda a: _req("requests", "approve")(a, NOPE, "BIS D1")),
     ("requests", "deny"): ("access.decide", lambda a: _req("requests", "deny")(a, NOPE, "no")),
@@ -147,13 +159,6 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("signing", "load_signer"): "the service's own key",
     ("signing", "open_witness"): "the service's own witness",
     ("signing", "witness"): "after every writing transaction",
-    ("catalog", "register_dataset"): "GAP: not yet gated by dataset.register",
-    ("catalog", "grant_role"): "GAP: still checks the admin role directly, not role.manage",
-    ("catalog", "find_artifact"): "GAP: catalog reads are not yet gated by catalog.read",
-    ("catalog", "find_dataset"): "GAP: catalog reads are not yet gated by catalog.read",
-    ("catalog", "list_artifacts"): "GAP: catalog reads are not yet gated by catalog.read",
-    ("catalog", "list_datasets"): "GAP: catalog reads are not yet gated by catalog.read",
-    ("catalog", "list_quarantine"): "GAP: catalog reads are not yet gated by catalog.read",
     ("classification", "set_research"): "the dataset's owner, or dataset.update",
 }
 
@@ -211,3 +216,24 @@ def test_each_role_gets_exactly_what_the_table_gives(entry: tuple[str, str], peo
         except QgovError:
             pass  # past authorization: the ids here mostly do not exist
         assert role in cap.roles, f"{entry} let {role} through, which the table refuses"
+
+
+def test_a_registered_person_without_a_role_can_neither_register_ingest_nor_read_the_log(
+    app: App, tmp_path: Path
+) -> None:
+    """The review's attack: a person with no role registered a dataset, ingested and read the log."""
+    from governance.audit import list_events
+    from governance.catalog import DatasetSpec, register_dataset
+    from governance.ingest import plan_ingest
+    from governance.requests import Person, register_person
+
+    register_person(app, Person("nobody", ["US"], False, None, "US", "Lab B", TRAINED), [])
+    register_dataset(app, DatasetSpec(name="calib", owner="alice"))
+    (tmp_path / "t1.csv").write_text("q,t1\n0,50\n")
+    nobody = app.acting_for("nobody")
+    with pytest.raises(AccessDenied, match="may not register datasets"):
+        register_dataset(nobody, DatasetSpec(name="mine", owner="nobody"))
+    with pytest.raises(AccessDenied, match="may not ingest files into datasets"):
+        plan_ingest(nobody, tmp_path, "calib")
+    with pytest.raises(AccessDenied, match="may not read the provenance log"):
+        list_events(nobody)
