@@ -388,6 +388,47 @@ def check_grant(conn: Connection, grant: Any) -> None:
         )
 
 
+def check_classification(conn: Connection, artifact_id: str) -> None:
+    """Refuse (IntegrityError) when the classification an access decision reads for an artifact
+    disagrees with the newest ``artifact.classified`` event about it."""
+    events, problems = _row_events(conn, f"artifact={artifact_id}", {artifact_id}, CLASSIFICATION_TYPES)
+    want: dict[str, Any] = dict.fromkeys(("classification", "classification_basis", "classification_decision"))
+    for event in events:
+        if event.type == "artifact.classified" and event.subjects and event.subjects[0] == artifact_id:
+            p = event.payload
+            want = {
+                "classification": p["classification"],
+                "classification_basis": p["basis"],
+                "classification_decision": p["decision_id"],
+            }
+    a = t.artifacts
+    row = conn.execute(
+        select(a.c.classification, a.c.classification_basis, a.c.classification_decision).where(a.c.id == artifact_id)
+    ).first()
+    if row is not None:
+        problems += [
+            Disagreement("artifacts", f"id={artifact_id}", name, getattr(row, name), value)
+            for name, value in want.items()
+            if getattr(row, name) != value
+        ]
+    if problems:
+        raise IntegrityError(
+            f"the classification of artifact {artifact_id} does not match the log, so no decision is made on it: "
+            f"{problems[0].line()} ('qgov audit verify' lists every difference)"
+        )
+
+
+def check_holds(conn: Connection) -> None:
+    """Refuse (IntegrityError) when the legal holds a deletion reads disagree with their events
+    (a hold row deleted or released behind the log's back). Holds are few: all are folded."""
+    problems = _holds(conn)
+    if problems:
+        raise IntegrityError(
+            f"the legal holds do not match the log, so nothing is deleted: {problems[0].line()} "
+            "('qgov audit verify' lists every difference)"
+        )
+
+
 # -- the whole log -----------------------------------------------------------------------
 def recompute(conn: Connection) -> list[Disagreement]:
     """Every derived table recomputed from the log and compared (``qgov audit verify``)."""
@@ -590,6 +631,8 @@ __all__ = [
     "GrantFold",
     "MAX_LINES",
     "check_budget",
+    "check_classification",
     "check_grant",
+    "check_holds",
     "recompute",
 ]

@@ -26,6 +26,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import ArtifactDeletedError, get_artifact
 from governance.classification import JURISDICTION
+from governance.consistency import check_holds
 from governance.db import transaction
 from governance.retention import downstream_artifacts, holds_covering, retention_of
 from lineage import EventLog, NewEvent, schema
@@ -92,6 +93,7 @@ def plan_deletion(app: App, artifact: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     with app.engine.connect() as conn:
         authorize(conn, app.user, "artifact.delete")
+        check_holds(conn)  # a hold row removed behind the log's back must not let a deletion through
         plan = _plan(conn, app, artifact, now)
     kept = retention_of(app, plan["artifact"], now)
     return plan | {
@@ -123,6 +125,7 @@ def delete_artifact(
         authorize(conn, app.user, "artifact.delete")
         if before_retention_end:
             authorize(conn, app.user, "artifact.delete_early")
+        check_holds(conn)  # a hold row removed behind the log's back must not let a deletion through
         plan = _plan(conn, app, artifact, now)
         if plan["holds"]:
             h = plan["holds"][0]

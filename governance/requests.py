@@ -23,6 +23,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
+from governance.consistency import check_classification
 from governance.db import transaction
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request, decide
@@ -135,6 +136,7 @@ def request_access(
         per_artifact = []
         for artifact in artifacts:
             art = get_artifact(conn, artifact)
+            check_classification(conn, art.id)  # the decision reads it: it must be what the log says
             require_not_deleted(conn, art.id)
             classification = art.effective_classification()
             per_artifact.append(

@@ -198,6 +198,18 @@ def test_a_deleted_legal_hold_is_found_by_verify(app, controlled) -> None:  # ty
     assert f"legal_holds[id={hold}].row: table has missing, the log says placed" in _disagreements(app)
 
 
+def test_a_deleted_legal_hold_does_not_let_a_deletion_through(app, controlled) -> None:  # type: ignore[no-untyped-def]
+    from governance.deletion import delete_artifact
+
+    artifact = list_artifacts(app, controlled)[0].id
+    place_hold(app, "litigation", dataset=controlled)
+    _tamper(app, delete(t.legal_holds))
+    with pytest.raises(IntegrityError, match="the legal holds do not match the log, so nothing is deleted"):
+        delete_artifact(app, artifact, "contract ended", before_retention_end=True)
+    with app.engine.connect() as conn:
+        assert conn.execute(select(t.artifacts.c.deleted_at).where(t.artifacts.c.id == artifact)).scalar() is None
+
+
 def test_an_edited_classification_is_found_by_verify(app, controlled) -> None:  # type: ignore[no-untyped-def]
     artifact = list_artifacts(app, controlled)[0].id
     _tamper(
@@ -211,6 +223,16 @@ def test_an_edited_classification_is_found_by_verify(app, controlled) -> None:  
         for ln in lines
     )
     assert f"artifacts[id={artifact}].classification: table has EAR99, the log says 4E906" in lines
+
+
+def test_an_access_decision_refuses_a_classification_edited_behind_the_log(app, controlled) -> None:  # type: ignore[no-untyped-def]
+    artifact = list_artifacts(app, controlled)[0].id
+    register_person(app, Person("li", ["CN"], False, None, "US", "Lab B", date.today().isoformat()), ["researcher"])
+    _tamper(app, update(t.artifacts).values(classification="EAR99", controlled=False))
+    with pytest.raises(IntegrityError, match=f"the classification of artifact {artifact} does not match the log"):
+        request_access(app.acting_for("li"), [artifact], "readout", 30, "US")
+    with app.engine.connect() as conn:
+        assert conn.execute(select(t.access_requests)).first() is None
 
 
 # -- budget settings after spending (item 7) ---------------------------------------------
