@@ -31,7 +31,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -136,38 +135,6 @@ def build_store(env: dict[str, str], scratch: Path, size: int) -> dict[str, Any]
     return {"core": core, "bench": bench, "artifact": artifact, "token": token, "request": request}
 
 
-@contextlib.contextmanager
-def server(env: dict[str, str], port: int) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [QGOV, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("qgov serve did not start within 60 s")
-        yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 async def _http_load(base: str, token: str, method: str, path: str, body: Any, total: int) -> dict[str, Any]:
     import httpx
 
@@ -247,7 +214,10 @@ def measure(kind: str, pg_base: str | None, scratch: Path, size: int, small: int
     note(f"{kind}: building the store ({size >> 20} MiB artifact)")
     store = build_store(env, scratch, size)
     core, bench, artifact, token, request = (store[k] for k in ("core", "bench", "artifact", "token", "request"))
-    with socket_port() as port, server(env, port) as base:
+    from governance.serve_process import serving
+
+    with serving(env) as served:
+        base = served.base
         result: dict[str, Any] = {}
         plan: list[tuple[str, str, str, Any, int, Callable[[], int]]] = [
             ("whoami", "GET", "/api/v1/whoami", None, small, lambda: len(authenticate_token(core, token).name)),
@@ -324,16 +294,6 @@ def one_download(base: str, token: str, artifact: str, bench: Any, scratch: Path
         "target_ratio": TARGET_DOWNLOAD_RATIO,
         "met": api / local >= TARGET_DOWNLOAD_RATIO,
     }
-
-
-@contextlib.contextmanager
-def socket_port() -> Iterator[int]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    yield port
 
 
 def main() -> None:

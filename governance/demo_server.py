@@ -8,15 +8,7 @@ data manager and the auditor reach it with tokens only. The server is stopped by
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +23,8 @@ from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.keys import create_key_file
 from governance.requests import Person, register_person
 from governance.sample_data import write_sample_folder
-from qgov.errors import InputError, StorageError
+from governance.serve_process import serving
+from qgov.errors import InputError
 
 PEOPLE = (
     ("dana", "US", "data_manager", "registers and ingests the lab's data"),
@@ -39,50 +32,6 @@ PEOPLE = (
     ("olga", "US", "export_control_officer", "decides what needs a licence"),
     ("aud", "US", "auditor", "reads every record, changes nothing"),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _served(env: dict[str, str]) -> Iterator[str]:
-    import httpx
-
-    port = _free_port()
-    qgov = str(Path(sys.executable).parent / "qgov")
-    proc = subprocess.Popen(
-        [qgov, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-            if proc.poll() is not None or time.monotonic() > deadline:
-                detail = proc.stderr.read().decode(errors="replace").strip()[-300:] if proc.poll() is not None else ""
-                raise StorageError(f"qgov serve did not start on {base}: {detail or 'no answer within 60 s'}")
-        yield base
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
 
 
 def run_server_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
@@ -122,7 +71,8 @@ def run_server_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     for name, _, role, what in PEOPLE:
         console.print(f"  token for [bold]{name}[/] ({role}: {what})")
 
-    with _served(env) as base:
+    with serving(env) as served:
+        base = served.base
         say("qgov serve is running", f"{base}/api/v1 — the only process holding the keys and the database")
 
         def call(who: str, method: str, path: str, body: Any = None) -> httpx.Response:

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from governance.app import App
 from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.requests import Person, register_person
+from governance.serve_process import serving
 from tests.conftest import QGOV
 
 TRAINED = (date.today() - timedelta(days=30)).isoformat()
@@ -55,10 +51,16 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def new_store(env: dict[str, str]) -> App:
+    """A fresh store for ``env`` (key file, signing key on first use, its first admin), open."""
+    from governance.catalog import grant_initial_admin
+    from governance.config import load_settings
+    from governance.keys import create_key_file
+
+    core = App(load_settings(env))
+    create_key_file(core)
+    grant_initial_admin(core)
+    return core
 
 
 def qgov(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -102,31 +104,6 @@ def issue_tokens(env: dict[str, str], people: list[str]) -> dict[str, dict[str, 
 @contextmanager
 def running_server(env: dict[str, str]) -> Iterator[str]:
     """`qgov serve` on a free loopback port; SIGTERM at the end must stop it with exit 0."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [QGOV, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-            if proc.poll() is not None:
-                raise AssertionError(f"qgov serve exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            if time.monotonic() > deadline:
-                raise AssertionError("qgov serve did not answer within 60 s")
-        yield base
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0, "SIGTERM must stop the server cleanly"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()  # type: ignore[union-attr]
+    with serving(env) as served:
+        yield served.base
+    assert served.exit_code == 0, f"SIGTERM must stop the server cleanly (exit {served.exit_code})"

@@ -17,9 +17,7 @@ from hypothesis import HealthCheck, settings
 
 from governance.api import create_app
 from governance.app import App
-from governance.catalog import grant_initial_admin
 from governance.config import load_settings
-from governance.keys import create_key_file
 from tests.e2e import server_support
 
 # The document is static: built from the app factory, with no store behind it.
@@ -32,9 +30,7 @@ SEEN: Counter[str] = Counter()
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     tmp = tmp_path_factory.mktemp("fuzz")
     env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
-    core = App(load_settings(env))
-    create_key_file(core)
-    grant_initial_admin(core)
+    core = server_support.new_store(env)
     ids = server_support.build_lab(core, tmp)
     core.close()
     tokens = server_support.issue_tokens(env, ["li", "olga"])

@@ -10,10 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from governance.app import App
-from governance.catalog import grant_initial_admin
-from governance.config import load_settings
-from governance.keys import create_key_file
 from tests.conftest import QGOV
 from tests.e2e import server_support
 
@@ -22,9 +18,7 @@ from tests.e2e import server_support
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     tmp: Path = tmp_path_factory.mktemp("remote")
     env = {"QGOV_HOME": str(tmp / "server-home"), "QGOV_USER": "alice"}
-    core = App(load_settings(env))
-    create_key_file(core)
-    grant_initial_admin(core)
+    core = server_support.new_store(env)
     ids = server_support.build_lab(core, tmp)
     core.close()
     tokens = server_support.issue_tokens(env, ["li", "olga"])

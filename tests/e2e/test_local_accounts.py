@@ -12,10 +12,6 @@ import httpx
 import pyotp
 import pytest
 
-from governance.app import App
-from governance.catalog import grant_initial_admin
-from governance.config import load_settings
-from governance.keys import create_key_file
 from governance.requests import Person, register_person
 from tests.conftest import QGOV
 from tests.e2e import server_support
@@ -27,9 +23,7 @@ PASSWORD = "correct horse battery staple"
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     tmp: Path = tmp_path_factory.mktemp("accounts")
     env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
-    core = App(load_settings(env))
-    create_key_file(core)
-    grant_initial_admin(core)
+    core = server_support.new_store(env)
     register_person(core, Person("li", ["US"], False, None, "US", "Lab B", "2026-05-01"), ["researcher"])
     core.close()
     made = subprocess.run(

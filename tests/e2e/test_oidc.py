@@ -18,10 +18,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from governance.app import App
-from governance.catalog import grant_initial_admin
-from governance.config import load_settings
-from governance.keys import create_key_file
 from governance.requests import Person, register_person
 from tests.e2e import server_support
 
@@ -81,9 +77,7 @@ def served(issuer: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         "QGOV_OIDC_ISSUER": issuer,
         "QGOV_OIDC_AUDIENCE": CLIENT,
     }
-    core = App(load_settings(env))
-    create_key_file(core)
-    grant_initial_admin(core)
+    core = server_support.new_store(env)
     register_person(core, Person("li", ["US"], False, None, "US", "Lab B", "2026-05-01"), ["researcher"])
     core.close()
     with server_support.running_server(env) as base:

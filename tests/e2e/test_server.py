@@ -16,9 +16,6 @@ from sqlalchemy import select
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import grant_initial_admin
-from governance.config import load_settings
-from governance.keys import create_key_file
 from lineage import EventLog
 from tests.e2e import server_support
 
@@ -44,9 +41,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     tmp = tmp_path_factory.mktemp("site")
     with server_support.database(request.param, tmp) as db_url:
         env = {"QGOV_HOME": str(tmp / "home"), "QGOV_DATABASE_URL": db_url, "QGOV_USER": "alice"}
-        core = App(load_settings(env))
-        create_key_file(core)
-        grant_initial_admin(core)
+        core = server_support.new_store(env)
         ids = server_support.build_lab(core, tmp)
         tokens = server_support.issue_tokens(env, ["alice", *(p for p, _, _ in server_support.PEOPLE)])
         with server_support.running_server(env) as base:
