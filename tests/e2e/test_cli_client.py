@@ -50,6 +50,20 @@ def test_a_researcher_requests_and_an_officer_approves_through_the_server(
     assert asked.returncode == 0, asked.stderr
     doc = json.loads(asked.stdout)
     assert set(doc) == {"request", "status", "outcome", "grant", "decision"} and doc["status"] == "queued"
+    # the policy in force is the service's: a client's own policy directory is not read
+    other = _as(
+        remote,
+        "li",
+        "access",
+        "request",
+        "--artifact",
+        ids["sponsor"],
+        "--purpose",
+        "again",
+        "--json",
+        QGOV_POLICY_DIR="/nonexistent/weakened-rules",
+    )
+    assert other.returncode == 0 and json.loads(other.stdout)["outcome"] == "license_required", other.stderr
     # QGOV_USER names the officer, but the token is li's: it has no effect
     posing = _as(remote, "li", "access", "approve", doc["request"], "--licence", "x", QGOV_USER="olga")
     assert posing.returncode != 0 and "user 'li' may not approve" in posing.stderr
