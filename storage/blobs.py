@@ -243,20 +243,10 @@ class BlobStore:
         fail: callers that must not release partial plaintext use :meth:`fetch_to_path`.
         """
         total = 0
-        stream = self._decrypting_stream(object_id, wrapped_key)
-        try:
-            while True:
-                try:
-                    chunk = stream.read(CHUNK)
-                except tink.TinkError:
-                    raise self._tampered(object_id) from None
-                if not chunk:
-                    return total
-                consume(chunk)
-                total += len(chunk)
-        finally:
-            with contextlib.suppress(tink.TinkError):
-                stream.close()
+        for chunk in self.iter_plaintext(object_id, wrapped_key):
+            consume(chunk)
+            total += len(chunk)
+        return total
 
     def iter_plaintext(self, object_id: str, wrapped_key: bytes) -> Iterator[bytes]:
         """Authenticated plaintext chunks of an object, for streaming to a client that has
