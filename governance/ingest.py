@@ -162,11 +162,10 @@ def check_ingest(app: App, path: Path, dataset: str) -> Dataset:
     if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
         raise InputError(f"{path}: not readable (permission denied)")
     _refuse_store(app, path)
+    app.kek  # noqa: B018 - raises ConfigError naming the missing or unsafe key file ("run qgov init")
     with app.engine.connect() as conn:
         authorize(conn, app.user, "dataset.ingest")
-        found = get_dataset(conn, dataset)
-    app.kek  # noqa: B018 - raises ConfigError naming the missing or unsafe key file
-    return found
+        return get_dataset(conn, dataset)
 
 
 def plan_ingest(app: App, path: Path, dataset: str, follow_symlinks: bool = False) -> IngestPlan:

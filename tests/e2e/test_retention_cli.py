@@ -31,7 +31,20 @@ def ids(cli, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
     folder.mkdir()
     (folder / "raw.json").write_text('{"t1": [51, 48]}')
     (folder / "fit.json").write_text('{"t1": 50}')
-    _ok(cli("dataset", "register", "calib", "--fundamental", "yes", "--intended-for-publication", "yes", "--json"))
+    _ok(
+        cli(
+            "dataset",
+            "register",
+            "calib",
+            "--fundamental",
+            "yes",
+            "--intended-for-publication",
+            "yes",
+            "--restrictions-accepted",
+            "no",
+            "--json",
+        )
+    )
     found = {a["path"]: a["id"] for a in _ok(cli("ingest", str(folder), "-d", "calib", "--json"))["artifacts"]}
     _ok(
         cli(

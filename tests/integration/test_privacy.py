@@ -236,7 +236,8 @@ def _everything_recorded(app) -> str:  # type: ignore[no-untyped-def]
 def test_a_blank_or_text_cell_is_dropped_or_imputed_and_no_row_is_named(app, holes, column, kept) -> None:  # type: ignore[no-untyped-def]
     doc = request_release(app, holes, "mean", column, "0.5", purpose="T1 despite a missed measurement")
     assert doc["status"] == "released" and doc["epsilon_spent"] == 0.5
-    assert abs(doc["accuracy"]["count"] - kept) <= doc["accuracy"]["count_plus_minus"]
+    # the stated bound holds 95 % of the time; three times it fails about once in 8,000 runs (Laplace)
+    assert abs(doc["accuracy"]["count"] - kept) <= 3 * doc["accuracy"]["count_plus_minus"]
     assert _spent(app, holes) == (Fraction(1, 2), 0)
     shown = budget_show(app, holes)
     assert shown["ledger_consistent"] and shown["columns"][column]["missing"] in ("drop", {"impute": 0})
