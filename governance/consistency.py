@@ -388,6 +388,16 @@ def check_grant(conn: Connection, grant: Any) -> None:
         )
 
 
+def _effective(payload: dict[str, Any]) -> dict[str, Any]:
+    """An artifact's effective classification as its ``artifact.classified`` event states it,
+    named as the artifacts table's columns."""
+    return {
+        "classification": payload["classification"],
+        "classification_basis": payload["basis"],
+        "classification_decision": payload["decision_id"],
+    }
+
+
 def check_classification(conn: Connection, artifact_id: str) -> None:
     """Refuse (IntegrityError) when the classification an access decision reads for an artifact
     disagrees with the newest ``artifact.classified`` event about it."""
@@ -395,12 +405,7 @@ def check_classification(conn: Connection, artifact_id: str) -> None:
     want: dict[str, Any] = dict.fromkeys(("classification", "classification_basis", "classification_decision"))
     for event in events:
         if event.type == "artifact.classified" and event.subjects and event.subjects[0] == artifact_id:
-            p = event.payload
-            want = {
-                "classification": p["classification"],
-                "classification_basis": p["basis"],
-                "classification_decision": p["decision_id"],
-            }
+            want = _effective(event.payload)
     a = t.artifacts
     row = conn.execute(
         select(a.c.classification, a.c.classification_basis, a.c.classification_decision).where(a.c.id == artifact_id)
@@ -576,11 +581,7 @@ def _classifications(conn: Connection) -> list[Disagreement]:
             }
             latest_override[artifact] = p["decision_id"]
             continue
-        effective[artifact] = {
-            "classification": p["classification"],
-            "classification_basis": p["basis"],
-            "classification_decision": p["decision_id"],
-        }
+        effective[artifact] = _effective(p)
         if p["decision_id"] not in decisions:
             decisions[p["decision_id"]] = {
                 "artifact_id": artifact,
