@@ -1,5 +1,10 @@
 """The application context for one command-line invocation (settings read once, here).
 
+Only ``qgov init`` creates a store (``serve`` and ``demo`` create their own when needed):
+every other command opens the store the settings name and refuses, naming where it looked,
+when there is none — a typo in QGOV_HOME, or a command run from the wrong directory, must
+not leave an empty ``./.qgov`` behind and answer from it.
+
 With ``QGOV_URL`` set the command line is a client of that server: the commands that go
 through :func:`open_client` work the same way against it, and every other command refuses
 (one line) instead of quietly opening a local store. ``init``, ``serve``, ``token`` and
@@ -8,14 +13,35 @@ through :func:`open_client` work the same way against it, and every other comman
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from governance.app import App
 from governance.client import Client, settings_client
-from governance.config import load_settings
-from qgov.errors import ConfigError
+from governance.config import Settings, load_settings
+from qgov.errors import ConfigError, NoStoreError
 
 
-def open_local_app() -> App:
-    return App(load_settings())
+def require_store(settings: Settings) -> Settings:
+    """``settings`` if their store exists; otherwise NoStoreError naming where it looked."""
+    if settings.home.is_dir():
+        return settings
+    default = settings.home == Path(".qgov").resolve()
+    where = "QGOV_HOME is not set, so the default ./.qgov" if default else "QGOV_HOME"
+    raise NoStoreError(
+        f"no qgov store at {settings.home} ({where}); run 'qgov init' to create one there, "
+        "or set QGOV_HOME to an existing store"
+    )
+
+
+def store_settings() -> Settings:
+    """The settings of an existing local store (for commands that start a Prefect flow)."""
+    return require_store(load_settings())
+
+
+def open_local_app(create: bool = False) -> App:
+    """This machine's store; ``create`` only for the commands that make one (init, serve)."""
+    settings = load_settings()
+    return App(settings if create else require_store(settings))
 
 
 def open_app() -> App:
@@ -25,11 +51,12 @@ def open_app() -> App:
             f"QGOV_URL is set ({settings.server_url}): this command is not available through the server yet; "
             "run it on the server's machine, or unset QGOV_URL to use a local store"
         )
-    return App(settings)
+    return App(require_store(settings))
 
 
 def open_client() -> Client:
-    return settings_client(load_settings())
+    settings = load_settings()
+    return settings_client(settings if settings.server_url else require_store(settings))
 
 
-__all__ = ["open_app", "open_client", "open_local_app"]
+__all__ = ["open_app", "open_client", "open_local_app", "require_store", "store_settings"]

@@ -1,8 +1,14 @@
-"""Output for the command line: JSON on stdout, people-facing text on stderr, exit codes.
+"""Output for the command line: results on stdout, diagnostics on stderr, exit codes.
 
-Exit codes (DESIGN.md): 0 ok; 1 a negative verdict the user must see (tamper found,
-access refused, files quarantined); 2 a usage or input error, with one line naming
-the field or file. Errors are mapped to codes here and nowhere else.
+The contract (DESIGN.md, docs/adr/0025): a command's result goes to stdout — with ``--json``
+exactly one JSON document, otherwise text and tables for people (:data:`console`), so that
+``qgov artifact list | grep`` works; progress bars, notes about files written and error
+lines go to stderr (:data:`diagnostics`). Exit codes: 0 ok (including every what-if
+answer); 1 a negative verdict on something done or verified (tamper found, an access
+request denied, files quarantined); 2 bad input, with one line naming the field or file;
+3 not permitted; 4 not found. Errors are mapped to codes here and nowhere else, by
+:func:`exit_with_error`; with ``--json`` it also prints the error document
+(:func:`error_document`) on stdout.
 
 Names come from outside (file names, dataset and person names): a name holding an ANSI
 escape sequence or other control character must not reach the terminal as one (terminal
@@ -60,7 +66,19 @@ class _SafeConsole(Console):
         )
 
 
-console = _SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+# Results (stdout) and diagnostics (stderr). Neither binds a stream at import: Rich looks up
+# sys.stdout / sys.stderr at each write, so a test harness that swaps them sees the output.
+console = _SafeConsole(highlight=False, soft_wrap=True)
+diagnostics = _SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+
+# Set by the entry point when the command line carries --json: errors then also print their
+# JSON document on stdout (the one document the contract promises).
+_json_errors = False
+
+
+def set_json_errors(enabled: bool) -> None:
+    global _json_errors  # noqa: PLW0603 - one flag per process, set once by the entry point
+    _json_errors = enabled
 
 
 def print_json(document: Any) -> None:
@@ -69,13 +87,42 @@ def print_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+USAGE_ERROR = "usage"
+INTERNAL_ERROR = "internal"
+
+
+def error_document(code: str, message: str, exit_code: int, error_type: str, **details: object) -> dict[str, Any]:
+    """The JSON error document: ``{"error": {"code", "message", "exit_code", "type", …}}``.
+
+    ``code`` is stable (``bad_input``, ``not_found``, ``not_permitted``, ``integrity``, …;
+    ``usage`` for a command line the parser refused, ``internal`` for a bug); ``message`` is
+    the one line a person would read; extra facts (``candidates`` of an ambiguous id) follow."""
+    return {
+        "error": {"code": code, "message": message, "exit_code": exit_code, "type": error_type}
+        | {k: v for k, v in details.items() if v is not None}
+    }
+
+
+def _fail(label: str, doc: dict[str, Any]) -> NoReturn:
+    error = doc["error"]
+    if _json_errors:
+        print_json(doc)
+    diagnostics.print(f"[bold red]{label}:[/] {escape(error['message'])}", highlight=False)
+    raise SystemExit(error["exit_code"])
+
+
 def exit_with_error(error: BaseException) -> NoReturn:
+    """Report ``error`` (one line on stderr; its document on stdout with --json) and exit with its code."""
     if isinstance(error, QgovError):
-        console.print(f"[bold red]error:[/] {error.diagnostics()}", markup=True, highlight=False)
-        raise SystemExit(error.exit_code)
-    message = " ".join(str(error).split()) or type(error).__name__
-    console.print(f"[bold red]internal error:[/] {type(error).__name__}: {message}", highlight=False)
-    raise SystemExit(1)
+        message = error.diagnostics()
+        _fail("error", error_document(error.code, message, error.exit_code, type(error).__name__, **error.details()))
+    message = f"{type(error).__name__}: {' '.join(str(error).split()) or type(error).__name__}"
+    _fail("internal error", error_document(INTERNAL_ERROR, message, 1, type(error).__name__))
+
+
+def exit_with_usage_error(message: str) -> NoReturn:
+    """The parser refused the command line (an unknown option, a missing argument): exit 2."""
+    _fail("usage error", error_document(USAGE_ERROR, " ".join(message.split()), 2, "UsageError"))
 
 
 def human_size(size: int) -> str:
@@ -87,4 +134,16 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-__all__ = ["console", "escape", "escape_control", "exit_with_error", "human_size", "plain", "print_json"]
+__all__ = [
+    "console",
+    "diagnostics",
+    "error_document",
+    "escape",
+    "escape_control",
+    "exit_with_error",
+    "exit_with_usage_error",
+    "human_size",
+    "plain",
+    "print_json",
+    "set_json_errors",
+]

@@ -12,7 +12,8 @@ from governance.cli._context import open_app
 from governance.cli._render import console, print_json
 
 access_app = typer.Typer(
-    help="Access requests: what-if checks (requests, queue and grants come next).", no_args_is_help=True
+    help="Access requests: what-if checks, requests, the officer queue, approvals, denials and grants.",
+    no_args_is_help=True,
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
@@ -84,9 +85,9 @@ def screening_load(
 ) -> None:
     """Officer: load a list as a new version, then re-screen everyone (a Prefect flow)."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import store_settings
 
-    settings = load_settings()
+    settings = store_settings()
     configure_prefect(settings.home)
     from flows.screening import screening_refresh_flow
 

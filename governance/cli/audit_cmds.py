@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from governance.cli._context import open_app
-from governance.cli._render import console, print_json
+from governance.cli._render import console, diagnostics, print_json
 from qgov.errors import InputError
 
 audit_app = typer.Typer(
@@ -78,7 +78,7 @@ def audit_verify(
             doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
     doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
     if blobs:
-        with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=diagnostics) as bar:
             task = bar.add_task("verify", total=None)
             check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))
         doc["objects_checked"] = check.checked
@@ -172,14 +172,18 @@ def audit_checkpoint(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json({"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "key_name": cp.key_name})
         return
-    console.print(f"checkpoint of {cp.size} events, root {cp.root_hash[:16]}…")
+    diagnostics.print(f"checkpoint of {cp.size} events, root {cp.root_hash[:16]}…")
     typer.echo(cp.note, nl=False)
 
 
 @audit_app.command("public-key")
-def audit_public_key() -> None:
+def audit_public_key(as_json: JsonFlag = False) -> None:
     """Print the log's public key (C2SP note verifier key) for third parties to verify with."""
-    typer.echo(open_app().signer.verifier_key())
+    key = open_app().signer.verifier_key()
+    if as_json:
+        print_json({"public_key": key})
+        return
+    typer.echo(key)
 
 
 @audit_app.command("prove")
@@ -189,11 +193,12 @@ def audit_prove(
         int | None, typer.Option("--checkpoint", help="Prove against this checkpoint size (default: the latest).")
     ] = None,
     output: Output = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Print an inclusion proof of an event that 'qgov audit verify-proof' checks offline."""
     from governance.audit import prove_inclusion
 
-    _write_document(prove_inclusion(open_app(), event, checkpoint), output)
+    _write_document(prove_inclusion(open_app(), event, checkpoint), output, as_json)
 
 
 @audit_app.command("consistency")
@@ -201,11 +206,12 @@ def audit_consistency(
     old: Annotated[int, typer.Argument(help="Size of the earlier checkpoint.")],
     new: Annotated[int | None, typer.Argument(help="Size of the later checkpoint (default: the latest).")] = None,
     output: Output = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Print a proof that a later checkpoint extends an earlier one (nothing was rewritten)."""
     from governance.audit import prove_consistency
 
-    _write_document(prove_consistency(open_app(), old, new), output)
+    _write_document(prove_consistency(open_app(), old, new), output, as_json)
 
 
 @audit_app.command("verify-proof")
@@ -285,12 +291,14 @@ def audit_verify_certificate(
 
 @audit_app.command("certificate")
 def audit_certificate(
-    certificate: Annotated[str, typer.Argument(help="The certificate id.")], output: Output = None
+    certificate: Annotated[str, typer.Argument(help="The certificate id (or a unique prefix).")],
+    output: Output = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Print (or write) a stored deletion certificate."""
     from governance.deletion import get_certificate
 
-    _write_document(get_certificate(open_app(), certificate), output)
+    _write_document(get_certificate(open_app(), certificate), output, as_json)
 
 
 @audit_app.command("export")
@@ -298,6 +306,7 @@ def audit_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "parquet",
     subject: Annotated[str | None, typer.Option("--subject", help="Only events about this id.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Export the events of the log as CSV or Parquet (streamed; schema qgov.events/v1)."""
     from governance.audit import export_events
@@ -306,6 +315,9 @@ def audit_export(
         raise InputError(f"--format: expected csv or parquet, got {fmt!r}")
     kind: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
     rows = export_events(open_app(), output, kind, subject)
+    if as_json:
+        print_json({"output": str(output), "format": kind, "events": rows, "schema": "qgov.events/v1"})
+        return
     console.print(f"wrote {rows} events to {output}")
 
 
@@ -337,20 +349,26 @@ def audit_report(
             f"wrote {output}: {summary['nodes']} lineage nodes, {summary['access_events']} access events, "
             f"integrity {'verified' if summary['integrity_ok'] else '[bold red]FAILED[/]'}"
         )
+    if not summary["integrity_ok"]:
+        raise SystemExit(1)  # the report is written, and it says the log failed verification
 
 
-def _write_document(doc: dict[str, Any], output: Path | None) -> None:
-    write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", output)
+def _write_document(doc: dict[str, Any], output: Path | None, as_json: bool = False) -> None:
+    """A JSON document to stdout, or to ``output`` (then, with --json, stdout says where it went)."""
+    write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", output, quiet=as_json)
+    if as_json and output is not None:
+        print_json({"output": str(output), "document": doc})
 
 
-def write_text(text: str, output: Path | None) -> None:
-    """To stdout, or to ``output`` atomically (complete or not at all)."""
+def write_text(text: str, output: Path | None, quiet: bool = False) -> None:
+    """To stdout, or to ``output`` atomically (complete or not at all), noting it on stderr."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     _atomic_write(output, text)
-    console.print(f"wrote {output}")
+    if not quiet:
+        diagnostics.print(f"wrote {output}")
 
 
 def _atomic_write(path: Path, text: str) -> None:

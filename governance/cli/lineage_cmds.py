@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -110,9 +111,9 @@ def record_command(
 ) -> None:
     """Ingest the outputs of an analysis and record that they were derived from the inputs."""
     from flows.runtime import configure_prefect
-    from governance.config import load_settings
+    from governance.cli._context import store_settings
 
-    settings = load_settings()
+    settings = store_settings()
     configure_prefect(settings.home)  # before Prefect is imported: its log level is read once
     from flows.lineage import record
 
@@ -164,8 +165,12 @@ def export_command(
     downstream: Annotated[bool, typer.Option("--downstream", help="Export what was made from it.")] = False,
     depth: Depth = None,
     as_of: AsOf = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Export a trace as PROV-JSON (W3C PROV) or OpenLineage run events (one JSON per line)."""
+    """Export a trace as PROV-JSON (W3C PROV) or OpenLineage run events (one JSON per line).
+
+    With --json, stdout holds one document: the PROV-JSON, or {"events": [...]} for OpenLineage
+    (or, with -o, where the export went)."""
     from governance.cli.audit_cmds import write_text
     from governance.disclosure import Disclosure
     from governance.provenance import trace_lineage
@@ -180,7 +185,16 @@ def export_command(
         text = prov_json(doc) + "\n"
     else:
         text = openlineage_json(doc, producer="https://qgov.dev/qgov", namespace=f"qgov://{qg.signer.name}")
-    write_text(text, output)
+    if not as_json:
+        write_text(text, output)
+        return
+    if output is not None:
+        write_text(text, output, quiet=True)
+        print_json({"output": str(output), "format": fmt, "nodes": len(doc["nodes"]), "edges": len(doc["edges"])})
+    elif fmt == "prov-json":
+        print_json(json.loads(text))
+    else:
+        print_json({"events": [json.loads(line) for line in text.splitlines() if line.strip()]})
 
 
 __all__ = ["lineage_app", "render_trace"]

@@ -13,8 +13,18 @@ from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progres
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
-from governance.cli._context import open_app, open_client, open_local_app
-from governance.cli._render import console, escape, exit_with_error, human_size, plain, print_json
+from governance.cli._context import open_app, open_client, open_local_app, store_settings
+from governance.cli._render import (
+    console,
+    diagnostics,
+    escape,
+    exit_with_error,
+    exit_with_usage_error,
+    human_size,
+    plain,
+    print_json,
+    set_json_errors,
+)
 from governance.cli.access_cmds import access_app, screen_command, screening_app
 from governance.cli.audit_cmds import audit_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
@@ -32,18 +42,19 @@ from governance.cli.request_cmds import (
 )
 from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
 from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
-from governance.config import load_settings
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
 from qgov.private_files import set_private_umask
 
 app = typer.Typer(
     name="qgov",
-    help="Governance and provenance for quantum research outputs: register and ingest data, "
-    "keep it encrypted, and prove what happened to it.",
+    help="Governance and provenance for quantum research outputs: register and ingest data, keep it "
+    "encrypted, classify it against export controls, decide access requests, release private "
+    "statistics, and prove what happened to it. Exit codes: 0 ok, 1 a negative verdict, 2 bad input, "
+    "3 not permitted, 4 not found; --json prints one JSON document on stdout (also for an error).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 dataset_app = typer.Typer(help="Register and inspect datasets.", no_args_is_help=True)
 artifact_app = typer.Typer(help="Inspect ingested artifacts.", no_args_is_help=True)
@@ -95,7 +106,7 @@ def init(as_json: JsonFlag = False) -> None:
     from governance.keys import create_key_file
     from governance.signing import create_signing_key
 
-    qg = open_local_app()
+    qg = open_local_app(create=True)
     created_key = create_key_file(qg)
     created_signing_key = create_signing_key(qg)
     revision = current_revision(qg.engine)
@@ -391,7 +402,7 @@ def ingest(
     from flows.runtime import configure_prefect, flow_settings
     from governance.ingest import check_ingest
 
-    settings = load_settings()
+    settings = store_settings()
     check_ingest(open_app(), path, dataset)  # a typo fails at once, not after Prefect starts
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
@@ -413,7 +424,7 @@ class _ingest_progress:  # noqa: N801 - used as a context manager like a functio
             TextColumn("{task.fields[files]}"),
             DownloadColumn(binary_units=True),
             TimeElapsedColumn(),
-            console=console,
+            console=diagnostics,
             transient=True,  # the summary that follows says what happened
         )
         self.bar.start()
@@ -535,7 +546,7 @@ def keys_rotate(as_json: JsonFlag = False) -> None:
     """Add a new key-encryption key and re-wrap every data key under it (no data is re-encrypted)."""
     from governance.keys import rotate
 
-    with Progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+    with Progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn(), console=diagnostics) as bar:
         task = bar.add_task("rewrap", total=None)
         report = rotate(open_app(), progress=lambda done, total: bar.update(task, completed=done, total=total))
     doc = {
@@ -573,16 +584,22 @@ def demo(
     server: Annotated[
         bool, typer.Option("--server", help="Show the service: qgov serve, four people, four tokens, over HTTP.")
     ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Run the whole story on generated sample quantum data, in a store of its own."""
+    """Run the whole story on generated sample quantum data, in a store of its own.
+
+    The story is told on stdout; with --json it goes to stderr and stdout holds its summary."""
+    narrator = diagnostics if as_json else console
     if server:
         from governance.demo_server import run_server_demo
 
-        run_server_demo(workdir, console)
-        return
-    from governance.demo import run_demo
+        summary = run_server_demo(workdir, narrator)
+    else:
+        from governance.demo import run_demo
 
-    run_demo(workdir, console)
+        summary = run_demo(workdir, narrator)
+    if as_json:
+        print_json(summary)
 
 
 def main() -> None:
@@ -590,14 +607,16 @@ def main() -> None:
     # Everything this process creates (database and WAL, blobs, Prefect's database and server,
     # temp and output files) is the owner's alone, from creation on (qgov.private_files).
     set_private_umask()
+    args = sys.argv[1:]
+    set_json_errors("--json" in args[: args.index("--")] if "--" in args else "--json" in args)
     try:
         app(standalone_mode=False)
     except click_exceptions.UsageError as exc:
         if exc.format_message():  # empty when only the help text was shown
-            console.print(f"[bold red]usage error:[/] {exc.format_message()}")
+            exit_with_usage_error(exc.format_message())
         raise SystemExit(2) from None
     except typer.Abort:
-        console.print("aborted")
+        diagnostics.print("aborted")
         raise SystemExit(130) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -52,8 +52,16 @@ def request_command(
     destination: Annotated[str, typer.Option(help="Where the data will be used (ISO code).")] = "US",
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask for artifacts: decided at once, granted, queued for an officer, or denied (with reasons)."""
+    """Ask for artifacts: decided at once, granted, queued for an officer, or denied (with reasons).
+
+    Exit 0 when granted or queued for review, 1 when denied (the reasons say why)."""
     result = open_client().request_access(artifact, purpose, days, destination.upper())
+    _render_request(result, as_json)
+    if result["status"] == "denied":
+        raise SystemExit(1)
+
+
+def _render_request(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
@@ -116,9 +124,9 @@ def revoke_command(grant: str, reason: Annotated[str, typer.Option(help="Why.")]
 def sweep_command(as_json: JsonFlag = False) -> None:
     """Record the expiry of every grant that has run out (a Prefect flow)."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import store_settings
 
-    settings = load_settings()
+    settings = store_settings()
     configure_prefect(settings.home)
     from flows.grants import expiry_sweep_flow
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from governance.cli._context import open_local_app as open_app
-from governance.cli._render import console, print_json
+from governance.cli._render import console, diagnostics, print_json
 from qgov.errors import InputError
 
 token_app = typer.Typer(help="Personal access tokens for the qgov server (admins issue them).", no_args_is_help=True)
@@ -42,11 +42,11 @@ def serve_command(
     for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
         if path is not None and not path.is_file():
             raise InputError(f"{option} {path}: no such file")
-    core = open_app()
+    core = open_app(create=True)
     # Open everything the service holds before the first request: a missing key fails here.
     _ = core.engine, core.kek, core.blobs, core.policies
     scheme = "https" if certfile else "http"
-    console.print(f"qgov serving {core.settings.home} on {scheme}://{host}:{port}/api/v1 (Ctrl-C stops)")
+    diagnostics.print(f"qgov serving {core.settings.home} on {scheme}://{host}:{port}/api/v1 (Ctrl-C stops)")
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
     # it found: this one turns that into a clean exit 0 for service managers.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -82,7 +82,9 @@ def token_create(
     if as_json:
         print_json({"token": issued.token, "id": issued.id, "expires_at": issued.expires_at.isoformat()})
         return
-    console.print(f"token {issued.id} for {user}, expires {issued.expires_at:%Y-%m-%d} (shown once, keep it secret):")
+    diagnostics.print(
+        f"token {issued.id} for {user}, expires {issued.expires_at:%Y-%m-%d} (shown once, keep it secret):"
+    )
     typer.echo(issued.token)
 
 
@@ -134,7 +136,7 @@ def account_password(
     if as_json:
         print_json({"person": user, "otpauth_uri": enrolled.provisioning_uri, "totp_secret": enrolled.secret})
         return
-    console.print(f"password set for {user}; add this to an authenticator app (shown once):")
+    diagnostics.print(f"password set for {user}; add this to an authenticator app (shown once):")
     typer.echo(enrolled.provisioning_uri)
 
 
