@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize, can
+from governance.ids import resolve
 from qgov.errors import InputError, NotFoundError
 
 MAX_PAGE = 500
@@ -87,6 +88,8 @@ def get_request(app: App, request_id: str) -> dict[str, Any]:
     """One request: the requester's own, or any for reviewers and auditors (others: not found)."""
     with app.engine.connect() as conn:
         authorize(conn, app.user, "access.request")
+        if can(conn, app.user, "access.read_all"):  # a prefix's candidates would name others' requests
+            request_id = resolve(conn, "request", request_id)
         row = conn.execute(select(t.access_requests).where(t.access_requests.c.id == request_id)).first()
         # Someone else's request reads as absent: its id confirms nothing to a stranger.
         if row is None or (row.requester != app.user and not can(conn, app.user, "access.read_all")):

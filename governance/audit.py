@@ -16,6 +16,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.consistency import Disagreement, recompute
 from governance.db import snapshot
+from governance.ids import resolve
 from governance.keys import readable_key
 from lineage import ChainReport, EventLog, StoredEvent, schema
 from lineage.chain import EVENT_SCHEMAS
@@ -237,7 +238,10 @@ def verify_proof(doc: dict[str, Any], keys: Sequence[str], app: App | None = Non
 
 def _find_event(conn: Connection, event: str) -> StoredEvent:
     e = schema.events
-    where = e.c.seq == int(event.lstrip("#")) if event.lstrip("#").isdigit() else e.c.event_id == event
+    if event.lstrip("#").isdigit():
+        where = e.c.seq == int(event.lstrip("#"))
+    else:
+        where = e.c.event_id == resolve(conn, "event", event)
     row = conn.execute(select(e.c.seq).where(where)).first()
     if row is None:
         raise NotFoundError(f"no event {event!r} in the log")

@@ -284,7 +284,12 @@ def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
 
 
 def get_dataset(conn: Connection, name: str) -> Dataset:
+    """A dataset by its name, or by its id or a unique prefix of it (governance.ids)."""
+    from governance.ids import resolve
+
     row = conn.execute(select(t.datasets).where(t.datasets.c.name == name)).first()
+    if row is None:
+        row = conn.execute(select(t.datasets).where(t.datasets.c.id == resolve(conn, "dataset", name))).first()
     if row is None:
         raise NotFoundError(f"dataset {name!r} is not registered; register it with 'qgov dataset register {name}'")
     return _dataset_from_row(row)
@@ -332,6 +337,10 @@ def _artifact_from_row(row: Any, dataset_name: str) -> Artifact:
 
 
 def get_artifact(conn: Connection, artifact: str) -> Artifact:
+    """An artifact by its id or a unique prefix of it (governance.ids)."""
+    from governance.ids import resolve
+
+    artifact = resolve(conn, "artifact", artifact)
     row = conn.execute(
         select(t.artifacts, t.datasets.c.name.label("dataset_name"))
         .join(t.datasets, t.datasets.c.id == t.artifacts.c.dataset_id)

@@ -28,6 +28,7 @@ from governance.catalog import ArtifactDeletedError, get_artifact
 from governance.classification import JURISDICTION
 from governance.consistency import check_holds
 from governance.db import transaction
+from governance.ids import resolve
 from governance.retention import downstream_artifacts, holds_covering, retention_of
 from lineage import EventLog, NewEvent, schema
 from lineage.certificates import CERTIFICATE_SCHEMA, sign_certificate, verify_certificate
@@ -219,7 +220,9 @@ def get_certificate(app: App, certificate_id: str) -> dict[str, Any]:
     with app.engine.connect() as conn:
         authorize(conn, app.user, "catalog.read")
         row = conn.execute(
-            select(t.deletion_certificates).where(t.deletion_certificates.c.id == certificate_id)
+            select(t.deletion_certificates).where(
+                t.deletion_certificates.c.id == resolve(conn, "certificate", certificate_id)
+            )
         ).first()
     if row is None:
         raise NotFoundError(f"no deletion certificate {certificate_id!r}")

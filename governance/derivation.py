@@ -17,6 +17,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.classification import Change, Classifier, downstream_order
 from governance.db import transaction
+from governance.ids import resolve_all
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec
 from qgov.errors import InputError, NotFoundError
 
@@ -30,6 +31,7 @@ def record_derivation(
         raise InputError("a derivation needs at least one --used and one --generated artifact")
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "lineage.record")
+        used, generated = resolve_all(conn, "artifact", list(used)), resolve_all(conn, "artifact", list(generated))
         log = EventLog(conn)
         log.lock_head()
         known = {r.id for r in conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.id.in_([*used, *generated])))}

@@ -128,10 +128,13 @@ def create_token_for(app: App, person: str, lifetime: timedelta, note: str, by: 
 
 def revoke_token(app: App, token_id: str) -> None:
     """An admin (or the token's owner) revokes a token; recorded as an event."""
-    from governance.capabilities import authorize
+    from governance.capabilities import authorize, can
+    from governance.ids import resolve
 
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
+        if can(conn, app.user, "token.revoke"):  # others' token ids only for those who may revoke them
+            token_id = resolve(conn, "token", token_id)
         row = conn.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
         if row is None:
             raise NotFoundError(f"token {token_id!r}: no such token (see 'qgov token list')")

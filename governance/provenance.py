@@ -21,6 +21,7 @@ from governance.capabilities import authorize
 from governance.catalog import get_dataset
 from governance.classification import Change, Classifier
 from governance.db import snapshot, transaction
+from governance.ids import resolve, resolve_all
 from lineage import EventLog, NewEvent, schema
 from lineage.trace import Direction, trace
 from qgov.canonical import iso_utc
@@ -37,7 +38,7 @@ def trace_lineage(
     """The ``qgov.trace/v1`` document for ``node_id`` (see ``lineage.trace``)."""
     with snapshot(app.engine) as conn:
         authorize(conn, app.user, "catalog.read")
-        found = trace(conn, node_id, direction, depth, as_of)
+        found = trace(conn, resolve(conn, "node", node_id), direction, depth, as_of)
         doc = found.to_json()
         people = [n["id"] for n in doc["nodes"] if n["type"] == "person"]
         names = EventLog(conn).actor_names(people)
@@ -87,6 +88,7 @@ def dataset_for_record(app: App, used: Sequence[str], dataset: str | None) -> st
     if not used:
         raise InputError("--used: a derivation needs at least one input artifact")
     with app.engine.connect() as conn:
+        used = resolve_all(conn, "artifact", list(used))
         rows = conn.execute(
             select(t.artifacts.c.id, t.datasets.c.name)
             .join(t.datasets, t.datasets.c.id == t.artifacts.c.dataset_id)
@@ -115,6 +117,7 @@ def retract(app: App, activity_id: str, reason: str) -> list[Change]:
         log = EventLog(conn)
         log.lock_head()
         authorize(conn, app.user, "lineage.retract")
+        activity_id = resolve(conn, "node", activity_id)
         node = conn.execute(select(schema.nodes).where(schema.nodes.c.id == activity_id)).first()
         if node is None or node.kind != "activity" or node.type not in {"derivation", "dvc_stage"}:
             raise NotFoundError(f"no recorded derivation or DVC stage {activity_id!r}")

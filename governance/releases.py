@@ -28,6 +28,7 @@ from governance.catalog import ArtifactDeletedError, get_artifact, get_dataset, 
 from governance.classification import JURISDICTION
 from governance.consistency import check_budget
 from governance.db import transaction
+from governance.ids import resolve
 from governance.keys import readable_key
 from governance.ledger import Budget, BudgetExceededError, fraction_text, parse_delta, parse_epsilon, show
 from governance.privacy import (
@@ -246,7 +247,7 @@ def _version(app: App) -> str:
 
 def _release_row(app: App, release_id: str) -> Any:
     with app.engine.connect() as conn:
-        row = conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
+        row = conn.execute(select(t.releases).where(t.releases.c.id == resolve(conn, "release", release_id))).first()
     if row is None:
         raise NotFoundError(f"no release {release_id!r}")
     return row
@@ -522,8 +523,11 @@ def decide_review(app: App, release_id: str, approve: bool, reason: str) -> dict
         log = EventLog(conn)
         log.lock_head()
         authorize(conn, app.user, "release.decide")
+        release_id = resolve(conn, "release", release_id)
         row = conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
-        if row is None or row.status != "review":
+        if row is None:
+            raise NotFoundError(f"no release {release_id!r}")
+        if row.status != "review":
             raise InputError(f"release {release_id} is not waiting for review")
         if row.requester == app.user:
             raise AccessDenied("an officer may not decide their own release request")
@@ -555,8 +559,11 @@ def review_classification(app: App, release_id: str, classification: str, reason
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "release.decide")
+        release_id = resolve(conn, "release", release_id)
         row = conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
-        if row is None or row.status != "released":
+        if row is None:
+            raise NotFoundError(f"no release {release_id!r}")
+        if row.status != "released":
             raise InputError(f"release {release_id} has not been released")
         conn.execute(
             update(t.releases)
@@ -588,6 +595,7 @@ def reconcile(app: App, dataset: str, release_id: str, action: str, reason: str)
         authorize(conn, app.user, "budget.reconcile")
         ds = get_dataset(conn, dataset)
         _, budget = budget_row(conn, ds.id, lock=True)
+        release_id = resolve(conn, "release", release_id)
         row = conn.execute(
             select(t.releases).where(t.releases.c.id == release_id, t.releases.c.dataset_id == ds.id)
         ).first()

@@ -25,6 +25,7 @@ from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
 from governance.consistency import check_classification
 from governance.db import transaction
+from governance.ids import resolve
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request, decide
 from qgov.canonical import as_utc
@@ -142,6 +143,7 @@ def request_access(
             per_artifact.append(
                 (art, decide(request, classification, art.kind, screening, at, bundle.require_access(), bundle.version))
             )
+        artifacts = [art.id for art, _ in per_artifact]  # whole ids, whatever prefixes were given
         outcome = max((d.outcome for _, d in per_artifact), key=SEVERITY.__getitem__)
         decision = {
             "outcome": outcome,
@@ -324,6 +326,7 @@ def approve(app: App, request_id: str, licence: str | None, at: datetime | None 
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "access.decide")
+        request_id = resolve(conn, "request", request_id)
         row = _queued(conn, request_id)
         if row.requester == app.user:
             raise AccessDenied(f"user {app.user!r} may not approve their own request {request_id}")
@@ -354,6 +357,7 @@ def deny(app: App, request_id: str, reason: str, at: datetime | None = None) -> 
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "access.decide")
+        request_id = resolve(conn, "request", request_id)
         row = _queued(conn, request_id)
         if row.requester == app.user:
             raise AccessDenied(f"user {app.user!r} may not decide their own request {request_id}")
@@ -369,6 +373,7 @@ def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> 
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "access.revoke")
+        grant_id = resolve(conn, "grant", grant_id)
         row = conn.execute(select(t.grants).where(t.grants.c.id == grant_id)).first()
         if row is None:
             raise NotFoundError(f"grant {grant_id!r} does not exist")

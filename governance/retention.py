@@ -24,6 +24,7 @@ from governance.capabilities import authorize
 from governance.catalog import get_artifact, get_dataset
 from governance.classification import JURISDICTION
 from governance.db import transaction
+from governance.ids import resolve
 from lineage import EventLog, NewEvent, schema
 from lineage.trace import trace
 from policies.retention import RetentionPolicy, retention
@@ -213,6 +214,7 @@ def release_hold(app: App, hold_id: str, reason: str) -> dict[str, Any]:
         log.lock_head()
         now = datetime.now(UTC)  # read under the lock, so times follow the log's order
         authorize(conn, app.user, "hold.manage")
+        hold_id = resolve(conn, "hold", hold_id)
         row = conn.execute(select(t.legal_holds).where(t.legal_holds.c.id == hold_id)).first()
         if row is None:
             raise NotFoundError(f"no legal hold {hold_id!r}")

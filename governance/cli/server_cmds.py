@@ -26,6 +26,9 @@ def serve_command(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     certfile: Annotated[Path | None, typer.Option("--certfile", help="TLS certificate (PEM): serve HTTPS.")] = None,
     keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key (PEM).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Announce the service as one JSON document {"url", "home"} on stdout.')
+    ] = False,
 ) -> None:
     """Run the qgov HTTP API in the foreground (SIGTERM or Ctrl-C stops it cleanly).
 
@@ -46,7 +49,11 @@ def serve_command(
     # Open everything the service holds before the first request: a missing key fails here.
     _ = core.engine, core.kek, core.blobs, core.policies
     scheme = "https" if certfile else "http"
-    diagnostics.print(f"qgov serving {core.settings.home} on {scheme}://{host}:{port}/api/v1 (Ctrl-C stops)")
+    url = f"{scheme}://{host}:{port}/api/v1"
+    if as_json:
+        print_json({"url": url, "home": str(core.settings.home)})
+    else:
+        diagnostics.print(f"qgov serving {core.settings.home} on {url} (Ctrl-C stops)")
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
     # it found: this one turns that into a clean exit 0 for service managers.
     signal.signal(signal.SIGTERM, _exit_cleanly)
