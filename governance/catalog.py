@@ -87,7 +87,8 @@ class DatasetSpec:
             description=self.description,
             kind=self.kind,
             subject=dict(self.subject),
-            research={k: self.research.get(k) for k in RESEARCH_FIELDS},
+            # "unknown" in a spec file means what --fundamental unknown means: not known (null)
+            research={k: None if self.research.get(k) == "unknown" else self.research.get(k) for k in RESEARCH_FIELDS},
             sponsor=self.sponsor,
             published=self.published,
             catalog_course=self.catalog_course,

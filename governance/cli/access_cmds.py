@@ -54,8 +54,13 @@ def access_check_command(
     from governance.cli.main import load_document
     from qgov.canonical import parse_iso
 
+    from governance.schemas import validate
+    from policies.access import check_request
+
     when = parse_iso(at, "--at") if at else datetime.now(UTC)
-    decision, evidence = check(open_app(), load_document(request_file, "request"), when, str(request_file))
+    request = check_request(load_document(request_file, "request"), str(request_file))
+    decision, evidence = check(open_app(), request, when, str(request_file))  # its messages are more specific
+    validate(request, "access-request.schema.json", str(request_file))
     if as_json:
         print_json(decision.to_json() | evidence)
         return

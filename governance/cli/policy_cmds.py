@@ -33,9 +33,11 @@ def classify_command(
     fields named (exit 0: it is an answer, not an error).
     """
     from governance.cli.main import load_document
+    from governance.schemas import validate
     from policies.classify import check_item, classify
 
     item = check_item(load_document(item_file, "item"), str(item_file))
+    validate(item, "item.schema.json", str(item_file))
     answer = classify(item, _policies().get(jurisdiction))
     if as_json:
         print_json(answer.to_json())
