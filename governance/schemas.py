@@ -21,7 +21,7 @@ from policies.parameters import PARAMETERS
 from qgov.errors import ConfigError, InputError
 
 BASE_URI = "https://qgov.dev/schemas/"
-_FACT = {"enum": [True, False, None, "unknown"], "description": "yes, no, or not known (null or \"unknown\")"}
+_FACT = {"enum": [True, False, None, "unknown"], "description": 'yes, no, or not known (null or "unknown")'}
 _COUNTRY = {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166 two-letter code"}
 
 

@@ -52,10 +52,9 @@ def access_check_command(
     """What-if: decide an access request as given; nothing is recorded. A denial is an answer (exit 0)."""
     from governance.access import check
     from governance.cli.main import load_document
-    from qgov.canonical import parse_iso
-
     from governance.schemas import validate
     from policies.access import check_request
+    from qgov.canonical import parse_iso
 
     when = parse_iso(at, "--at") if at else datetime.now(UTC)
     request = check_request(load_document(request_file, "request"), str(request_file))
