@@ -1,0 +1,474 @@
+"""The command-line contract (DESIGN.md, docs/adr/0025), command by command.
+
+Every command of the Typer app has a row in :data:`ROWS`: how it succeeds and how it fails in
+one store built once for this module. For each row the test checks the exit code, that
+``--json`` prints exactly one JSON document on stdout on success and an error document on
+failure, that a result without ``--json`` goes to stdout and an error to stderr as one line,
+and that a command refuses a store that does not exist (exit 4, naming where it looked). The
+list of commands comes from the app: a new command without a row fails
+:func:`test_every_command_has_a_row`, naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+
+from tests.conftest import QGOV
+
+OFFICER = {"QGOV_USER": "olga"}
+RESEARCHER = {"QGOV_USER": "bob"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """How one command succeeds (``ok``; ``ok_text`` for the run without --json when the
+    first consumed its object) and fails (``bad`` with exit code ``bad_code``). Arguments are
+    format strings over the module's store (:func:`world`). ``ok`` is None only with ``why``."""
+
+    ok: list[str] | None
+    bad: list[str]
+    bad_code: int
+    ok_code: int = 0
+    ok_text: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    bad_env: dict[str, str] | None = None
+    stdin: str | None = None
+    why: str = ""
+    needs_store: bool = True
+
+
+NOSUCH = "00000000-dead-beef-0000-000000000000"
+ROWS: dict[str, Row] = {
+    "init": Row(["init"], ["init"], 2, bad_env={"QGOV_DATABASE_URL": "nosuchdb://x"}, needs_store=False),
+    "demo": Row(
+        None,
+        ["demo", "--workdir", "{not_empty}"],
+        2,
+        why="takes minutes: test_cli.py tells the story",
+        needs_store=False,
+    ),
+    "serve": Row(
+        None, ["serve", "--port", "0"], 2, why="runs in the foreground: test_server.py serves", needs_store=False
+    ),
+    "whoami": Row(["whoami"], ["whoami"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
+    "dataset register": Row(["dataset", "register", "extra-{n}"], ["dataset", "register", "calib"], 2),
+    "dataset list": Row(["dataset", "list"], ["dataset", "list"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "dataset show": Row(["dataset", "show", "calib"], ["dataset", "show", "nosuch"], 4),
+    "dataset update": Row(["dataset", "update", "calib", "--fundamental", "no"], ["dataset", "update", "calib"], 2),
+    "role grant": Row(["role", "grant", "carol", "auditor"], ["role", "grant", "carol", "wizard"], 2),
+    "ingest": Row(["ingest", "{extra_folder}", "-d", "scratch"], ["ingest", "{extra_folder}", "-d", "nosuch"], 4),
+    "fetch": Row(["fetch", "{csv_short}", "-o", "{out}"], ["fetch", NOSUCH, "-o", "{out}"], 4),
+    "artifact list": Row(["artifact", "list"], ["artifact", "list", "-d", "nosuch"], 4),
+    "artifact show": Row(["artifact", "show", "{csv_short}"], ["artifact", "show", NOSUCH], 4),
+    "keys rotate": Row(["keys", "rotate"], ["keys", "rotate"], 3, bad_env=RESEARCHER),
+    "audit verify": Row(["audit", "verify"], ["audit", "verify", "--since", "{nowhere}"], 2),
+    "audit events": Row(["audit", "events", "--limit", "3"], ["audit", "events", "--limit", "0"], 2),
+    "audit checkpoint": Row(["audit", "checkpoint"], ["audit", "checkpoint"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "audit public-key": Row(["audit", "public-key"], ["audit", "public-key"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
+    "audit prove": Row(["audit", "prove", "#1"], ["audit", "prove", NOSUCH], 4),
+    "audit consistency": Row(["audit", "consistency", "{checkpoint}"], ["audit", "consistency", "999999999"], 4),
+    "audit verify-proof": Row(["audit", "verify-proof", "{proof}"], ["audit", "verify-proof", "{nowhere}"], 2),
+    "audit verify-certificate": Row(
+        ["audit", "verify-certificate", "{certificate_file}"], ["audit", "verify-certificate", "{bad_json}"], 2
+    ),
+    "audit certificate": Row(["audit", "certificate", "{certificate}"], ["audit", "certificate", NOSUCH], 4),
+    "audit export": Row(
+        ["audit", "export", "-o", "{out}.csv", "--format", "csv"],
+        ["audit", "export", "-o", "{out}", "--format", "x"],
+        2,
+    ),
+    "audit report": Row(
+        ["audit", "report", "{csv}", "-o", "{out}.html"], ["audit", "report", NOSUCH, "-o", "{out}"], 4
+    ),
+    "policy show": Row(["policy", "show"], ["policy", "show", "--jurisdiction", "XX-NONE"], 2),
+    "policy test": Row(["policy", "test", "{cases}"], ["policy", "test", "{nowhere}"], 2),
+    "classify": Row(["classify", "{item}"], ["classify", "{bad_item}"], 2),
+    "override": Row(
+        ["override", "{qasm}", "--as", "EAR99", "--reason", "r"],
+        ["override", NOSUCH, "--as", "EAR99", "--reason", "r"],
+        4,
+        env=OFFICER,
+    ),
+    "declassify": Row(
+        ["declassify", "{qasm}", "--reason", "r"],
+        ["declassify", "{qasm}", "--reason", "r"],
+        3,
+        env=OFFICER,
+        bad_env=RESEARCHER,
+    ),  # fmt: skip
+    "reclassify": Row(["reclassify"], ["reclassify"], 3, bad_env=RESEARCHER),
+    "lineage derive": Row(
+        ["lineage", "derive", "--activity", "fit", "--used", "{csv}", "--generated", "{qasm}"],
+        ["lineage", "derive", "--activity", "fit", "--used", NOSUCH, "--generated", "{qasm}"],
+        4,
+    ),
+    "lineage record": Row(
+        ["lineage", "record", "--activity", "plot {n}", "--used", "{csv}", "--generated", "{new_file}"],
+        ["lineage", "record", "--activity", "plot", "--used", "{csv}", "--generated", "{nowhere}"],
+        2,
+    ),
+    "lineage trace": Row(["lineage", "trace", "{csv_short}", "--downstream"], ["lineage", "trace", NOSUCH], 4),
+    "lineage retract": Row(
+        ["lineage", "retract", "{activity1}", "--reason", "r"],
+        ["lineage", "retract", NOSUCH, "--reason", "r"],
+        4,
+        ok_text=["lineage", "retract", "{activity2}", "--reason", "r"],
+        env=OFFICER,
+    ),
+    "lineage export": Row(["lineage", "export", "{csv}"], ["lineage", "export", "{csv}", "--format", "dot"], 2),
+    "screen": Row(
+        ["screen", "QuantumCTek Co Ltd", "--country", "CN"],
+        ["screen", "x", "--country", "CN"],
+        3,
+        bad_env={"QGOV_USER": "nobody"},
+    ),  # fmt: skip
+    "access check": Row(["access", "check", "{request}"], ["access", "check", "{bad_json}"], 2),
+    "access request": Row(
+        ["access", "request", "--artifact", "{csv_short}", "--purpose", "p"],
+        ["access", "request", "--artifact", NOSUCH, "--purpose", "p"],
+        4,
+    ),
+    "access queue": Row(["access", "queue"], ["access", "queue"], 3, env=OFFICER, bad_env={"QGOV_USER": "nobody"}),
+    "access approve": Row(
+        ["access", "approve", "{queued1}", "--licence", "BIS D1"],
+        ["access", "approve", NOSUCH],
+        4,
+        ok_text=["access", "approve", "{queued2}", "--licence", "BIS D1"],
+        env=OFFICER,
+    ),
+    "access deny": Row(
+        ["access", "deny", "{queued3}", "--reason", "r"],
+        ["access", "deny", "{queued4}", "--reason", "r"],
+        3,
+        ok_text=["access", "deny", "{queued4}", "--reason", "r"],
+        env=OFFICER,
+        bad_env=RESEARCHER,
+    ),
+    "access revoke": Row(
+        ["access", "revoke", "{grant1}", "--reason", "r"],
+        ["access", "revoke", NOSUCH, "--reason", "r"],
+        4,
+        ok_text=["access", "revoke", "{grant2}", "--reason", "r"],
+        env=OFFICER,
+    ),
+    "access sweep": Row(["access", "sweep"], ["access", "sweep"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "person add": Row(
+        ["person", "add", "carol", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B"],
+        [
+            "person",
+            "add",
+            "carol",
+            "--citizenship",
+            "US",
+            "--location",
+            "US",
+            "--affiliation",
+            "Lab B",
+            "--training-completed-on",
+            "last tuesday",
+        ],
+        2,
+    ),  # fmt: skip
+    "person erase": Row(
+        ["person", "erase", "eve1", "--reason", "r"],
+        ["person", "erase", "nosuch", "--reason", "r"],
+        4,
+        ok_text=["person", "erase", "eve2", "--reason", "r"],
+    ),
+    "screening load": Row(["screening", "load", "{csl}"], ["screening", "load", "{nowhere}"], 2, env=OFFICER),
+    "release": Row(
+        ["release", "calib", "--stat", "mean", "--column", "t1_us", "--epsilon", "0.1", "--preview"],
+        ["release", "calib", "--stat", "mean", "--column", "nosuch", "--epsilon", "0.1", "--preview"],
+        2,
+    ),
+    "budget set": Row(["budget", "set", "calib", "{privacy}"], ["budget", "set", "calib", "{bad_json}"], 2),
+    "budget show": Row(["budget", "show", "calib"], ["budget", "show", "nosuch"], 4),
+    "budget reconcile": Row(
+        None,
+        ["budget", "reconcile", "calib", NOSUCH, "--action", "refund", "--reason", "r"],
+        2,
+        why="needs a release killed while computing: test_privacy_cli.py kills one",
+    ),
+    "releases list": Row(["releases", "list", "calib"], ["releases", "list", "nosuch"], 4),
+    "releases approve": Row(
+        ["releases", "approve", "{review1}", "--reason", "r"],
+        ["releases", "approve", NOSUCH, "--reason", "r"],
+        4,
+        ok_text=["releases", "approve", "{review2}", "--reason", "r"],
+        env=OFFICER,
+    ),
+    "releases deny": Row(
+        ["releases", "deny", "{review3}", "--reason", "r"],
+        ["releases", "deny", NOSUCH, "--reason", "r"],
+        4,
+        ok_text=["releases", "deny", "{review4}", "--reason", "r"],
+        env=OFFICER,
+    ),
+    "releases classify": Row(
+        ["releases", "classify", "{released_short}", "--as", "EAR99", "--reason", "r"],
+        ["releases", "classify", NOSUCH, "--as", "EAR99", "--reason", "r"],
+        4,
+        env=OFFICER,
+    ),
+    "releases run": Row(["releases", "run"], ["releases", "run"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "retention show": Row(["retention", "show", "{csv_short}"], ["retention", "show", NOSUCH], 4),
+    "retention sweep": Row(["retention", "sweep"], ["retention", "sweep", "--at", "yesterday"], 2),
+    "hold add": Row(["hold", "add", "--person", "bob", "--reason", "r"], ["hold", "add", "--reason", "r"], 2),
+    "hold list": Row(["hold", "list"], ["hold", "list"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "hold release": Row(
+        ["hold", "release", "{hold1}", "--reason", "r"],
+        ["hold", "release", NOSUCH, "--reason", "r"],
+        4,
+        ok_text=["hold", "release", "{hold2}", "--reason", "r"],
+    ),
+    "delete": Row(["delete", "{csv_short}", "--reason", "r"], ["delete", NOSUCH, "--reason", "r"], 4),
+    "token create": Row(["token", "create", "bob"], ["token", "create", "bob", "--days", "9999"], 2),
+    "token list": Row(["token", "list"], ["token", "list"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
+    "token revoke": Row(
+        ["token", "revoke", "{token1}"], ["token", "revoke", "ffffffff"], 4, ok_text=["token", "revoke", "{token2}"]
+    ),
+    "account password": Row(
+        ["account", "password", "alice", "--password-stdin"],
+        ["account", "password", "nosuch", "--password-stdin"],
+        4,
+        stdin="a long enough passphrase 42\n",
+    ),
+    "roles show": Row(["roles", "show"], ["roles", "show"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
+}
+
+
+def _commands(command: Any = None, path: tuple[str, ...] = ()) -> list[str]:
+    from governance.cli.main import app
+
+    command = command or typer.main.get_command(app)
+    subcommands = getattr(command, "commands", None)
+    if not subcommands:
+        return [" ".join(path)]
+    return [name for key in sorted(subcommands) for name in _commands(subcommands[key], (*path, key))]
+
+
+def test_every_command_has_a_row() -> None:
+    commands = _commands()
+    missing = [c for c in commands if c not in ROWS]
+    assert not missing, "\n".join(
+        f"'qgov {c}' has no row in ROWS of tests/e2e/test_cli_contract.py: add how it succeeds and fails"
+        for c in missing
+    )
+    stale = sorted(set(ROWS) - set(commands))
+    assert not stale, f"ROWS names commands the app does not have: {', '.join(stale)}"
+    assert all(r.ok is not None or r.why for r in ROWS.values())
+
+
+class World:
+    """The module's store: people, a controlled dataset with a privacy profile, requests,
+    grants, holds, tokens, releases, derivations and a deletion certificate to act on."""
+
+    def __init__(self, root: Path, prefect_api: str) -> None:
+        self.root = root
+        self.env = {"QGOV_HOME": str(root / "home"), "QGOV_USER": "alice", "PREFECT_API_URL": prefect_api}
+        self.values: dict[str, str] = {"nowhere": str(root / "nowhere"), "out": str(root / "out" / "file")}
+        self.counter = 0
+
+    def run(self, args: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> Any:
+        environ = {**os.environ, **self.env, **(env or {})}
+        environ.pop("QGOV_URL", None)
+        return subprocess.run(
+            [QGOV, *args], env=environ, input=stdin, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        proc = self.run([*args, "--json"], env)
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+        return json.loads(proc.stdout)
+
+    def fill(self, args: list[str]) -> list[str]:
+        self.counter += 1
+        return [a.format(n=self.counter, **self.values) for a in args]
+
+
+def _person(w: World, name: str, citizenship: str, role: str) -> None:
+    w.ok("person", "add", name, "--citizenship", citizenship, "--location", "US", "--affiliation", "Lab B",
+         "--training-completed-on", date.today().isoformat(), "--role", role)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
+    from governance.sample_data import calibration_table, write_sample_folder
+
+    root = tmp_path_factory.mktemp("contract")
+    w = World(root, prefect_api)
+    v = w.values
+    (root / "out").mkdir()
+    w.ok("init")
+    _person(w, "alice", "US", "admin")
+    _person(w, "olga", "US", "export_control_officer")
+    _person(w, "bob", "CN", "researcher")
+    for name in ("eve1", "eve2"):
+        _person(w, name, "US", "researcher")
+    sample = write_sample_folder(root / "sample")
+    calibration_table(qubits=200, seed=4).to_csv(sample / "calibration.csv", index=False)
+    privacy = root / "privacy.yaml"
+    privacy.write_text(yaml.safe_dump({"contributions": 1, "budget": {"epsilon": "5", "delta": "0"},
+                                       "columns": {"t1_us": {"bounds": [0, 400]}}}))  # fmt: skip
+    controlled = [
+        "--subject-type",
+        "quantum_computer",
+        "--param",
+        "physical_qubits=120",
+        "--param",
+        "cnot_error=0.0008",
+    ]
+    controlled += ["--fundamental", "no", "--intended-for-publication", "no", "--restrictions-accepted", "yes"]
+    w.ok("dataset", "register", "calib", *controlled, "--privacy", str(privacy))
+    arts = {a["path"]: a["id"] for a in w.ok("ingest", str(sample), "-d", "calib")["artifacts"]}
+    v.update(csv=arts["calibration.csv"], qasm=arts["circuits/ghz5.qasm"], privacy=str(privacy))
+    v.update(csv_short=v["csv"][:8])
+    w.ok("dataset", "register", "scratch")
+    extra = root / "extra"
+    extra.mkdir()
+    (extra / "notes.txt").write_text("scratch notes\n")
+    gone = root / "gone"
+    gone.mkdir()
+    (gone / "gone.txt").write_text("to be deleted\n")
+    v["extra_folder"] = str(extra)
+    doomed = w.ok("ingest", str(gone), "-d", "scratch")["artifacts"][0]["id"]
+    cert = root / "cert.json"
+    deleted = w.ok("delete", doomed, "--reason", "r", "--yes", "--before-retention-end", "-o", str(cert))
+    v.update(certificate=deleted["certificate"]["certificate_id"][:8], certificate_file=str(cert))
+    # requests: alice's are granted; bob's (a Chinese national, controlled technology) wait for review
+    for key in ("grant1", "grant2", "fetch_grant"):
+        v[key] = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key)["grant"]
+    for key in ("queued1", "queued2", "queued3", "queued4"):
+        made = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key, env=RESEARCHER)
+        assert made["status"] == "queued", made
+        v[key] = made["request"][:8]
+    for key in ("hold1", "hold2"):
+        v[key] = w.ok("hold", "add", "--dataset", "scratch", "--reason", key)["hold"][:8]
+    for key in ("token1", "token2"):
+        v[key] = w.ok("token", "create", "bob")["id"][:6]
+    for key in ("activity1", "activity2"):
+        v[key] = w.ok("lineage", "derive", "--activity", key, "--used", v["csv"], "--generated", v["qasm"])["activity"]
+    released = w.ok("release", "calib", "--stat", "mean", "--column", "t1_us", "--epsilon", "0.1", "--purpose", "p")
+    v["released_short"] = released["release_id"][:8]
+    for i, key in enumerate(("review1", "review2", "review3", "review4")):
+        asked = w.ok(
+            "release", "calib", "--stat", "count", "--column", "t1_us", "--epsilon", f"0.6{i}", "--purpose", key
+        )
+        assert asked["status"] == "review", asked
+        v[key] = asked["release_id"]
+    v["checkpoint"] = str(w.ok("audit", "checkpoint")["size"])
+    proof = root / "proof.json"
+    proof.write_text(json.dumps(w.ok("audit", "prove", "#1")))
+    v["proof"] = str(proof)
+    item = root / "item.json"
+    item.write_text(json.dumps({"kind": "technology", "subject": {"type": "qkd"}}))
+    bad_item = root / "bad-item.json"
+    bad_item.write_text(json.dumps({"kind": "gizmo"}))
+    request = root / "request.json"
+    request.write_text(json.dumps({"requester": {"name": "Li Wei", "citizenships": ["CN"], "location": "US",
+                                                 "affiliation": "Univ."}, "item": {"artifact": v["csv_short"]},
+                                   "destination": "US"}))  # fmt: skip
+    bad_json = root / "bad.json"
+    bad_json.write_text("{not json")
+    not_empty = root / "not-empty"
+    not_empty.mkdir()
+    (not_empty / "x").write_text("x")
+    repo = Path(__file__).resolve().parents[2]
+    v.update(item=str(item), bad_item=str(bad_item), request=str(request), bad_json=str(bad_json))
+    v.update(cases=str(repo / "policies" / "cases" / "ear.yaml"), not_empty=str(not_empty))
+    v["csl"] = str(repo / "policies" / "data" / "restricted-parties-sample.csv")
+    return w
+
+
+def _new_file(w: World) -> None:
+    path = w.root / f"new-{w.counter}.txt"
+    path.write_text(f"result {w.counter}\n")
+    w.values["new_file"] = str(path)
+
+
+def _error_document(proc: Any, code: int) -> dict[str, Any]:
+    """With --json an error is one JSON document on stdout, and one line on stderr."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    doc = json.loads(proc.stdout)
+    error = doc["error"]
+    assert set(doc) == {"error"} and error["exit_code"] == code, doc
+    assert isinstance(error["code"], str) and error["message"] and "\n" not in error["message"], doc
+    _one_line(proc.stderr)
+    return doc
+
+
+def _one_line(stderr: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize("command", sorted(ROWS), ids=sorted(ROWS))
+def test_command_follows_the_contract(world: World, command: str) -> None:
+    row = ROWS[command]
+    if row.ok is not None:
+        _new_file(world)
+        ok = world.run([*world.fill(row.ok), "--json"], row.env, row.stdin)
+        assert ok.returncode == row.ok_code, (ok.stdout, ok.stderr)
+        json.loads(ok.stdout)  # exactly one document: json.loads refuses anything after it
+        _new_file(world)
+        text = world.run(world.fill(row.ok_text or row.ok), row.env, row.stdin)
+        assert text.returncode == row.ok_code, (text.stdout, text.stderr)
+        assert text.stdout.strip(), f"qgov {command}: the result must go to stdout (stderr: {text.stderr!r})"
+        assert "Traceback" not in text.stderr
+    bad_env = {k: v.format(**world.values) for k, v in (row.bad_env or {}).items()}
+    bad = world.run([*world.fill(row.bad), "--json"], {**row.env, **bad_env}, row.stdin)
+    _error_document(bad, row.bad_code)
+    bad_text = world.run(world.fill(row.bad), {**row.env, **bad_env}, row.stdin)
+    assert bad_text.returncode == row.bad_code and bad_text.stdout == "", (bad_text.stdout, bad_text.stderr)
+    _one_line(bad_text.stderr)
+    if row.needs_store:
+        args = world.fill(row.ok or row.bad)
+        missing = world.run([*args, "--json"], {**row.env, "QGOV_HOME": world.values["nowhere"]}, row.stdin)
+        doc = _error_document(missing, 4)
+        assert doc["error"]["code"] == "no_store" and "run 'qgov init'" in doc["error"]["message"]
+        assert world.values["nowhere"] in doc["error"]["message"]
+        assert not Path(world.values["nowhere"]).exists()
+
+
+def test_an_ambiguous_prefix_names_the_candidates_and_a_unique_one_resolves(tmp_path: Path) -> None:
+    """Two datasets whose ids begin alike: the shared prefix is exit 2 naming both, a longer
+    one resolves, a prefix that matches nothing is exit 4."""
+    from sqlalchemy import create_engine, text
+
+    w = World(tmp_path, "")
+    w.ok("init")
+    for name in ("first", "second"):
+        w.ok("dataset", "register", name)
+    engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'qgov.db'}")
+    with engine.begin() as conn:
+        for name, new_id in (("first", "abcd1111-0000-4000-8000-000000000000"),
+                             ("second", "abcd2222-0000-4000-8000-000000000000")):  # fmt: skip
+            conn.execute(text("UPDATE datasets SET id = :id WHERE name = :name"), {"id": new_id, "name": name})
+    engine.dispose()
+    ambiguous = w.run(["dataset", "show", "abcd", "--json"])
+    doc = _error_document(ambiguous, 2)["error"]
+    assert doc["code"] == "ambiguous_id" and "abcd1111" in doc["message"] and "abcd2222" in doc["message"]
+    assert [c[:8] for c in doc["candidates"]] == ["abcd1111", "abcd2222"]
+    assert w.ok("dataset", "show", "abcd2")["name"] == "second"
+    assert w.run(["dataset", "show", "abcd3"]).returncode == 4
+    assert w.run(["dataset", "show", "abc"]).returncode == 4  # below the minimum prefix: never a guess
+
+
+def test_no_command_creates_a_store_it_was_not_asked_to(tmp_path: Path) -> None:
+    """Without QGOV_HOME, a command run in an empty directory names where it looked; nothing appears."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("QGOV_")}
+    proc = subprocess.run([QGOV, "dataset", "list"], cwd=tmp_path, env=environ, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 4 and proc.stdout == ""
+    assert f"no qgov store at {tmp_path.resolve() / '.qgov'}" in proc.stderr and "run 'qgov init'" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
