@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape as escape_markup
+from rich.progress import Progress
 from rich.segment import Segment
 from rich.text import Text
 
@@ -79,6 +80,11 @@ _json_errors = False
 def set_json_errors(enabled: bool) -> None:
     global _json_errors  # noqa: PLW0603 - one flag per process, set once by the entry point
     _json_errors = enabled
+
+
+def progress(*columns: Any, **options: Any) -> Progress:
+    """A progress bar on stderr, for a person at a terminal only (a log or a pipe gets none)."""
+    return Progress(*columns, console=diagnostics, disable=not diagnostics.is_terminal, **options)
 
 
 def print_json(document: Any) -> None:
@@ -145,5 +151,6 @@ __all__ = [
     "human_size",
     "plain",
     "print_json",
+    "progress",
     "set_json_errors",
 ]

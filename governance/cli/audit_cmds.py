@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from governance.cli._context import open_app
-from governance.cli._render import console, diagnostics, print_json
+from governance.cli._render import console, diagnostics, print_json, progress
 from qgov.errors import InputError
 
 audit_app = typer.Typer(
@@ -78,7 +78,7 @@ def audit_verify(
             doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
     doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
     if blobs:
-        with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=diagnostics) as bar:
+        with progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn()) as bar:
             task = bar.add_task("verify", total=None)
             check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))
         doc["objects_checked"] = check.checked

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
@@ -23,6 +23,7 @@ from governance.cli._render import (
     human_size,
     plain,
     print_json,
+    progress,
     set_json_errors,
 )
 from governance.cli.access_cmds import access_app, screen_command, screening_app
@@ -418,13 +419,12 @@ def ingest(
 
 class _ingest_progress:  # noqa: N801 - used as a context manager like a function
     def __enter__(self) -> Any:
-        self.bar = Progress(
+        self.bar = progress(
             TextColumn("[bold]ingest[/]"),
             BarColumn(),
             TextColumn("{task.fields[files]}"),
             DownloadColumn(binary_units=True),
             TimeElapsedColumn(),
-            console=diagnostics,
             transient=True,  # the summary that follows says what happened
         )
         self.bar.start()
@@ -546,7 +546,7 @@ def keys_rotate(as_json: JsonFlag = False) -> None:
     """Add a new key-encryption key and re-wrap every data key under it (no data is re-encrypted)."""
     from governance.keys import rotate
 
-    with Progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn(), console=diagnostics) as bar:
+    with progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn()) as bar:
         task = bar.add_task("rewrap", total=None)
         report = rotate(open_app(), progress=lambda done, total: bar.update(task, completed=done, total=total))
     doc = {

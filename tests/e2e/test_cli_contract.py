@@ -73,7 +73,7 @@ ROWS: dict[str, Row] = {
     "keys rotate": Row(["keys", "rotate"], ["keys", "rotate"], 3, bad_env=RESEARCHER),
     "audit verify": Row(["audit", "verify"], ["audit", "verify", "--since", "{nowhere}"], 2),
     "audit events": Row(["audit", "events", "--limit", "3"], ["audit", "events", "--limit", "0"], 2),
-    "audit checkpoint": Row(["audit", "checkpoint"], ["audit", "checkpoint"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "audit checkpoint": Row(["audit", "checkpoint"], ["audit", "checkpoint"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
     "audit public-key": Row(["audit", "public-key"], ["audit", "public-key"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
     "audit prove": Row(["audit", "prove", "#1"], ["audit", "prove", NOSUCH], 4),
     "audit consistency": Row(["audit", "consistency", "{checkpoint}"], ["audit", "consistency", "999999999"], 4),
@@ -129,8 +129,8 @@ ROWS: dict[str, Row] = {
     "screen": Row(
         ["screen", "QuantumCTek Co Ltd", "--country", "CN"],
         ["screen", "x", "--country", "CN"],
-        3,
-        bad_env={"QGOV_USER": "nobody"},
+        4,
+        bad_env={"QGOV_HOME": "{nowhere}"},
     ),  # fmt: skip
     "access check": Row(["access", "check", "{request}"], ["access", "check", "{bad_json}"], 2),
     "access request": Row(
@@ -161,7 +161,7 @@ ROWS: dict[str, Row] = {
         ok_text=["access", "revoke", "{grant2}", "--reason", "r"],
         env=OFFICER,
     ),
-    "access sweep": Row(["access", "sweep"], ["access", "sweep"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "access sweep": Row(["access", "sweep"], ["access", "sweep"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
     "person add": Row(
         ["person", "add", "carol", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B"],
         [
@@ -220,7 +220,7 @@ ROWS: dict[str, Row] = {
         4,
         env=OFFICER,
     ),
-    "releases run": Row(["releases", "run"], ["releases", "run"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "releases run": Row(["releases", "run"], ["releases", "run"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
     "retention show": Row(["retention", "show", "{csv_short}"], ["retention", "show", NOSUCH], 4),
     "retention sweep": Row(["retention", "sweep"], ["retention", "sweep", "--at", "yesterday"], 2),
     "hold add": Row(["hold", "add", "--person", "bob", "--reason", "r"], ["hold", "add", "--reason", "r"], 2),
