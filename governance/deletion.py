@@ -39,7 +39,12 @@ DELETE_ROLES = {"admin", "data_manager"}
 
 
 class HeldError(AccessDenied):
-    """A deletion refused because a legal hold covers what it would destroy (``hold`` names it)."""
+    """A deletion refused because a legal hold covers what it would destroy (``hold`` names it).
+
+    A verdict on what was asked (exit 1), not a missing permission: nobody may delete it."""
+
+    exit_code = 1
+    code = "held"
 
     def __init__(self, message: str, hold: dict[str, Any]) -> None:
         super().__init__(message)

@@ -24,6 +24,9 @@ from qgov.errors import AccessDenied, InputError, PolicyError
 class BudgetExceededError(AccessDenied):
     """A release would spend more than the dataset has left."""
 
+    exit_code = 1  # a release refused: a verdict (DESIGN.md), not a missing permission
+    code = "budget_exceeded"
+
 
 def parse_epsilon(value: object, field: str = "--epsilon") -> Fraction:
     """A positive, finite ε as an exact fraction."""

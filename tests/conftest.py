@@ -182,6 +182,26 @@ def cli(env: dict[str, str], prefect_api: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def whatif_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An initialised store (SQLite, alice admin) for what-if commands run outside ``cli``:
+    every command but ``init`` refuses a store that does not exist (ADR 0025)."""
+    home = tmp_path_factory.mktemp("whatif") / "home"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("QGOV_")}
+    environ |= {"QGOV_HOME": str(home), "QGOV_USER": "alice"}
+    done = subprocess.run([QGOV, "init"], env=environ, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return str(home)
+
+
+@pytest.fixture
+def in_whatif_store(whatif_home: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run with os.environ act in :func:`whatif_home`."""
+    monkeypatch.delenv("QGOV_DATABASE_URL", raising=False)
+    monkeypatch.setenv("QGOV_HOME", whatif_home)
+    monkeypatch.setenv("QGOV_USER", "alice")
+
+
+@pytest.fixture(scope="session")
 def sample_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from governance.sample_data import write_sample_folder
 

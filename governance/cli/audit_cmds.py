@@ -361,14 +361,14 @@ def _write_document(doc: dict[str, Any], output: Path | None, as_json: bool = Fa
 
 
 def write_text(text: str, output: Path | None, quiet: bool = False) -> None:
-    """To stdout, or to ``output`` atomically (complete or not at all), noting it on stderr."""
+    """To stdout, or to ``output`` atomically (complete or not at all), saying so on stdout."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     _atomic_write(output, text)
     if not quiet:
-        diagnostics.print(f"wrote {output}")
+        console.print(f"wrote {output}")
 
 
 def _atomic_write(path: Path, text: str) -> None:

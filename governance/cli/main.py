@@ -458,8 +458,8 @@ def _render_ingest(report: Any, as_json: bool) -> None:
         )
         return
     if report.failed and not (report.artifacts or report.quarantined or report.skipped):
-        for f in report.failed:  # nothing else to say: just the reasons, one line each
-            console.print(f"[bold red]error:[/] {escape(f['error'])}", highlight=False)
+        for f in report.failed:  # nothing else to say: just the reasons, one line each, as errors
+            diagnostics.print(f"[bold red]error:[/] {escape(f['error'])}", highlight=False)
         return
     console.print(
         f"dataset [bold]{escape(report.dataset)}[/]: {report.ingested} new, {report.unchanged} unchanged, "
@@ -474,7 +474,7 @@ def _render_ingest(report: Any, as_json: bool) -> None:
     for skipped in report.skipped:
         console.print(f"[yellow]skipped[/] {escape(skipped['path'])}: {escape(skipped['reason'])}")
     for f in report.failed:
-        console.print(f"[red]not ingested[/] {escape(f['error'])}")
+        diagnostics.print(f"[red]not ingested[/] {escape(f['error'])}")
 
 
 # -- fetch ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from governance.cli._context import open_app
-from governance.cli._render import console, print_json
+from governance.cli._render import console, diagnostics, print_json
 
 budget_app = typer.Typer(help="A dataset's privacy budget: set it, show it, settle a stuck reservation.",
                          no_args_is_help=True)  # fmt: skip
@@ -127,8 +127,8 @@ def _print_answer(doc: dict[str, Any]) -> None:
         console.print(f"[bold red]failed[/]: {doc.get('error')} (spent ε {doc['epsilon_spent']})")
     elif doc["status"] == "denied":
         console.print(f"[bold red]denied[/]: {reason}")
-    elif doc.get("error"):
-        console.print(f"[bold red]error:[/] {doc['error']}", highlight=False)
+    elif doc.get("error"):  # no statistic and no verdict: an error line, on stderr
+        diagnostics.print(f"[bold red]error:[/] {doc['error']}", highlight=False)
     else:
         console.print(f"[yellow]{doc['status']}[/]: {reason} (release {doc['release_id']})")
     for warning in doc.get("warnings", []):

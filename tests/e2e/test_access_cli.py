@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import QGOV
 
+pytestmark = pytest.mark.usefixtures("in_whatif_store")
+
 AT = "2026-11-25T12:00:00Z"
 REQUESTER = {
     "name": "Li Wei",
@@ -169,7 +171,7 @@ def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None: 
     )
     assert (asked["outcome"], asked["status"]) == ("license_required", "queued")
     refused = cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), extra_env={"QGOV_USER": "li"})
-    assert refused.returncode == 1 and "no valid grant covers it" in refused.stderr
+    assert refused.returncode == 3 and "no valid grant covers it" in refused.stderr
     waiting = ok(cli("access", "queue", "--json", extra_env={"QGOV_USER": "olga"}))["queue"]
     assert [w["request"] for w in waiting] == [asked["request"]]
     no_licence = cli("access", "approve", asked["request"], extra_env={"QGOV_USER": "olga"})
@@ -183,7 +185,7 @@ def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None: 
     assert (tmp_path / "x.csv").read_bytes() == (sample_tree / "calibration.csv").read_bytes()
     ok(cli("access", "revoke", grant, "--reason", "project ended", "--json", extra_env={"QGOV_USER": "olga"}))
     again = cli("fetch", csv["id"], "-o", str(tmp_path / "y.csv"), extra_env={"QGOV_USER": "li"})
-    assert again.returncode == 1 and not (tmp_path / "y.csv").exists()
+    assert again.returncode == 3 and not (tmp_path / "y.csv").exists()
     assert ok(cli("access", "sweep", "--json"))["expired"] == []
     sample = (Path(__file__).resolve().parents[2] / "policies" / "data" / "restricted-parties-sample.csv").read_text()
     (tmp_path / "csl.csv").write_text(

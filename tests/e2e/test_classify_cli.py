@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import QGOV
 
+pytestmark = pytest.mark.usefixtures("in_whatif_store")
+
 ITEM = {
     "name": "fidelity-sweep-2026-03",
     "kind": "technology",
@@ -44,12 +46,12 @@ def test_classify_json_contract(tmp_path: Path) -> None:
 
 def test_classify_explains_in_plain_words(tmp_path: Path) -> None:
     proc = _run("classify", _item(tmp_path, ITEM))
-    assert proc.returncode == 0 and proc.stdout == ""
-    assert "fidelity-sweep-2026-03 is 4E906 (controlled)" in proc.stderr
-    assert "15 CFR 774 Supp. 1, ECCN 4A906.a.2" in proc.stderr
+    assert proc.returncode == 0 and proc.stderr == ""  # the answer is the result: stdout
+    assert "fidelity-sweep-2026-03 is 4E906 (controlled)" in proc.stdout
+    assert "15 CFR 774 Supp. 1, ECCN 4A906.a.2" in proc.stdout
     assert (
         "not cleared by ear.734.8: fundamental research claimed but research.restrictions_accepted is true"
-        in proc.stderr
+        in proc.stdout
     )
 
 
@@ -94,7 +96,8 @@ def test_bad_items_are_one_line_exit_2(tmp_path: Path, item: object, message: st
     path = tmp_path / "item.json"
     path.write_text(item if isinstance(item, str) else json.dumps(item))
     proc = _run("classify", str(path), "--json")
-    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["code"] == "bad_input"
+    assert message in json.loads(proc.stdout)["error"]["message"]
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
 
 
@@ -107,7 +110,7 @@ def test_policy_test_passes_shipped_cases_and_fails_a_wrong_one(tmp_path: Path) 
         "cases:\n  - name: 33 qubits is controlled?\n    item: {kind: hardware, subject: {type: quantum_computer, physical_qubits: 33, cnot_error: 1.0e-9}}\n    expect: 4A906\n"
     )
     bad = _run("policy", "test", str(wrong))
-    assert bad.returncode == 1 and "FAIL 33 qubits is controlled?" in bad.stderr and "0 passed, 1 failed" in bad.stderr
+    assert bad.returncode == 1 and "FAIL 33 qubits is controlled?" in bad.stdout and "0 passed, 1 failed" in bad.stdout
 
 
 def test_a_broken_org_policy_is_one_line_naming_the_rule(tmp_path: Path) -> None:
@@ -139,7 +142,7 @@ def test_officer_workflow_from_the_cli(cli, sample_tree: Path) -> None:  # type:
     shown = json.loads(cli("artifact", "show", csv["id"], "--json").stdout)
     assert shown["classification"] == "4E906" and shown["classification_basis"] == "automatic"
     refused = cli("override", csv["id"], "--as", "EAR99", "--reason", "aggregates")
-    assert refused.returncode == 1 and "needs the export_control_officer role" in refused.stderr
+    assert refused.returncode == 3 and "needs the export_control_officer role" in refused.stderr
     assert cli("role", "grant", "olga", "export_control_officer").returncode == 0
     done = cli(
         "override", csv["id"], "--as", "EAR99", "--reason", "aggregates only", "--json", extra_env={"QGOV_USER": "olga"}

@@ -74,7 +74,7 @@ def test_quarantine_exits_1_and_says_why(cli, tmp_path: Path) -> None:  # type: 
     calibration_table(bad_rows=2).to_csv(bad, index=False)
     proc = cli("ingest", str(bad), "-d", "calib")
     assert proc.returncode == 1
-    assert "quarantined bad.csv: expect_column_values_to_be_between on cnot_error: 2 of 24 rows failed" in proc.stderr
+    assert "quarantined bad.csv: expect_column_values_to_be_between on cnot_error: 2 of 24 rows failed" in proc.stdout
 
 
 def test_tampered_log_exits_1_naming_the_event(cli, env, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_tampered_log_exits_1_naming_the_event(cli, env, sample_tree: Path) -> N
         conn.execute("""UPDATE events SET payload = json_set(payload, '$.size', 1) WHERE seq = 4""")
     proc = cli("audit", "verify")
     assert proc.returncode == 1
-    assert "log tampered at event #4" in proc.stderr
+    assert "log tampered at event #4" in proc.stdout
     doc = json.loads(cli("audit", "verify", "--json").stdout)
     assert doc["ok"] is False and doc["first_bad_event"]["seq"] == 4
 
@@ -118,8 +118,8 @@ BAD_INPUT = [
         2,
         ["/nonexistent/run-7: no such file or directory"],
     ),
-    ("unknown dataset", ["ingest", "{tree}", "-d", "nope"], 2, ["dataset 'nope' is not registered"]),
-    ("unknown artifact", ["fetch", "0000", "-o", "{tmp}/x"], 2, ["artifact '0000' does not exist"]),
+    ("unknown dataset", ["ingest", "{tree}", "-d", "nope"], 4, ["dataset 'nope' is not registered"]),
+    ("unknown artifact", ["fetch", "0000", "-o", "{tmp}/x"], 4, ["artifact '0000' does not exist"]),
     (
         "bad subject type",
         ["dataset", "register", "x", "--subject-type", "toaster"],
@@ -166,9 +166,10 @@ def test_bad_input_gets_one_line_naming_the_problem(
     _one_line_error(cli(*args), code, *fragments)
 
 
-def test_commands_before_init_say_what_to_do(cli, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("dataset", "register", "calib")
-    _one_line_error(cli("ingest", str(sample_tree), "-d", "calib"), 2, "run 'qgov init' first")
+def test_commands_before_init_say_what_to_do(cli, env, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
+    _one_line_error(cli("dataset", "register", "calib"), 4, f"no qgov store at {env['QGOV_HOME']}", "run 'qgov init'")
+    _one_line_error(cli("ingest", str(sample_tree), "-d", "calib"), 4, "run 'qgov init'")
+    assert not Path(env["QGOV_HOME"]).exists()
 
 
 def test_key_file_readable_by_others_is_refused(cli, env, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
@@ -210,4 +211,4 @@ def test_demo_tells_the_whole_story(cli, env, tmp_path: Path) -> None:  # type: 
         "li.wei        → license_required (queued)",
         "chen.q        → deny (denied)",
     ):
-        assert line in proc.stderr, line
+        assert line in proc.stdout, line

@@ -64,7 +64,7 @@ def test_a_researcher_gets_a_dp_mean_and_then_a_refusal_with_what_remains(cli, s
     assert shown["epsilon"] == {"total": "1", "spent": "0.9", "reserved": "0", "remaining": "0.1"}
     assert shown["ledger_consistent"] and len(shown["releases"]) == 3
     human = cli("budget", "show", store)
-    assert human.returncode == 0 and "ε 0.1 remaining of 1" in human.stderr
+    assert human.returncode == 0 and "ε 0.1 remaining of 1" in human.stdout
 
 
 def test_above_the_cap_an_officer_approves_and_classifies(cli, store) -> None:  # type: ignore[no-untyped-def]
@@ -135,8 +135,8 @@ def test_preview_prints_the_expected_accuracy_and_spends_and_records_nothing(cli
     assert doc["status"] == "preview" and doc["epsilon_spent"] == 0.0 and doc["fits_budget"]
     assert doc["accuracy"]["plus_minus"] < 40 and doc["warnings"] == []
     human = cli(*ask)
-    assert human.returncode == 0 and "preview" in human.stderr and "nothing spent" in human.stderr
-    assert "±10% of the bounds' range needs about" in human.stderr
+    assert human.returncode == 0 and "preview" in human.stdout and "nothing spent" in human.stdout
+    assert "±10% of the bounds' range needs about" in human.stdout
     shown = _ok(cli("budget", "show", store, "--json"))
     assert shown["epsilon"]["spent"] == "0" and shown["releases"] == []
     assert len(_ok(cli("audit", "events", "--json"))["events"]) == events
@@ -161,7 +161,7 @@ def test_blank_and_text_cells_are_handled_in_the_release_and_a_pinned_mean_warns
     doc = _ok(done)
     assert doc["status"] == "released" and "row 38" not in done.stdout + done.stderr
     pinned = cli("release", "holes", "--stat", "mean", "--column", "t2_us", "--epsilon", "0.5", "--purpose", "p")
-    assert pinned.returncode == 0 and "warning" in pinned.stderr and "bound 20" in pinned.stderr
+    assert pinned.returncode == 0 and "warning" in pinned.stdout and "bound 20" in pinned.stdout
 
 
 def test_a_release_left_unfinished_by_a_kill_is_an_error_not_an_empty_success(cli, store, env) -> None:  # type: ignore[no-untyped-def]

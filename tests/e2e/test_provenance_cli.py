@@ -37,6 +37,14 @@ def _done(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess
     return proc
 
 
+def _verdict(proc: subprocess.CompletedProcess[str], code: int, match: str) -> None:
+    """Exit ``code`` with the verdict as the one line of the result, on stdout."""
+    assert proc.returncode == code, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stdout
+    assert re.match(match, lines[0]), lines[0]
+
+
 def _fails(proc: subprocess.CompletedProcess[str], code: int, match: str) -> None:
     """Exit ``code``, nothing on stdout, and one line on stderr matching ``match`` from its start."""
     assert proc.returncode == code, (proc.stdout, proc.stderr)
@@ -114,17 +122,17 @@ def test_recorded_fit_traces_upstream_to_its_input_the_ingests_and_who_ran_them(
     assert all(datetime.fromisoformat(e["valid_from"]) >= f.before for e in doc["edges"] if e["activity"] == "fit T1")
 
     tree = cli("lineage", "trace", f.fit)
-    assert tree.returncode == 0 and tree.stdout == "", tree.stderr
-    assert tree.stderr.startswith("upstream lineage as of ")
-    assert f"(7 nodes, {len(doc['edges'])} edges)" in tree.stderr.splitlines()[0]
-    assert tree.stderr.splitlines()[1].startswith(f"t1_fit.csv artifact {f.fit[:12]} EAR99")
+    assert tree.returncode == 0 and tree.stderr == "", tree.stderr
+    assert tree.stdout.startswith("upstream lineage as of ")
+    assert f"(7 nodes, {len(doc['edges'])} edges)" in tree.stdout.splitlines()[0]
+    assert tree.stdout.splitlines()[1].startswith(f"t1_fit.csv artifact {f.fit[:12]} EAR99")
     for branch in (
         f"├── wasGeneratedBy fit T1 derivation {f.activity[:12]}",
         f"│   ├── used calibration.csv artifact {f.raw[:12]} EAR99",
         "wasAssociatedWith alice person",
         "wasAssociatedWith qgov-ingest flow",
     ):
-        assert branch in tree.stderr, branch
+        assert branch in tree.stdout, branch
 
     only = _ok(cli("lineage", "trace", f.fit, "--depth", "0", "--json"))
     assert [n["id"] for n in only["nodes"]] == [f.fit] and only["edges"] == [] and only["depth"] == 0
@@ -140,7 +148,7 @@ def test_recorded_fit_traces_upstream_to_its_input_the_ingests_and_who_ran_them(
     at = earlier.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     _fails(
         cli("lineage", "trace", f.fit, "--as-of", local),
-        2,
+        4,
         rf"error: '{f.fit}' did not exist yet at {re.escape(at)} \(recorded \S+Z\)$",
     )
 
@@ -152,7 +160,7 @@ def test_trace_exports_as_prov_json_and_openlineage_run_events(cli, sample_tree:
 
     out = tmp_path / "fit.prov.json"
     written = cli("lineage", "export", f.fit, "--format", "prov-json", "-o", str(out))
-    assert written.returncode == 0 and written.stdout == "", written.stderr
+    assert written.returncode == 0 and written.stdout == f"wrote {out}\n", written.stderr
     document = ProvDocument.deserialize(source=str(out), format="json")
     labels = {str(r.identifier): str(r.label) for r in document.get_records() if r.identifier is not None}
     assert labels[f"qgov:artifact/{f.fit}"] == "t1_fit.csv"
@@ -173,7 +181,7 @@ def test_retraction_needs_an_officer_and_leaves_earlier_traces_intact(cli, sampl
     f = _record_fit(cli, sample_tree, tmp_path)
     _fails(
         cli("lineage", "retract", f.activity, "--reason", "wrong input"),
-        1,
+        3,
         r"error: user 'alice' may not retract derivations: it needs the export_control_officer role$",
     )
     _ok(cli("role", "grant", "alice", "export_control_officer", "--json"))
@@ -242,14 +250,14 @@ def test_proofs_verify_offline_with_only_the_public_key(cli, tmp_path: Path) -> 
     assert text.count('"dataset": "calib"') == 1
     edited = tmp_path / "edited.json"
     edited.write_text(text.replace('"dataset": "calib"', '"dataset": "calic"'))
-    _fails(
+    _verdict(
         verify(edited, public_key),
         1,
         r"proof does not verify: event hash mismatch: the event's content hashes to [0-9a-f]{16}…, "
         rf"the proof claims {registered['hash'][:16]}… \(the event was edited\)$",
     )
     other = NoteSigner(generate_signing_key("other.lab/log")).verifier_key()
-    _fails(
+    _verdict(
         verify(proof, other),
         1,
         rf"proof does not verify: no signature by key {re.escape(_key_id(other))}; "
@@ -318,7 +326,7 @@ def test_verify_passes_then_names_the_event_edited_in_the_database(cli, env) -> 
 
     proc = cli("audit", "verify")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert f"log tampered at event #{calib['seq']} ({calib['event_id']}): " in proc.stderr
+    assert f"log tampered at event #{calib['seq']} ({calib['event_id']}): " in proc.stdout
     doc = json.loads(cli("audit", "verify", "--json").stdout)
     assert doc["ok"] is False
     assert (doc["first_bad_event"]["seq"], doc["first_bad_event"]["event_id"]) == (calib["seq"], calib["event_id"])
@@ -336,8 +344,8 @@ def test_log_exports_to_csv_and_parquet_with_every_event(cli, sample_tree: Path,
     for fmt in ("csv", "parquet"):
         path = tmp_path / f"events.{fmt}"
         proc = cli("audit", "export", "--format", fmt, "-o", str(path))
-        assert proc.returncode == 0 and proc.stdout == "", proc.stderr
-        assert f"wrote {len(events)} events to {path}" in proc.stderr
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        assert proc.stdout == f"wrote {len(events)} events to {path}\n"
         tables[fmt] = pd.read_csv(path, dtype=str) if fmt == "csv" else pd.read_parquet(path)
     for table in tables.values():
         assert len(table) == len(events)
@@ -417,10 +425,15 @@ BAD_INPUT = [
 ]
 
 
+NOT_FOUND = {"trace unknown id", "report unknown id", "unknown event", "unknown input artifact"}
+
+
 @pytest.mark.parametrize(("case", "argv", "match"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_gets_one_line_naming_it_and_exit_2(cli, tmp_path: Path, case, argv, match) -> None:  # type: ignore[no-untyped-def]
+    """Bad input is exit 2; an id that names nothing is exit 4 (not found)."""
     cli("init")
     (tmp_path / "fit.csv").write_text("qubit,t1_us\n0,81.2\n")
     (tmp_path / "list.json").write_text("[1]\n")
-    _fails(cli(*[a.replace("{tmp}", str(tmp_path)) for a in argv]), 2, match)
+    code = 4 if case in NOT_FOUND else 2
+    _fails(cli(*[a.replace("{tmp}", str(tmp_path)) for a in argv]), code, match)
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "e.xml").exists()

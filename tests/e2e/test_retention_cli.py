@@ -88,8 +88,8 @@ def test_a_hold_blocks_deletion_then_a_deletion_yields_a_certificate_a_third_par
     forged["certificate"]["reason"] = "routine"
     cert.write_text(json.dumps(forged))
     bad = cli("audit", "verify-certificate", str(cert), "--key", key, extra_env=offline)
-    assert bad.returncode == 1 and "field 'reason' was changed" in bad.stderr
-    _one_line(cli("fetch", ids["raw.json"], "-o", str(tmp_path / "out.json")), 2, "was deleted on")
+    assert bad.returncode == 1 and "field 'reason' was changed" in bad.stdout
+    _one_line(cli("fetch", ids["raw.json"], "-o", str(tmp_path / "out.json")), 4, "was deleted on")
     assert _ok(cli("audit", "verify", "--json"))["ok"]
 
 
@@ -107,4 +107,4 @@ def test_erasing_a_person_keeps_the_log_verifiable(cli, ids) -> None:  # type: i
     done = _ok(cli("person", "erase", "Bob Q", "--reason", "erasure request", "--json"))
     assert done["pseudonym"].startswith("erased-")
     assert _ok(cli("audit", "verify", "--json"))["ok"]
-    _one_line(cli("person", "erase", "Bob Q", "--reason", "again"), 2, "no person 'Bob Q'")
+    _one_line(cli("person", "erase", "Bob Q", "--reason", "again"), 4, "no person 'Bob Q'")

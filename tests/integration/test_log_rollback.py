@@ -167,7 +167,7 @@ def test_an_older_copy_of_the_sqlite_database_is_caught_by_the_witness(app, env,
         shutil.copy2(f, db.parent / f.name)
     assert verify_log(app, witness=False).ok  # the old copy is a perfectly good log on its own
     proc = _qgov(env, "audit", "verify")
-    assert proc.returncode == 1 and "witness check failed" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and "witness check failed" in proc.stdout and "Traceback" not in proc.stderr
     doc = json.loads(_qgov(env, "audit", "verify", "--json").stdout)
     assert doc["ok"] is False and f"covers {new_size} events but the log holds {old_size}" in doc["witness"]["problem"]
     # and the next write does not quietly carry on from the old copy
