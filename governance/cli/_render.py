@@ -20,6 +20,7 @@ a name from being read as Rich markup or from breaking a line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any, NoReturn
@@ -69,7 +70,11 @@ class _SafeConsole(Console):
 
 # Results (stdout) and diagnostics (stderr). Neither binds a stream at import: Rich looks up
 # sys.stdout / sys.stderr at each write, so a test harness that swaps them sees the output.
-console = _SafeConsole(highlight=False, soft_wrap=True)
+# Piped into grep or a file, a table must not fold a name across lines at Rich's 80-column
+# default: without a terminal (and without COLUMNS, which Rich reads), lines may be 200 wide.
+console = _SafeConsole(
+    highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+)
 diagnostics = _SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 # Set by the entry point when the command line carries --json: errors then also print their

@@ -11,9 +11,12 @@ list of commands comes from the app: a new command without a row fails
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -280,11 +283,29 @@ class World:
         self.counter = 0
 
     def run(self, args: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> Any:
-        environ = {**os.environ, **self.env, **(env or {})}
-        environ.pop("QGOV_URL", None)
-        return subprocess.run(
-            [QGOV, *args], env=environ, input=stdin, capture_output=True, text=True, timeout=300, check=False
-        )
+        """``qgov ARGS`` through its console-script entry point, in this process (a subprocess
+        per call costs a second of imports; there are hundreds of calls): the environment,
+        stdin, stdout and stderr are the command's own for the call."""
+        from governance.cli.main import main
+
+        saved_env, saved_argv, saved_stdin = dict(os.environ), sys.argv, sys.stdin
+        out, err = io.StringIO(), io.StringIO()
+        os.environ.clear()
+        os.environ.update({k: v for k, v in saved_env.items() if not k.startswith("QGOV_")})
+        os.environ.update({**self.env, **(env or {})})
+        sys.argv, sys.stdin = ["qgov", *args], io.StringIO(stdin or "")
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    main()
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            sys.argv, sys.stdin = saved_argv, saved_stdin
+        return subprocess.CompletedProcess(["qgov", *args], code, out.getvalue(), err.getvalue())
 
     def ok(self, *args: str, env: dict[str, str] | None = None) -> Any:
         proc = self.run([*args, "--json"], env)
