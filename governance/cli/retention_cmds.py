@@ -159,7 +159,7 @@ def delete_command(
     if output is not None:
         from governance.cli.audit_cmds import write_text
 
-        write_text(json.dumps(signed, sort_keys=True, indent=2) + "\n", output)
+        write_text(json.dumps(signed, sort_keys=True, indent=2) + "\n", output, quiet=as_json)
     if as_json:
         print_json(signed)
         return
