@@ -109,7 +109,8 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                 {
                     m.entry_id
                     # the affiliation's country is not the person's location (none is registered)
-                    for field, country in ((person.name, person.location), (person.affiliation, None))
+                    # an erased person's stand-in has no location ("" is no country code)
+                    for field, country in ((person.name, person.location or None), (person.affiliation, None))
                     for m in matcher.screen(field, country).matches
                 }
             )
