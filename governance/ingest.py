@@ -229,9 +229,14 @@ def _dvc_source(plan: IngestPlan, f: SourceFile, open_source: Opener) -> dict[st
         source["dvc_tracked"] = False
         return source
     source.update({"dvc_tracked": True, "dvc_stage": out.stage, "dvc_md5": out.md5})
-    if not out.is_dir and out.md5:
+    if out.hash_name not in (None, "md5"):  # an etag (imported URL) or a legacy hash: not an md5 of the bytes
+        source.update(dvc_hash_name=out.hash_name, dvc_status="not_compared")
+    elif not out.is_dir and out.md5:
         matches = _md5(open_source) == out.md5
         source["dvc_status"] = "matches" if matches else "modified"
+    elif (expected := out.member_md5(f.rel)) is not None:  # the directory's manifest is in DVC's cache
+        source["dvc_member_md5"] = expected
+        source["dvc_status"] = "matches" if _md5(open_source) == expected else "modified"
     else:
         source["dvc_status"] = "in_tracked_directory"
     return source

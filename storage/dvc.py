@@ -10,7 +10,12 @@ workspace lacks (a clone without ``dvc pull``) are found by :meth:`DvcRepoInfo.a
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,13 @@ class DvcOutput:
     stage: str  # ".dvc" file or "dvc.yaml:<stage>"
     hash_name: str | None = None  # as DVC records it: "md5", "etag", "params" (a params.yaml dependency)
     nfiles: int | None = None  # a directory's file count, as DVC records it
+    # A directory's manifest (path inside it, md5), when DVC's cache holds it (after a pull).
+    members: tuple[tuple[str, str], ...] = ()
+
+    def member_md5(self, rel_path: str) -> str | None:
+        """The md5 DVC recorded for ``rel_path`` inside this directory, if its manifest is known."""
+        inner = rel_path.removeprefix(self.path.rstrip("/") + "/")
+        return dict(self.members).get(inner) if self.is_dir and inner != rel_path else None
 
     def covers(self, rel_path: str) -> bool:
         return rel_path == self.path or (self.is_dir and rel_path.startswith(self.path.rstrip("/") + "/"))
@@ -83,7 +95,30 @@ def is_dvc_repo(path: Path) -> bool:
     return path.is_dir() and (path / ".dvc").is_dir()
 
 
-def _describe(item: object, root: Path, stage: str) -> DvcOutput:
+def _manifest(repo: Any, md5: str) -> tuple[tuple[str, str], ...]:
+    """A directory's ``.dir`` listing from DVC's local cache (absent before a pull)."""
+    try:
+        path = Path(repo.cache.local.oid_to_path(md5))
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > _MANIFEST_MAX:
+            return ()
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, AttributeError):
+        return ()
+    if not isinstance(entries, list):
+        return ()
+    return tuple(
+        sorted(
+            (e["relpath"], e["md5"])
+            for e in entries
+            if isinstance(e, dict) and isinstance(e.get("relpath"), str) and isinstance(e.get("md5"), str)
+        )
+    )
+
+
+_MANIFEST_MAX = 64 << 20
+
+
+def _describe(item: object, root: Path, stage: str, repo: Any = None) -> DvcOutput:
     fs_path = Path(str(getattr(item, "fs_path", getattr(item, "def_path", ""))))
     try:
         rel = fs_path.resolve().relative_to(root).as_posix()
@@ -96,7 +131,8 @@ def _describe(item: object, root: Path, stage: str) -> DvcOutput:
     size = getattr(meta, "size", None) if meta else None
     nfiles = getattr(meta, "nfiles", None) if meta else None
     is_dir = bool(md5 and str(md5).endswith(".dir")) or bool(getattr(meta, "isdir", False))
-    return DvcOutput(rel, str(md5) if md5 else None, size, is_dir, stage, hash_name and str(hash_name), nfiles)
+    members = _manifest(repo, str(md5)) if repo is not None and is_dir and hash_name == "md5" else ()
+    return DvcOutput(rel, str(md5) if md5 else None, size, is_dir, stage, hash_name and str(hash_name), nfiles, members)
 
 
 def _stage_label(stage: object, root: Path) -> str:
@@ -157,7 +193,7 @@ def read_dvc_repo(path: Path) -> DvcRepoInfo:
         remote = _default_remote(repo)
         for stage in loaded:
             label = _stage_label(stage, root)
-            outs = tuple(_describe(o, root, label) for o in stage.outs)
+            outs = tuple(_describe(o, root, label, repo) for o in stage.outs)
             outputs.extend(outs)
             if getattr(stage, "cmd", None):
                 deps = tuple(_describe(d, root, label) for d in stage.deps)
@@ -186,7 +222,7 @@ def pull(path: Path) -> tuple[DvcRemote, int]:
     default remote into DVC's cache and check them out. Returns the remote and how many files
     were fetched. No remote, or one that cannot be reached, is one line naming it."""
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    from dvc.exceptions import DvcException
+    from dvc.exceptions import CheckoutError, DvcException
     from dvc.repo import Repo
 
     root = path.resolve()
@@ -203,23 +239,60 @@ def pull(path: Path) -> tuple[DvcRemote, int]:
                 "(add one with 'dvc remote add -d NAME URL')"
             )
         try:
-            stats = repo.pull()
+            with _quiet():
+                stats = repo.pull()
+        except CheckoutError as exc:
+            missing = [_relative(str(t), root) for t in exc.target_infos]
+            shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+            raise StorageError(
+                f"dvc pull from {remote} failed: {len(missing)} output(s) could not be fetched ({shown}); "
+                "the remote cannot be reached or does not hold them"
+            ) from None
         except DvcException as exc:
             raise StorageError(f"dvc pull from {remote} failed: {_one_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - DVC's filesystems raise their own (network, auth) errors
             raise StorageError(f"dvc pull from {remote} failed: {type(exc).__name__}: {_one_line(exc)}") from None
     finally:
         repo.close()
-    fetched = stats.get("fetched", 0) if isinstance(stats, dict) else 0
+    counts = stats.get("stats", {}) if isinstance(stats, dict) else {}  # DVC: {"stats": {"fetched": n, …}}
+    fetched = counts.get("fetched", 0) if isinstance(counts, dict) else 0
     return remote, int(fetched or 0)
 
 
+_NOISY = ("dvc", "dvc_data", "dvc_objects", "scmrepo", "urllib3", "fsspec", "aiohttp")
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """DVC and its transports log each retry and missing file, several lines each; the
+    outcome is reported once, in one line, by :func:`pull`."""
+    saved = {name: logging.getLogger(name).level for name in _NOISY}
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _relative(target: str, root: Path) -> str:
+    try:
+        return Path(os.path.abspath(target)).relative_to(root).as_posix()
+    except ValueError:
+        return target
+
+
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """DVC's message on one line, without its terminal colours."""
+    text = _ANSI.sub("", " ".join(str(exc).split()))
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in text:
         text += f" ({' '.join(str(cause).split())})"
-    return text[:300]
+    return _ANSI.sub("", text)[:300]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 __all__ = [

@@ -489,10 +489,10 @@ def _render_ingest(report: Any, as_json: bool, path: Path) -> None:
         pulled = report.dvc_pulled
         source = f"remote {escape(pulled['remote'])!r} ({escape(pulled['url'])})"
         console.print(f"dvc pull: {pulled['fetched']} file(s) fetched from {source}")
-    if report.dvc_absent:
-        _render_absent(report, path)
     if report.artifacts and len(report.artifacts) <= 50:
         _artifact_table(report.artifacts)
+    if report.dvc_absent:
+        _render_absent(report, path)
     for q in report.quarantined:
         console.print(f"[yellow]quarantined[/] {escape(q['path'])}: {escape(q['reason'])}")
     for skipped in report.skipped:
