@@ -16,20 +16,14 @@ from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.provenance import trace_lineage
 from lineage import EventLog, schema
 from qgov.errors import InputError, StorageError
-from tests.dvc_pipeline import OUTPUTS, clone, write_pipeline
+from tests.dvc_pipeline import OUTPUTS, clone
 
 STAGES = {"dvc.yaml:prepare", "dvc.yaml:featurize", "dvc.yaml:train", "dvc.yaml:evaluate"}
 
 
-@pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("dvc-pipeline")
-    return write_pipeline(base / "example-get-started", base / "remote")
-
-
 @pytest.fixture
-def cloned(pipeline: Path, tmp_path: Path) -> Path:
-    return clone(pipeline, tmp_path / "clone")
+def cloned(dvc_pipeline: Path, tmp_path: Path) -> Path:
+    return clone(dvc_pipeline, tmp_path / "clone")
 
 
 def _declared(repo: Path) -> dict[str, str]:
