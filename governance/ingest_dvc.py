@@ -194,7 +194,9 @@ def _record_stage(
 def _complete_stage(
     conn: Connection, log: EventLog, app: App, plan: IngestPlan, stage: DvcStage, activity: str, members: _Members
 ) -> bool:
-    """Join a stage recorded with absent entities to the artifacts now ingested in their place."""
+    """Join a stage recorded with absent entities (or, before they were recorded, with nothing)
+    to the artifacts now ingested in their place. A path the stage already joins to an
+    artifact is left alone: a file changed since is not what the stage made or used."""
     named = schema.edges_by_id()
     live = conn.execute(
         select(named.c.id, named.c.child_id, named.c.parent_id).where(
@@ -202,6 +204,14 @@ def _complete_stage(
         )
     ).all()
     ends = {r.child_id if r.parent_id == activity else r.parent_id: r.id for r in live}
+    names = {
+        r.id: r.name
+        for r in conn.execute(
+            select(schema.nodes.c.id, schema.nodes.c.name).where(
+                schema.nodes.c.id.in_(sorted(ends)), schema.nodes.c.type == "artifact"
+            )
+        )
+    }
     new_edges: list[EdgeSpec] = []
     ended: list[int] = []
     completed: list[dict[str, Any]] = []
@@ -209,9 +219,10 @@ def _complete_stage(
         for out in declared:
             entity = absent_entity_id(plan, out)
             ids = members.artifacts(out)
-            if entity not in ends or not ids:
+            if not ids or any(out.covers(name) for name in names.values()):
                 continue
-            ended.append(ends[entity])
+            if entity in ends:
+                ended.append(ends[entity])
             new_edges += [
                 EdgeSpec(activity, a, "used", stage.name)
                 if relation == "used"
