@@ -119,6 +119,13 @@ def test_dvc_clone_without_data_then_dvc_pull(cli, dvc_pipeline: Path, tmp_path:
     assert "4 DVC stage(s) recorded as lineage" in text
     assert "5 DVC output(s) declared but absent from the workspace, recorded with their DVC hashes" in text
     assert f"'qgov ingest {repo} -d egs --dvc-pull'" in text and "DVC remote 'storage'" in text
+    listed = json.loads(cli("artifact", "list", "--json").stdout)["artifacts"]
+    prepare = next(a["id"] for a in listed if a["path"] == "src/prepare.py")
+    traced = cli("lineage", "trace", prepare, "--downstream", extra_env={"COLUMNS": "250"})
+    assert traced.returncode == 0, traced.stderr
+    for stage in ("prepare", "featurize", "train", "evaluate"):
+        assert f"dvc.yaml:{stage} dvc_stage" in _out(traced)
+    assert "model.pkl dvc_output" in _out(traced) and "(absent: not ingested)" in _out(traced)
 
     pulled = cli("ingest", str(repo), "--dataset", "egs", "--dvc-pull", "--json")
     assert pulled.returncode == 0, pulled.stderr
