@@ -213,7 +213,7 @@ def _default_remote(repo: Any) -> DvcRemote | None:
         return None
     parts = urlsplit(str(url))
     if parts.username or parts.password:  # a password in the URL is not ours to print
-        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+        parts = parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
     return DvcRemote(str(name), urlunsplit(parts))
 
 
