@@ -1,4 +1,4 @@
-"""The ingest flow: plan, then one task per batch, then DVC lineage, then the run record.
+"""The ingest flow: (``dvc pull`` if asked,) plan, one task per batch, DVC lineage, the run record.
 
 One task per batch (not per file): Prefect costs ~2.5–3 ms per task run and a burst
 of thousands of task runs stalls its local server, so 10,000 small files become ten
@@ -19,7 +19,8 @@ from prefect.utilities.annotations import quote
 from flows.progress import advance
 from flows.session import app_for
 from governance.config import Settings
-from governance.ingest import BatchResult, IngestPlan, finish_run, ingest_batch, plan_ingest, record_dvc_lineage
+from governance.ingest import BatchResult, IngestPlan, finish_run, ingest_batch, plan_ingest
+from governance.ingest_dvc import absent_summary, pull_outputs, record_dvc_lineage
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class IngestReport:
     bytes_ingested: int = 0
     ingested_by_another_run: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
+    deleted: list[dict[str, str]] = field(default_factory=list)  # crypto-shredded at that path: not re-ingested
+    dvc_absent: list[dict[str, Any]] = field(default_factory=list)  # declared by DVC, not in the workspace
+    dvc_remote: dict[str, str] | None = None  # the repo's default remote, where the absent outputs are
+    dvc_pulled: dict[str, Any] | None = None  # what --dvc-pull fetched, and from where
+
+
+@task(name="dvc-pull", cache_policy=NO_CACHE, persist_result=False)
+def pull_task(settings: Settings, path: str, dataset: str) -> dict[str, Any]:
+    return pull_outputs(app_for(settings), Path(path), dataset)
 
 
 @task(name="plan-ingest", cache_policy=NO_CACHE, persist_result=False)
@@ -65,15 +75,23 @@ def lineage_task(settings: Settings, plan: IngestPlan, artifacts: list[dict[str,
 
 
 @task(name="record-run", cache_policy=NO_CACHE, persist_result=False)
-def finish_task(settings: Settings, plan: IngestPlan, result: BatchResult, started_at: datetime, stages: int) -> None:
-    finish_run(app_for(settings), plan, result, started_at, stages)
+def finish_task(
+    settings: Settings, plan: IngestPlan, result: BatchResult, started_at: datetime, stages: int
+) -> dict[str, str | None]:
+    return finish_run(app_for(settings), plan, result, started_at, stages)
 
 
 @flow(name="qgov-ingest", persist_result=False, validate_parameters=False)
 def ingest_flow(
-    settings: Settings, path: str, dataset: str, batch_files: int = 1000, follow_symlinks: bool = False
+    settings: Settings,
+    path: str,
+    dataset: str,
+    batch_files: int = 1000,
+    follow_symlinks: bool = False,
+    dvc_pull: bool = False,
 ) -> IngestReport:
     started = datetime.now(UTC)
+    pulled = pull_task(settings, path, dataset) if dvc_pull else None
     plan = plan_task(settings, path, dataset, follow_symlinks)
     advance("ingest", 0, len(plan.files), 0, plan.total_bytes)
     total = BatchResult()
@@ -83,13 +101,15 @@ def ingest_flow(
         done = (total.files_seen, total.bytes_seen)
         total.merge(batch_task(settings, quote(plan), index, quote(batch), done))
     stages = lineage_task(settings, quote(plan), quote(total.ingested + total.unchanged + total.concurrent))
-    finish_task(settings, quote(plan), quote(total), started, stages)
+    classes = finish_task(settings, quote(plan), quote(total), started, stages)
+    found = sorted(total.ingested + total.unchanged + total.concurrent, key=lambda a: a["path"])
+    remote = plan.dvc.remote if plan.dvc else None
     return IngestReport(
         dataset=plan.dataset,
         run_id=plan.run_id,
         source=plan.source,
         git_rev=plan.dvc.git_rev if plan.dvc else None,
-        artifacts=sorted(total.ingested + total.unchanged + total.concurrent, key=lambda a: a["path"]),
+        artifacts=[a | {"classification": classes.get(a["id"])} for a in found],
         ingested=len(total.ingested),
         unchanged=len(total.unchanged),
         quarantined=total.quarantined,
@@ -98,6 +118,10 @@ def ingest_flow(
         bytes_ingested=total.bytes,
         ingested_by_another_run=len(total.concurrent),
         skipped=sorted([*plan.skipped, *total.skipped], key=lambda s: s["path"]),
+        deleted=sorted(total.deleted, key=lambda d: d["path"]),
+        dvc_absent=absent_summary(plan),
+        dvc_remote={"name": remote.name, "url": remote.url} if remote else None,
+        dvc_pulled=pulled,
     )
 
 

@@ -66,8 +66,8 @@ def record_flow(
     outputs: list[dict[str, Any]] = []
     for path in generated:
         report = ingest_flow(settings, path, target)
-        if report.failed or report.quarantined or report.skipped:
-            problem = (report.failed or report.quarantined or report.skipped)[0]
+        if report.failed or report.quarantined or report.skipped or report.deleted:
+            problem = (report.failed or report.quarantined or report.skipped or report.deleted)[0]
             raise InputError(f"--generated {path}: not ingested ({problem.get('error') or problem.get('reason')})")
         outputs += report.artifacts
     activity, changes = derivation_task(settings, name, list(used), [a["id"] for a in outputs])

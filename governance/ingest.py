@@ -14,9 +14,11 @@ and replaced. Re-running finds every committed artifact by (dataset, path, sha25
 and ingests nothing twice.
 
 Every file of the folder lands in exactly one category of the run's summary: new,
-unchanged, ingested by another run at the same time, quarantined, skipped (with a
-one-line reason: a symbolic link, a device, FIFO or socket, a file of the store itself,
-a name that is not UTF-8, bytes that were deleted at that path) or failed (unreadable).
+unchanged, ingested by another run at the same time, quarantined (again, if it still
+fails), deleted (bytes that were crypto-shredded at that path: never ingested again),
+skipped (with a one-line reason: a symbolic link, a device, FIFO or socket, a file of the
+store itself, a name that is not UTF-8) or failed (unreadable). A quarantine entry for a
+path ends when that path's file is governed or replaced (see :mod:`governance.quarantine`).
 Files are read only through :class:`storage.sources.SourceTree`, which never follows a
 link out of the folder and never reads the store's own files.
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +44,11 @@ from governance.classification import Classifier
 from governance.db import transaction
 from governance.formats import FormatInfo, extract
 from governance.keys import fence_pending_keys
+from governance.quarantine import release_superseded
 from governance.validation import validate_table
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec, schema
 from qgov.canonical import iso_utc
+from qgov.chunks import chunked
 from qgov.errors import InputError, RefusedFileError
 from storage import FileStamp, PendingObject, digest_file
 from storage.blobs import Opener
@@ -100,6 +104,7 @@ class BatchResult:
     failed: list[dict[str, str]] = field(default_factory=list)
     concurrent: list[dict[str, Any]] = field(default_factory=list)  # committed by another run meanwhile
     skipped: list[dict[str, str]] = field(default_factory=list)  # refused when read: {"path", "reason"}
+    deleted: list[dict[str, str]] = field(default_factory=list)  # shredded at this path: {"path", "artifact", "reason"}
     bytes: int = 0
     bytes_seen: int = 0
 
@@ -112,6 +117,7 @@ class BatchResult:
             + len(self.failed)
             + len(self.concurrent)
             + len(self.skipped)
+            + len(self.deleted)
         )
 
     def merge(self, other: BatchResult) -> None:
@@ -121,6 +127,7 @@ class BatchResult:
         self.failed += other.failed
         self.concurrent += other.concurrent
         self.skipped += other.skipped
+        self.deleted += other.deleted
         self.bytes += other.bytes
         self.bytes_seen += other.bytes_seen
 
@@ -222,9 +229,14 @@ def _dvc_source(plan: IngestPlan, f: SourceFile, open_source: Opener) -> dict[st
         source["dvc_tracked"] = False
         return source
     source.update({"dvc_tracked": True, "dvc_stage": out.stage, "dvc_md5": out.md5})
-    if not out.is_dir and out.md5:
+    if out.hash_name not in (None, "md5"):  # an etag (imported URL) or a legacy hash: not an md5 of the bytes
+        source.update(dvc_hash_name=out.hash_name, dvc_status="not_compared")
+    elif not out.is_dir and out.md5:
         matches = _md5(open_source) == out.md5
         source["dvc_status"] = "matches" if matches else "modified"
+    elif (expected := out.member_md5(f.rel)) is not None:  # the directory's manifest is in DVC's cache
+        source["dvc_member_md5"] = expected
+        source["dvc_status"] = "matches" if _md5(open_source) == expected else "modified"
     else:
         source["dvc_status"] = "in_tracked_directory"
     return source
@@ -236,7 +248,7 @@ def ingest_batch(
     """Ingest one batch atomically per artifact; see the module docstring for the protocol."""
     result = BatchResult()
     existing: dict[tuple[str, str], dict[str, Any]] = {}
-    deleted: dict[tuple[str, str], str] = {}
+    deleted: dict[tuple[str, str], dict[str, str]] = {}
     with app.engine.connect() as conn:
         dataset = get_dataset(conn, plan.dataset)
         paths = [f.rel for f in batch]
@@ -252,10 +264,12 @@ def ingest_batch(
             ).where(t.artifacts.c.dataset_id == dataset.id, t.artifacts.c.path.in_(paths))
         ):
             if r.deleted_at is not None:  # a tombstone: its id is this path's and these bytes' for good
-                deleted[(r.path, r.sha256)] = (
-                    f"these bytes were deleted at this path as artifact {r.id} on {iso_utc(r.deleted_at)} "
-                    f"(certificate {r.deletion_certificate}); not ingested again"
-                )
+                deleted[(r.path, r.sha256)] = {
+                    "path": r.path,
+                    "artifact": r.id,
+                    "reason": f"these bytes were deleted (crypto-shredded) at this path as artifact {r.id} on "
+                    f"{iso_utc(r.deleted_at)} (certificate {r.deletion_certificate}); not ingested again",
+                }
                 continue
             existing[(r.path, r.sha256)] = {
                 "id": r.id,
@@ -304,6 +318,7 @@ def ingest_batch(
     result.ingested = [a["summary"] for a in new_artifacts]
     # Quarantined by this run or, meanwhile, by another: either way the file is quarantined.
     result.quarantined = [{"path": q["path"], "sha256": q["sha256"], "reason": q["reason"]} for q in new_quarantine]
+    release_superseded(app, dataset, plan.run_id, result)
     return result
 
 
@@ -324,7 +339,7 @@ def _describe(
     dataset: Dataset,
     f: SourceFile,
     existing: dict[tuple[str, str], dict[str, Any]],
-    deleted: dict[tuple[str, str], str],
+    deleted: dict[tuple[str, str], dict[str, str]],
     new_quarantine: list[dict[str, Any]],
     result: BatchResult,
 ) -> _Candidate | None:
@@ -346,7 +361,7 @@ def _describe_open(
     f: SourceFile,
     open_source: Opener,
     existing: dict[tuple[str, str], dict[str, Any]],
-    deleted: dict[tuple[str, str], str],
+    deleted: dict[tuple[str, str], dict[str, str]],
     new_quarantine: list[dict[str, Any]],
     result: BatchResult,
 ) -> _Candidate | None:
@@ -356,7 +371,7 @@ def _describe_open(
         result.unchanged.append(existing[(f.rel, sha)])
         return None
     if (f.rel, sha) in deleted:
-        result.skipped.append({"path": f.rel, "reason": deleted[(f.rel, sha)]})
+        result.deleted.append(deleted[(f.rel, sha)])
         return None
     info = extract(f.path, f.rel, open_source)
     if info.tabular and dataset.expectations:
@@ -601,87 +616,11 @@ def _existing_keys(
     return {(r.path, r.sha256) for r in rows}
 
 
-# -- DVC lineage ----------------------------------------------------------------
-def _activity_recorded(conn: Connection, activity: str) -> bool:
-    return (
-        conn.execute(
-            select(schema.event_subjects.c.seq).where(schema.event_subjects.c.subject_id == activity).limit(1)
-        ).first()
-        is not None
-    )
-
-
-def record_dvc_lineage(app: App, plan: IngestPlan, artifacts: Sequence[dict[str, Any]]) -> int:
-    """Turn each ``dvc.lock`` stage into an activity with used/wasGeneratedBy edges.
-
-    ``artifacts`` are this run's artifacts (new and unchanged), so edges join exactly the
-    file versions of the revision being ingested. Idempotent: a stage at the same git
-    revision with the same recorded hashes is the same activity and is recorded once.
-    """
-    if plan.dvc is None or not plan.dvc.stages:
-        return 0
-    recorded = 0
-    with transaction(app.engine) as conn:
-        log = EventLog(conn)
-        log.lock_head()
-        current = {a["path"]: a["id"] for a in artifacts}
-        for stage in plan.dvc.stages:
-            fingerprint = "|".join(f"{o.path}={o.md5}" for o in (*stage.deps, *stage.outs))
-            activity = str(uuid.uuid5(_ACTIVITY_NS, f"{plan.dataset_id}|{plan.dvc.git_rev}|{stage.name}|{fingerprint}"))
-            if _activity_recorded(conn, activity):
-                continue
-
-            def members(out_path: str, is_dir: bool) -> list[str]:
-                if not is_dir:
-                    return [current[out_path]] if out_path in current else []
-                prefix = out_path.rstrip("/") + "/"
-                return [aid for p, aid in current.items() if p.startswith(prefix)]
-
-            edge_specs: list[EdgeSpec] = []
-            deps_payload, outs_payload = [], []
-            for dep in stage.deps:
-                ids = members(dep.path, dep.is_dir)
-                deps_payload.append({"path": dep.path, "md5": dep.md5, "artifacts": ids})
-                edge_specs += [EdgeSpec(activity, aid, "used", stage.name) for aid in ids]
-            for out in stage.outs:
-                ids = members(out.path, out.is_dir)
-                outs_payload.append({"path": out.path, "md5": out.md5, "artifacts": ids})
-                edge_specs += [EdgeSpec(aid, activity, "wasGeneratedBy", stage.name) for aid in ids]
-            subjects = [activity, plan.dataset_id] + sorted(
-                {e.parent_id for e in edge_specs} | {e.child_id for e in edge_specs} - {activity}
-            )
-            person = NodeSpec.person(log.actor_ref(app.user))
-            edge_specs.append(EdgeSpec(activity, person.id, "wasAssociatedWith", stage.name))
-            stage_node = NodeSpec.activity(
-                activity, "dvc_stage", stage.name, cmd=stage.cmd, git_rev=plan.dvc.git_rev or "", dataset=plan.dataset
-            )
-            log.append_many(
-                [
-                    NewEvent(
-                        "lineage.stage_recorded",
-                        app.user,
-                        nodes=[stage_node, person],
-                        subjects=subjects,
-                        payload={
-                            "activity": activity,
-                            "dataset": plan.dataset,
-                            "stage": stage.name,
-                            "cmd": stage.cmd,
-                            "git_rev": plan.dvc.git_rev,
-                            "deps": deps_payload,
-                            "outs": outs_payload,
-                        },
-                    )
-                ],
-                edges=edge_specs,
-            )
-            outputs = sorted({e.child_id for e in edge_specs if e.relation == "wasGeneratedBy"})
-            Classifier(app, conn).refresh(outputs, f"derived by DVC stage {stage.name}")  # inherit from inputs
-            recorded += 1
-    return recorded
-
-
-def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: datetime, stages: int) -> None:
+def finish_run(
+    app: App, plan: IngestPlan, result: BatchResult, started_at: datetime, stages: int
+) -> dict[str, str | None]:
+    """Record the run (``ingest.completed``); returns the effective classification of each
+    artifact the run found (new, unchanged or ingested by another run), by id."""
     counts = {
         "files": len(plan.files),
         "ingested": len(result.ingested),
@@ -690,6 +629,7 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
         "failed": len(result.failed),
         "ingested_by_another_run": len(result.concurrent),
         "skipped": len(result.skipped) + len(plan.skipped),
+        "deleted": len(result.deleted),
         "bytes_ingested": result.bytes,
         "dvc_stages": stages,
     }
@@ -726,6 +666,14 @@ def finish_run(app: App, plan: IngestPlan, result: BatchResult, started_at: date
                 occurred_at=now,
             )
         )
+        ids = [a["id"] for a in (*result.ingested, *result.unchanged, *result.concurrent)]
+        return {
+            r.id: r.classification
+            for chunk in chunked(ids, 5000)
+            for r in conn.execute(
+                select(t.artifacts.c.id, t.artifacts.c.classification).where(t.artifacts.c.id.in_(chunk))
+            )
+        }
 
 
 __all__ = [
@@ -736,5 +684,4 @@ __all__ = [
     "finish_run",
     "ingest_batch",
     "plan_ingest",
-    "record_dvc_lineage",
 ]

@@ -2,8 +2,16 @@
 
 A dataset may declare expectations when it is registered, as a list of
 ``{"expectation": "expect_column_values_to_be_between", "column": "cnot_error",
-"min_value": 0, "max_value": 1}``. Each tabular file ingested into it is validated;
-a failing file is quarantined with the report and not governed.
+"min_value": 0, "max_value": 1, "files": ["calibration*.csv", "runs/*.parquet"]}``.
+Everything but ``expectation`` and ``files`` is passed to the Great Expectations class of
+that name. ``files`` (a glob or a list of globs, optional) says which tables the
+expectation applies to: each glob is matched against the file's path inside the ingested
+folder from the right (``pathlib.PurePosixPath.match``), so ``*.csv`` is every CSV at any
+depth and ``runs/*.csv`` every CSV directly inside a ``runs`` folder. Without ``files`` an
+expectation applies to every table. Each tabular file ingested into the dataset is checked
+against the expectations that apply to it; a failing file is quarantined with the report
+and not governed. A column an expectation names but the table lacks is a failure of that
+expectation, reported in one line naming the column and the expectation.
 
 Reports keep counts and percentages, never sample values: the values of a controlled
 table must not leak into the catalog through its validation report.
@@ -15,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from qgov.errors import InputError
@@ -62,7 +70,8 @@ def build_expectations(specs: list[dict[str, Any]], source: str = "expectations"
         where = f"{source}[{index}]"
         if not isinstance(spec, dict) or not isinstance(spec.get("expectation"), str):
             raise InputError(f"{where}: expected a mapping with an 'expectation' name")
-        kwargs = {k: v for k, v in spec.items() if k != "expectation"}
+        _globs(spec, where)
+        kwargs = {k: v for k, v in spec.items() if k not in {"expectation", "files"}}
         cls = getattr(gx.expectations, _camel(spec["expectation"]), None)
         if cls is None or not spec["expectation"].startswith("expect_"):
             raise InputError(f"{where}.expectation: unknown Great Expectations expectation {spec['expectation']!r}")
@@ -72,6 +81,55 @@ def build_expectations(specs: list[dict[str, Any]], source: str = "expectations"
             detail = " ".join(str(exc).split())[:200]
             raise InputError(f"{where}: invalid arguments for {spec['expectation']} ({detail})") from None
     return built
+
+
+def _globs(spec: dict[str, Any], where: str) -> list[str] | None:
+    """The ``files`` globs of one spec (None: every table); InputError names a bad value."""
+    files = spec.get("files")
+    if files is None:
+        return None
+    globs = [files] if isinstance(files, str) else files
+    if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g.strip() for g in globs):
+        raise InputError(f"{where}.files: expected a glob or a non-empty list of globs, got {files!r}")
+    return globs
+
+
+def applicable(specs: list[dict[str, Any]], rel_path: str) -> list[dict[str, Any]]:
+    """The expectations of ``specs`` that apply to the table at ``rel_path`` (see the module)."""
+    path = PurePosixPath(rel_path)
+    out = []
+    for index, spec in enumerate(specs):
+        globs = _globs(spec, f"expectations[{index}]")
+        if globs is None or any(path.match(g) for g in globs):
+            out.append(spec)
+    return out
+
+
+_COLUMN_ARGS = ("column", "column_A", "column_B")
+
+
+def _missing_columns(specs: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
+    """A failed result for each expectation that names a column the table does not have: GE
+    would only say its batch lacks the column, in its own internal words. The table's own
+    header is not quoted: in a file without one, pandas takes the first row's values for it."""
+    have = set(map(str, columns))
+    results = []
+    for spec in specs:
+        named = [spec[a] for a in _COLUMN_ARGS if isinstance(spec.get(a), str)]
+        named += [c for c in spec.get("column_list") or [] if isinstance(c, str)]
+        for column in named:
+            if column not in have:
+                results.append(
+                    {
+                        "expectation": spec["expectation"],
+                        "column": column,
+                        "success": False,
+                        "summary": f"{spec['expectation']}: column {column!r} is not in the table "
+                        f"(the table has {len(have)} column(s); an expectation's 'files' globs limit it "
+                        "to the tables it is for)",
+                    }
+                )
+    return results
 
 
 def _context_once() -> Any:
@@ -110,12 +168,22 @@ def validate_table(
     open_source: Callable[[], IO[bytes]] | None = None,
     display: str | None = None,
 ) -> ValidationOutcome:
-    """Validate one CSV/Parquet file against the dataset's declared expectations.
+    """Validate one CSV/Parquet file against the dataset's declared expectations that apply
+    to it (``display``, its path in the folder, is what ``files`` globs match).
 
     ``open_source`` opens the file (the ingest's refuses links and special files)."""
     gx = _gx()
-    expectations = build_expectations(specs)
+    specs = applicable(specs, display or path.name)
+    if not specs:
+        return ValidationOutcome(success=True, report={"engine": f"great_expectations {gx.__version__}", "results": []})
     frame = _load_table(path, kind, open_source, display or str(path))
+    missing = _missing_columns(specs, list(frame.columns))
+    if missing:
+        return ValidationOutcome(
+            success=False,
+            report={"engine": f"great_expectations {gx.__version__}", "rows": len(frame), "results": missing},
+        )
+    expectations = build_expectations(specs)
     context = _context_once()
     with _lock:  # the ephemeral context is not safe to mutate from several threads
         name = f"qgov-{threading.get_ident()}"
@@ -177,4 +245,4 @@ def _summarise(res: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["ValidationOutcome", "build_expectations", "validate_table"]
+__all__ = ["ValidationOutcome", "applicable", "build_expectations", "validate_table"]

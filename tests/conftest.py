@@ -257,3 +257,13 @@ def cli_grant_self(cli, artifacts: list[str]) -> None:  # type: ignore[no-untype
     args = [a for artifact in artifacts for a in ("--artifact", artifact)]
     granted = cli("access", "request", *args, "--purpose", "test", "--json")
     assert granted.returncode == 0 and json.loads(granted.stdout)["status"] == "granted", granted.stderr
+
+
+@pytest.fixture(scope="session")
+def dvc_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DVC project shaped like DVC's example-get-started, its data pushed to a directory
+    remote (see tests/dvc_pipeline.py); tests ``clone`` it to get a workspace without data."""
+    from tests.dvc_pipeline import write_pipeline
+
+    base = tmp_path_factory.mktemp("dvc-pipeline")
+    return write_pipeline(base / "example-get-started", base / "remote")

@@ -79,6 +79,8 @@ def render_trace(doc: dict[str, Any]) -> None:
         cls = n.get("classification", {}).get("classification")
         tag = f" [bold red]{cls}[/]" if n.get("classification", {}).get("controlled") else (f" {cls}" if cls else "")
         gone = " [dim](deleted)[/]" if n.get("invalidated_at") else ""
+        if n.get("attributes", {}).get("ingested") is False:  # declared by DVC, absent from the workspace
+            gone += " [yellow](absent: not ingested)[/]"
         via = f"[dim]{verbs.get(relation, relation)}[/] " if relation else ""
         return f"{via}[bold]{n['name'] or node_id}[/] [dim]{n['type']} {node_id[:12]}[/]{tag}{gone}"
 

@@ -303,7 +303,8 @@ def dataset_show(name: str, as_json: JsonFlag = False) -> None:
     qg = open_app()
     ds = find_dataset(qg, name)
     arts = list_artifacts(qg, name)
-    listed, quarantined = Disclosure(qg).redact([[a.summary() for a in arts], list_quarantine(qg, name)])
+    summaries = [a.summary() | {"classification": a.classification} for a in arts]
+    listed, quarantined = Disclosure(qg).redact([summaries, list_quarantine(qg, name)])
     if as_json:
         doc = _dataset_json(ds, len(arts), sum(a.size for a in arts))
         doc["artifact_list"] = listed
@@ -389,6 +390,14 @@ def ingest(
             help="Follow symbolic links to files that stay inside the folder (default: links are skipped).",
         ),
     ] = False,
+    dvc_pull: Annotated[
+        bool,
+        typer.Option(
+            "--dvc-pull",
+            help="In a DVC repository, first fetch the outputs the workspace lacks from its default remote "
+            "(as 'dvc pull' does), then ingest them.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest files into a dataset: describe, validate, encrypt and record provenance.
@@ -396,8 +405,12 @@ def ingest(
     Re-running is safe: what is already ingested is recognised and skipped. Files that
     fail validation are quarantined (not stored); files that cannot be read are listed.
     Symbolic links, devices, FIFOs and sockets, files with names that are not UTF-8 and the
-    store's own files (QGOV_HOME, key files) are skipped, each with its reason.
-    Exit code 1 when anything was quarantined or skipped, 2 when a file could not be read.
+    store's own files (QGOV_HOME, key files) are skipped, each with its reason; bytes that
+    were deleted (crypto-shredded) at a path are never ingested again. In a DVC repository,
+    outputs DVC declares but the workspace lacks are recorded with their DVC hashes as
+    absent (not ingested), and every pipeline stage becomes lineage.
+    Exit code 1 when anything was quarantined, skipped or deleted before, 2 when a file could
+    not be read. With --dvc-pull, a remote that cannot be reached is one line naming it.
     """
     from flows import progress
     from flows.runtime import configure_prefect, flow_settings
@@ -405,15 +418,26 @@ def ingest(
 
     settings = store_settings()
     check_ingest(open_app(), path, dataset)  # a typo fails at once, not after Prefect starts
+    if dvc_pull:
+        from governance.ingest_dvc import check_dvc_pull
+
+        check_dvc_pull(path)
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
 
     with _ingest_progress() as sink, progress.watching(sink), flow_settings():
-        report = ingest_flow(settings, str(path), dataset, batch_files=batch_files, follow_symlinks=follow_symlinks)
-    _render_ingest(report, as_json)
+        report = ingest_flow(
+            settings,
+            str(path),
+            dataset,
+            batch_files=batch_files,
+            follow_symlinks=follow_symlinks,
+            dvc_pull=dvc_pull,
+        )
+    _render_ingest(report, as_json, path)
     if report.failed:
         raise SystemExit(2)
-    if report.quarantined or report.skipped:
+    if report.quarantined or report.skipped or report.deleted:
         raise SystemExit(1)
 
 
@@ -439,7 +463,7 @@ class _ingest_progress:  # noqa: N801 - used as a context manager like a functio
         self.bar.stop()
 
 
-def _render_ingest(report: Any, as_json: bool) -> None:
+def _render_ingest(report: Any, as_json: bool, path: Path) -> None:
     if as_json:
         print_json(
             {
@@ -453,11 +477,15 @@ def _render_ingest(report: Any, as_json: bool) -> None:
                 "failed": report.failed,
                 "ingested_by_another_run": report.ingested_by_another_run,
                 "skipped": report.skipped,
+                "deleted": report.deleted,
                 "dvc_stages": report.dvc_stages,
+                "dvc_absent": report.dvc_absent,
+                "dvc_remote": report.dvc_remote,
+                "dvc_pulled": report.dvc_pulled,
             }
         )
         return
-    if report.failed and not (report.artifacts or report.quarantined or report.skipped):
+    if report.failed and not (report.artifacts or report.quarantined or report.skipped or report.deleted):
         for f in report.failed:  # nothing else to say: just the reasons, one line each, as errors
             diagnostics.print(f"[bold red]error:[/] {escape(f['error'])}", highlight=False)
         return
@@ -465,16 +493,38 @@ def _render_ingest(report: Any, as_json: bool) -> None:
         f"dataset [bold]{escape(report.dataset)}[/]: {report.ingested} new, {report.unchanged} unchanged, "
         + (f"{report.ingested_by_another_run} ingested by another run, " if report.ingested_by_another_run else "")
         + f"{len(report.quarantined)} quarantined, {len(report.skipped)} skipped, {len(report.failed)} unreadable"
+        + (f", {len(report.deleted)} deleted before (not re-ingested)" if report.deleted else "")
         + (f"; {report.dvc_stages} DVC stage(s) recorded as lineage" if report.dvc_stages else "")
     )
+    if report.dvc_pulled:
+        pulled = report.dvc_pulled
+        source = f"remote {escape(pulled['remote'])!r} ({escape(pulled['url'])})"
+        console.print(f"dvc pull: {pulled['fetched']} file(s) fetched from {source}")
     if report.artifacts and len(report.artifacts) <= 50:
         _artifact_table(report.artifacts)
+    if report.dvc_absent:
+        _render_absent(report, path)
     for q in report.quarantined:
         console.print(f"[yellow]quarantined[/] {escape(q['path'])}: {escape(q['reason'])}")
     for skipped in report.skipped:
         console.print(f"[yellow]skipped[/] {escape(skipped['path'])}: {escape(skipped['reason'])}")
+    for d in report.deleted:
+        console.print(f"[yellow]deleted[/] {escape(d['path'])}: {escape(d['reason'])}")
     for f in report.failed:
         diagnostics.print(f"[red]not ingested[/] {escape(f['error'])}")
+
+
+def _render_absent(report: Any, path: Path) -> None:
+    absent = report.dvc_absent
+    names = ", ".join(escape(a["path"]) for a in absent[:10]) + (", …" if len(absent) > 10 else "")
+    remote = report.dvc_remote
+    where = f"DVC remote {escape(remote['name'])!r} ({escape(remote['url'])})" if remote else "no DVC remote configured"
+    console.print(
+        f"[yellow]{len(absent)} DVC output(s) declared but absent[/] from the workspace, recorded with their "
+        f"DVC hashes, not ingested: {names}"
+    )
+    fetch = f"qgov ingest {escape(path)} -d {escape(report.dataset)} --dvc-pull"
+    console.print(f"  they are in {where}; fetch and ingest them with '{fetch}' (or 'dvc pull', then ingest again)")
 
 
 # -- fetch ------------------------------------------------------------------

@@ -46,7 +46,7 @@ def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_pat
     assert registered["item"]["subject"] == {"type": "quantum_computer", "physical_qubits": 27}
     ingested = _ok(cli("ingest", str(sample_tree), "--dataset", "calib-2026-03", "--json"))
     assert {a["path"] for a in ingested["artifacts"]} >= {"calibration.csv", "circuits/ghz5.qasm"}
-    assert set(ingested["artifacts"][0]) == {"id", "path", "sha256", "size", "media_type"}
+    assert set(ingested["artifacts"][0]) == {"id", "path", "sha256", "size", "media_type", "classification"}
     qasm = next(a for a in ingested["artifacts"] if a["path"] == "circuits/ghz5.qasm")
     out = tmp_path / "ghz5.qasm"
     cli_grant_self(cli, [qasm["id"]])

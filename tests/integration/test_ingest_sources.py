@@ -149,7 +149,10 @@ def test_bytes_of_a_shredded_artifact_are_stored_afresh_and_readable(app, datase
     out = tmp_path / "out.csv"
     fetch(app, new, out)
     assert out.read_text() == "qubit,t1\n0,51.2\n"
-    assert "these bytes were deleted at this path as artifact" in _skipped(plan, result)["raw.csv"]
+    # listed as deleted (not skipped, not unchanged), with the artifact and why it is not ingested again
+    assert [(d["path"], d["artifact"]) for d in result.deleted] == [("raw.csv", old.id)]
+    assert "these bytes were deleted (crypto-shredded) at this path as artifact" in result.deleted[0]["reason"]
+    assert "raw.csv" not in _skipped(plan, result) and result.unchanged == []
     with pytest.raises(NotFoundError, match="was deleted"):  # the deleted artifact stays deleted
         fetch(app, old.id, tmp_path / "old.csv")
     check = verify_blobs(app)

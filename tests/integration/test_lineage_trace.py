@@ -205,7 +205,7 @@ def test_retracted_derivation_disappears_from_now_on_but_not_from_the_past(app, 
 
 
 def test_dvc_stages_are_traced_from_output_to_inputs_and_people(app, dvc_repo: Path) -> None:  # type: ignore[no-untyped-def]
-    from governance.ingest import record_dvc_lineage
+    from governance.ingest_dvc import record_dvc_lineage
 
     register_dataset(app, DatasetSpec(name="pipeline", owner="alice"))
     plan = plan_ingest(app, dvc_repo, "pipeline")
