@@ -73,7 +73,7 @@ CAPABILITIES: dict[str, Capability] = {
         # audit
         _cap("audit.read", "read the provenance log and audit reports", AUDITOR, OFFICER, ADMIN),
         # compliance operations
-        _cap("anomaly.scan", "scan the log for anomalies", OFFICER, ADMIN),
+        _cap("compliance.sweep", "run compliance sweeps (anomaly scans, deadline reminders)", OFFICER, ADMIN),
         _cap("anomaly.read", "read anomaly alerts", OFFICER, AUDITOR, ADMIN),
         _cap("incident.manage", "open, contain or close incidents, or dismiss alerts", OFFICER),
         _cap("incident.read", "read incidents and readiness figures", OFFICER, AUDITOR, ADMIN),

@@ -361,6 +361,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
             },
         )
 
+    from governance.api.compliance_routes import compliance_router
+
+    api.include_router(compliance_router(principal, _ERRORS))
     return api
 
 

@@ -48,10 +48,11 @@ def detect(
 
 def scan(app: App, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """Scan the log for anomalies; new alerts are stored and logged, known ones are not repeated."""
-    until = until or datetime.now(UTC)
+    until = as_utc(until) if until else datetime.now(UTC)
+    since = as_utc(since) if since else None
     policy = compliance_policy(app)
     with app.engine.connect() as conn:
-        authorize(conn, app.user, "anomaly.scan")
+        authorize(conn, app.user, "compliance.sweep")
         if since is None:
             last = conn.execute(select(func.max(ct.anomaly_scans.c.until))).scalar()
             since = as_utc(last) if last is not None else EPOCH
@@ -61,7 +62,7 @@ def scan(app: App, since: datetime | None = None, until: datetime | None = None)
     scan_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
-        authorize(conn, app.user, "anomaly.scan")
+        authorize(conn, app.user, "compliance.sweep")
         log = EventLog(conn)
         log.lock_head()  # two scans at once: the second sees the first's keys
         keys = {a.key for a in found}

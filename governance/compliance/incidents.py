@@ -306,10 +306,11 @@ def meet_deadline(app: App, incident_id: str, deadline: str, note: str, at: date
 
 def remind(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
     """Record a reminder for each unmet deadline entering a reminder window, and each that ran over."""
-    at = at or datetime.now(UTC)
+    at = as_utc(at) if at else datetime.now(UTC)
     marks = sorted(compliance_policy(app).reminders_days_before, reverse=True)
     out: list[dict[str, Any]] = []
     with transaction(app.engine) as conn:
+        authorize(conn, app.user, "compliance.sweep")
         d, i = ct.incident_deadlines, ct.incidents
         rows = conn.execute(
             select(d).join(i, i.c.id == d.c.incident_id).where(i.c.status != "closed", d.c.met_at.is_(None))

@@ -81,7 +81,7 @@ def test_refused_requests_in_a_burst_are_an_alert_for_the_requester(lab) -> None
 
 def test_only_officers_and_admins_scan_and_a_researcher_cannot_read_alerts(lab) -> None:  # type: ignore[no-untyped-def]
     sam, _, _, _ = lab
-    with pytest.raises(AccessDenied, match="may not scan the log for anomalies"):
+    with pytest.raises(AccessDenied, match="may not run compliance sweeps"):
         scan(sam)
     with pytest.raises(AccessDenied, match="may not read anomaly alerts"):
         list_alerts(sam)
@@ -143,3 +143,24 @@ def test_containment_needs_an_action_and_an_officer(lab) -> None:  # type: ignor
         contain(sam, opened["id"], "mine", suspend=True)
     with pytest.raises(InputError, match="--severity: expected one of"):
         open_incident(olga, "x", severity="huge")
+
+
+def test_the_prefect_flow_scans_as_its_principal_and_sends_reminders(  # type: ignore[no-untyped-def]
+    lab, env: dict[str, str], run_flow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from flows.anomaly import compliance_sweep_flow
+
+    sam, olga, ids, _ = lab
+    for i, artifact in enumerate(ids):
+        fetch(sam, artifact, tmp_path / f"out{i}")
+    for key, value in env.items():  # the worker's own environment, never a flow parameter
+        monkeypatch.setenv(key, value)
+    opened = open_incident(olga, "by hand", person="sam")
+    result = run_flow(compliance_sweep_flow, principal="olga", until=datetime.now(UTC) + timedelta(days=25))
+    assert [a["rule"] for a in result["scan"]["alerts"]] == ["controlled_burst"]
+    assert {(r["incident"], r["deadline"], r["kind"]) for r in result["reminders"]} == {
+        (opened["id"], "incident.vsd-decision", "incident.reminder"),
+        (opened["id"], "incident.contain", "incident.deadline_overdue"),
+    }
+    with pytest.raises(AccessDenied, match="may not run compliance sweeps"):
+        run_flow(compliance_sweep_flow, principal="sam")
