@@ -10,6 +10,7 @@ scores become alerts; with fewer than ``min_person_days`` rows it does not run a
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -92,12 +93,16 @@ def isolation_alerts(
     forest.fit(matrix)
     scores = forest.score_samples(matrix)
     threshold = float(forest.offset_)
+    columns = list(zip(*matrix, strict=True))
+    centre = [statistics.median(c) for c in columns]
+    spread = [statistics.pstdev(c) or 1.0 for c in columns]
     out = []
     for row, score in zip(rows, scores, strict=True):
         if score >= threshold or row.day < since.date():
             continue
-        top = sorted(zip(FEATURES, row.values, strict=True), key=lambda fv: -fv[1])[:3]
-        described = ", ".join(f"{name} {value:g}" for name, value in top)
+        # explain by the features furthest from the typical person-day, in standard deviations
+        far = sorted(range(len(FEATURES)), key=lambda i: -(row.values[i] - centre[i]) / spread[i])[:3]
+        described = ", ".join(f"{FEATURES[i]} {row.values[i]:.3g} (typical {centre[i]:.3g})" for i in far)
         out.append(
             Alert(
                 "isolation_forest",
