@@ -106,6 +106,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}, "description": _TITLES[code]} for code in (401, 403, 404, 422)
 }
+ERRORS = _ERRORS  # for the routers in other modules
 
 
 class _TooManySignInsError(Exception):
@@ -363,7 +364,7 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
 
     from governance.api.compliance_routes import compliance_router
 
-    api.include_router(compliance_router(principal, _ERRORS))
+    api.include_router(compliance_router())
     return api
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from governance.api.app import API, ERRORS, Who
 from governance.app import App
 from governance.identity import Principal
-
-API = "/api/v1"
 
 
 class ScanIn(BaseModel):
@@ -68,10 +67,9 @@ class RemindIn(BaseModel):
     at: datetime | None = None
 
 
-def compliance_router(principal: Any, errors: dict[int | str, dict[str, Any]]) -> APIRouter:
-    """The routes, authenticated by ``principal`` (the API's dependency)."""
-    router = APIRouter(prefix=API, responses=errors)
-    Who = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias, as in governance.api.app
+def compliance_router() -> APIRouter:
+    """The routes, each authenticated by the API's ``Who`` dependency."""
+    router = APIRouter(prefix=API, responses=ERRORS)
 
     def acting(request: Request, who: Principal) -> App:
         core: App = request.app.state.core
