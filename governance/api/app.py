@@ -344,11 +344,11 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
         responses=_ERRORS | {200: {"content": {"application/octet-stream": {}}, "description": "The plaintext"}},
         response_class=StreamingResponse,
     )
-    def content(artifact_id: str, who: Who) -> StreamingResponse:
+    def content(artifact_id: str, who: Who, request: Request) -> StreamingResponse:
         """The verified plaintext of an artifact, under a valid grant; the access is logged first."""
         from governance.content import open_content
 
-        opened = open_content(acting(who), artifact_id)
+        opened = open_content(acting(who), artifact_id, client=request.client.host if request.client else None)
         art = opened.artifact
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in art.path.rsplit("/", 1)[-1]) or "artifact"
         return StreamingResponse(

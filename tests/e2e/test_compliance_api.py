@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,11 +12,12 @@ import pytest
 
 from governance.catalog import fetch
 from governance.requests import request_access
+from lineage import EventLog
 from tests.e2e import server_support
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     tmp = tmp_path_factory.mktemp("site")
     with server_support.database(request.param, tmp) as db_url:
         env = {"QGOV_HOME": str(tmp / "home"), "QGOV_DATABASE_URL": db_url, "QGOV_USER": "alice"}
@@ -28,12 +30,23 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         fetch(ann, ids["generic"], Path(tmp / "t1.csv"))
         tokens = server_support.issue_tokens(env, ["olga", "ann", "aud"])
         with server_support.running_server(env) as base:
-            yield base, {k: {"Authorization": f"Bearer {v['token']}"} for k, v in tokens.items()}
+            yield base, {k: {"Authorization": f"Bearer {v['token']}"} for k, v in tokens.items()}, core, ids
         core.close()
 
 
-def test_scan_alert_and_incident_over_http(site: tuple[str, dict]) -> None:
-    base, h = site
+def test_a_download_over_http_records_a_keyed_reference_to_the_network_not_the_address(site: tuple) -> None:
+    base, h, core, ids = site
+    got = httpx.get(f"{base}/api/v1/artifacts/{ids['generic']}/content", headers=h["ann"])
+    assert got.status_code == 200
+    with core.engine.connect() as conn:
+        fetched = [e.body.payload for e in EventLog(conn).iter_events() if e.body.type == "artifact.fetched"]
+    assert "location" not in fetched[0]  # the command line's fetch has no network
+    location = fetched[-1]["location"]
+    assert location.startswith("net/") and len(location) == 20 and "127.0" not in json.dumps(fetched[-1])
+
+
+def test_scan_alert_and_incident_over_http(site: tuple) -> None:
+    base, h, _, _ = site
     api = f"{base}/api/v1"
     assert httpx.post(f"{api}/anomaly/scans", json={}).status_code == 401
     refused = httpx.post(f"{api}/anomaly/scans", headers=h["ann"], json={})
