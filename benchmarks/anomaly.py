@@ -12,8 +12,10 @@ people after a 60-day warm-up:
   slow_drip             30-40 days of one or two extra fetches a day of controlled artifacts new to them
   budget_probing        8-14 DP releases on one column within two weeks
 
-Normal life includes what makes detection hard: people whose volume varies three-fold,
-weekends, new projects that bring new artifacts, home and office locations from the start,
+``--intensity 0.5`` halves every injected count (and drips a new artifact on half the days)
+to show where the rules stop seeing misuse. ``--seeds 11,12,13`` runs several labs and adds
+pooled figures. Normal life includes what makes detection hard: people whose volume varies
+three-fold, weekends, new projects that bring new artifacts, home and office locations from the start,
 occasional refused requests, a few people who release DP statistics every week, grants
 renewed every 90 days. Then the product's detectors run (``run_rules`` and
 ``isolation_alerts``, the same functions ``qgov anomaly scan`` calls). An episode is
@@ -57,8 +59,9 @@ class Episode:
 
 
 class Lab:
-    def __init__(self, seed: int, people: int, days: int) -> None:
+    def __init__(self, seed: int, people: int, days: int, intensity: float = 1.0) -> None:
         self.rng = random.Random(seed)
+        self.k = intensity
         self.days = days
         self.people = [f"p{i:03d}" for i in range(people)]
         self.acts: list[Activity] = []
@@ -112,6 +115,10 @@ class Lab:
         mine = [a for a in self.acts if a.person == person and a.kind == "fetch"]
         return {a.artifact for a in mine}, {a.location for a in mine}
 
+    def n(self, low: int, high: int) -> int:
+        """A count of injected actions, scaled by the intensity (at least one)."""
+        return max(1, round(self.rng.randint(low, high) * self.k))
+
     def inject(self, scenario: str, person: str, day: int) -> Episode:
         rng = self.rng
         seen, places = self.known(person)
@@ -119,15 +126,15 @@ class Lab:
         rng.shuffle(fresh)
         home = next(iter(sorted(p for p in places if p is not None)), "US/office")
         if scenario == "insider_exfiltration":
-            for artifact in fresh[: rng.randint(30, 60)]:
+            for artifact in fresh[: self.n(30, 60)]:
                 self.fetch(person, self.at(day, rng), artifact, home)
             return Episode(scenario, person, _d(day), _d(day))
         if scenario == "shared_credentials":
-            span = rng.randint(3, 5)
+            span = self.n(3, 5)
             other = rng.choice([c for c in COUNTRIES if not any(str(p).startswith(c) for p in places)])
             mine = [a for a in self.acts if a.person == person and a.kind == "fetch" and a.artifact]
             for d in range(day, day + span):
-                for _ in range(rng.randint(2, 4)):
+                for _ in range(self.n(2, 4)):
                     t = self.at(d, rng)
                     self.fetch(person, t, rng.choice(mine).artifact or "", home)
                     self.fetch(
@@ -135,7 +142,7 @@ class Lab:
                     )
             return Episode(scenario, person, _d(day), _d(day + span - 1))
         if scenario == "travel":
-            span = rng.randint(4, 10)
+            span = self.n(4, 10)
             abroad = rng.choice([c for c in COUNTRIES if not any(str(p).startswith(c) for p in places)])
             mine = [a.artifact for a in self.acts if a.person == person and a.kind == "fetch" and a.artifact]
             away = {_d(d) for d in range(day, day + span)}  # away from the office: no fetches from home
@@ -148,11 +155,12 @@ class Lab:
             span = rng.randint(30, 40)
             for d in range(day, day + span):
                 for _ in range(rng.randint(1, 2)):
-                    self.fetch(person, self.at(d, rng), fresh.pop(), home)
+                    if rng.random() < self.k:  # at intensity 0.5, a new artifact on half the days
+                        self.fetch(person, self.at(d, rng), fresh.pop(), home)
             return Episode(scenario, person, _d(day), _d(day + span - 1))
         column = rng.choice(self.columns)
         span = 14
-        for _ in range(rng.randint(8, 14)):
+        for _ in range(self.n(8, 14)):
             self.add(person, self.at(day + rng.randrange(span), rng), "release", column=column)
         return Episode(scenario, person, _d(day), _d(day + span - 1))
 
@@ -198,16 +206,9 @@ def score(alerts: list[Alert], episodes: list[Episode]) -> dict[str, object]:
     return {"per_scenario": per_scenario, "per_detector": per_detector, "false_alerts": len(false_alerts)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--people", type=int, default=60)
-    parser.add_argument("--days", type=int, default=180)
-    parser.add_argument("--instances", type=int, default=6)
-    parser.add_argument("--no-forest", action="store_true", help="rules only")
-    args = parser.parse_args()
+def run(seed: int, args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
-    lab = Lab(args.seed, args.people, args.days)
+    lab = Lab(seed, args.people, args.days, args.intensity)
     lab.normal()
     episodes = []
     victims = lab.rng.sample(lab.people, min(len(lab.people), len(SCENARIOS) * args.instances))
@@ -221,18 +222,15 @@ def main() -> None:
     alerts = run_rules(lab.acts, since, policy)
     rules_s = time.perf_counter() - t0
     forest_note = None
+    t0 = time.perf_counter()
     if not args.no_forest:
-        t0 = time.perf_counter()
         forest, forest_note = isolation_alerts(lab.acts, since, policy)
         alerts += forest
     forest_s = time.perf_counter() - t0
     person_days = args.people * args.days
     result = score(alerts, episodes)
-    doc = {
-        "benchmark": "anomaly",
-        "seed": args.seed,
-        "people": args.people,
-        "days": args.days,
+    return {
+        "seed": seed,
         "person_days": person_days,
         "activities": len(lab.acts),
         "episodes": len(episodes),
@@ -241,8 +239,57 @@ def main() -> None:
         **result,
         "forest": forest_note or "ran",
         "seconds": {"generate": round(generated, 2), "rules": round(rules_s, 2), "forest": round(forest_s, 2)},
+    }
+
+
+def pooled(runs: list[dict[str, object]]) -> dict[str, object]:
+    person_days = sum(int(r["person_days"]) for r in runs)  # type: ignore[call-overload]
+    false_alerts = sum(int(r["false_alerts"]) for r in runs)  # type: ignore[call-overload]
+    recall = {}
+    for scenario in SCENARIOS:
+        found = sum(r["per_scenario"][scenario]["detected"] for r in runs)  # type: ignore[index]
+        total = sum(r["per_scenario"][scenario]["episodes"] for r in runs)  # type: ignore[index]
+        recall[scenario] = {"detected": found, "episodes": total, "recall": round(found / total, 3)}
+    detectors: dict[str, dict[str, float]] = {}
+    for r in runs:
+        for rule, v in r["per_detector"].items():  # type: ignore[attr-defined]
+            d = detectors.setdefault(rule, {"alerts": 0, "on_episodes": 0})
+            d["alerts"] += v["alerts"]
+            d["on_episodes"] += v["on_episodes"]
+    for d in detectors.values():
+        d["precision"] = round(d["on_episodes"] / d["alerts"], 3)
+    true_alerts = sum(int(d["on_episodes"]) for d in detectors.values())
+    return {
+        "person_days": person_days,
+        "false_alerts": false_alerts,
+        "false_alerts_per_1000_person_days": round(1000 * false_alerts / person_days, 3),
+        "precision": round(true_alerts / (true_alerts + false_alerts), 3),
+        "per_scenario": recall,
+        "per_detector": detectors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", help="comma-separated seeds: run each lab and pool the figures")
+    parser.add_argument("--people", type=int, default=60)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--instances", type=int, default=6)
+    parser.add_argument("--intensity", type=float, default=1.0, help="scale injected actions (0.5: subtler misuse)")
+    parser.add_argument("--no-forest", action="store_true", help="rules only")
+    args = parser.parse_args()
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    runs = [run(seed, args) for seed in seeds]
+    doc: dict[str, object] = {
+        "benchmark": "anomaly",
+        "people": args.people,
+        "days": args.days,
+        "instances_per_scenario": args.instances,
+        "intensity": args.intensity,
         "target": "recall >= 0.9 per scenario at <= 1 false alert per 1,000 person-days",
     }
+    doc |= {"runs": runs, "pooled": pooled(runs)} if len(runs) > 1 else runs[0]
     print(json.dumps(doc, indent=2, sort_keys=True))
 
 
