@@ -77,6 +77,7 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("anomaly.read", "read anomaly alerts", OFFICER, AUDITOR, ADMIN),
         _cap("incident.manage", "open, contain or close incidents, or dismiss alerts", OFFICER),
         _cap("incident.read", "read incidents and readiness figures", OFFICER, AUDITOR, ADMIN),
+        _cap("training.record", "record completed training", OFFICER, ADMIN),
         # administration
         _cap("person.register", "register people", ADMIN),
         _cap("role.manage", "grant or revoke roles", ADMIN),

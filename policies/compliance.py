@@ -40,11 +40,20 @@ class Deadline:
 
 
 @dataclass(frozen=True)
+class TrainingPolicy:
+    reminders_days_before: tuple[int, ...]
+    suspend_grants_on_lapse: bool
+    citation: str
+    status: str
+
+
+@dataclass(frozen=True)
 class CompliancePolicy:
     anomaly: dict[str, dict[str, float]]
     deadlines: tuple[Deadline, ...]
     reminders_days_before: tuple[int, ...]
     source: str
+    training: TrainingPolicy | None = None
 
     def a(self, rule: str, key: str) -> float:
         return self.anomaly[rule][key]
@@ -57,8 +66,8 @@ def _number(value: Any, where: str) -> float:
 
 
 def parse(data: Any, source: str) -> CompliancePolicy:
-    if not isinstance(data, dict) or set(data) != {"anomaly", "incidents"}:
-        raise PolicyError(f"{source}: expected exactly the sections 'anomaly' and 'incidents'")
+    if not isinstance(data, dict) or set(data) != {"anomaly", "incidents", "training"}:
+        raise PolicyError(f"{source}: expected exactly the sections 'anomaly', 'incidents' and 'training'")
     anomaly: dict[str, dict[str, float]] = {}
     raw = data["anomaly"]
     if not isinstance(raw, dict) or set(raw) != set(ANOMALY_KEYS):
@@ -86,7 +95,19 @@ def parse(data: Any, source: str) -> CompliancePolicy:
     reminders = tuple(
         int(_number(x, f"{source}: incidents.reminders_days_before")) for x in inc["reminders_days_before"]
     )
-    return CompliancePolicy(anomaly, tuple(deadlines), reminders, source)
+    return CompliancePolicy(anomaly, tuple(deadlines), reminders, source, _training(data["training"], source))
+
+
+def _training(raw: Any, source: str) -> TrainingPolicy:
+    keys = {"reminders_days_before", "suspend_grants_on_lapse", "citation", "status"}
+    if not isinstance(raw, dict) or set(raw) != keys:
+        raise PolicyError(f"{source}: training: expected the keys {', '.join(sorted(keys))}")
+    if not isinstance(raw["suspend_grants_on_lapse"], bool):
+        raise PolicyError(f"{source}: training.suspend_grants_on_lapse: expected true or false")
+    if raw["status"] not in ("V", "P", "U"):
+        raise PolicyError(f"{source}: training.status: expected V, P or U, got {raw['status']!r}")
+    marks = tuple(int(_number(x, f"{source}: training.reminders_days_before")) for x in raw["reminders_days_before"])
+    return TrainingPolicy(marks, raw["suspend_grants_on_lapse"], str(raw["citation"]), raw["status"])
 
 
 def load_compliance(path: Path = BUILTIN) -> CompliancePolicy:
@@ -98,4 +119,4 @@ def load_compliance(path: Path = BUILTIN) -> CompliancePolicy:
     return parse(data, str(path))
 
 
-__all__ = ["ANOMALY_KEYS", "CompliancePolicy", "Deadline", "load_compliance", "parse"]
+__all__ = ["ANOMALY_KEYS", "CompliancePolicy", "Deadline", "TrainingPolicy", "load_compliance", "parse"]

@@ -17,6 +17,10 @@ anomaly_app = typer.Typer(
 incident_app = typer.Typer(
     help="Incidents (officers): open from an alert or by hand, contain, meet deadlines, close.", no_args_is_help=True
 )
+training_app = typer.Typer(
+    help="Export-control training: record completions, see who is due, remind and suspend on lapse.",
+    no_args_is_help=True,
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 At = Annotated[str | None, typer.Option("--at", help="When (ISO 8601, default now).")]
 
@@ -252,4 +256,48 @@ def incident_readiness(as_json: JsonFlag = False) -> None:
         console.print(f"  {name}: " + (f"median {v['median']}, max {v['max']} (n={v['n']})" if v else "no data"))
 
 
-__all__ = ["anomaly_app", "incident_app"]
+@training_app.command("record")
+def training_record(
+    person: Annotated[str, typer.Argument(help="The person who completed the course.")],
+    completed_on: Annotated[str, typer.Option("--completed-on", help="YYYY-MM-DD.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Officers, admins: record a completed export-control course."""
+    from governance.compliance.training import record_training
+
+    doc = record_training(open_app(), person, completed_on)
+    print_json(doc) if as_json else console.print(f"{escape(person)}: trained, valid until {doc['valid_until']}")
+
+
+@training_app.command("status")
+def training_status_cmd(as_json: JsonFlag = False) -> None:
+    """Everyone's training: completed on, valid until, days left."""
+    from governance.compliance.training import training_status
+
+    docs = training_status(open_app())
+    if as_json:
+        print_json(docs)
+        return
+    table = Table("person", "completed on", "valid until", "days left")
+    for d in docs:
+        table.add_row(escape(d["person"]), d["completed_on"] or "never", d["valid_until"] or "—", str(d["days_left"]))
+    console.print(table)
+
+
+@training_app.command("sweep")
+def training_sweep_cmd(at: At = None, as_json: JsonFlag = False) -> None:
+    """Remind people whose training is coming due; suspend live grants of those whose training lapsed."""
+    from governance.compliance.training import training_sweep
+
+    docs = training_sweep(open_app(), _at(at))
+    if as_json:
+        print_json(docs)
+        return
+    for d in docs:
+        extra = (
+            f"; suspended {len(d['suspended'])} grant(s)" if d["notice"] == "lapsed" else f" ({d['days_left']} days)"
+        )
+        console.print(f"{d['notice']}: {escape(d['person'])} valid until {d['valid_until'][:10]}{extra}")
+
+
+__all__ = ["anomaly_app", "incident_app", "training_app"]

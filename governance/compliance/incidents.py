@@ -24,6 +24,7 @@ from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
 from governance.compliance import tables as ct
+from governance.compliance._suspend import suspend_live_grants
 from governance.compliance.anomaly import alert_json, compliance_policy, get_alert_row
 from governance.db import transaction
 from lineage import EventLog, NewEvent, schema
@@ -187,26 +188,7 @@ def open_incident(
 def _suspend_grants(app: App, incident_id: str, person: str, at: datetime) -> list[str]:
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "access.revoke")  # suspending is the lesser step of revoking
-        g = t.grants
-        rows = conn.execute(
-            select(g).where(g.c.person == person, g.c.revoked_at.is_(None), g.c.suspended_at.is_(None))
-        ).all()
-        live = [r for r in rows if as_utc(r.expires_at) > at]
-        for r in live:
-            conn.execute(update(g).where(g.c.id == r.id).values(suspended_at=at))
-        EventLog(conn).append_many(
-            [
-                NewEvent(
-                    "access.suspended",
-                    app.user,
-                    [r.id, incident_id, *r.artifacts],
-                    {"grant": r.id, "incident": incident_id, "reason": f"incident {incident_id}"},
-                    at,
-                )
-                for r in live
-            ]
-        )
-    return [r.id for r in live]
+        return suspend_live_grants(conn, EventLog(conn), person, at, app.user, f"incident {incident_id}", incident_id)
 
 
 def contain(

@@ -81,4 +81,15 @@ incident_deadlines = Table(
     Column("note", Text, nullable=True),
 )
 
-__all__ = ["anomaly_alerts", "anomaly_scans", "incident_deadlines", "incidents"]
+# Training notices already given (a reminder at each mark, one lapse), per completion date, so a
+# daily sweep says each thing once; a new completion date starts afresh.
+training_notices = Table(
+    "training_notices",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("completed_on", String(10), primary_key=True),
+    Column("notice", String(16), primary_key=True),  # a days-before mark, or "lapsed"
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+__all__ = ["training_notices", "anomaly_alerts", "anomaly_scans", "incident_deadlines", "incidents"]

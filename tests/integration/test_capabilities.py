@@ -144,6 +144,18 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         lambda a: _req("compliance.incidents", "list_incidents")(a),
     ),
     ("compliance.incidents", "remind"): ("compliance.sweep", lambda a: _req("compliance.incidents", "remind")(a)),
+    ("compliance.training", "record_training"): (
+        "training.record",
+        lambda a: _req("compliance.training", "record_training")(a, "nobody", "2026-01-01"),
+    ),
+    ("compliance.training", "training_status"): (
+        "access.read_all",
+        lambda a: _req("compliance.training", "training_status")(a),
+    ),
+    ("compliance.training", "training_sweep"): (
+        "compliance.sweep",
+        lambda a: _req("compliance.training", "training_sweep")(a),
+    ),
     ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
 }
 

@@ -250,4 +250,9 @@ def test_compliance_parameters_fail_closed_on_unknown_or_missing_keys() -> None:
     data["incidents"]["deadlines"][1]["status"] = "V?"
     with pytest.raises(PolicyError, match=r"deadlines\[1\].status: expected V, P or U"):
         parse(data, "x.yaml")
+    data = yaml.safe_load(BUILTIN.read_text())
+    data["training"]["suspend_grants_on_lapse"] = "yes"
+    with pytest.raises(PolicyError, match="training.suspend_grants_on_lapse: expected true or false"):
+        parse(data, "x.yaml")
     assert all(d.status == "U" for d in P.deadlines)  # nothing in the reference gives these periods
+    assert P.training is not None and P.training.status == "U"

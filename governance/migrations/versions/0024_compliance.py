@@ -1,4 +1,4 @@
-"""compliance operations: anomaly scans and alerts, incidents and incident deadlines
+"""compliance operations: anomaly scans and alerts, incidents and their deadlines, training notices
 
 Revision ID: 0024
 Revises: 0019
@@ -91,9 +91,18 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("incident_id", "deadline", name=op.f("pk_incident_deadlines")),
     )
+    op.create_table(
+        "training_notices",
+        sa.Column("person", sa.String(length=256), nullable=False),
+        sa.Column("completed_on", sa.String(length=10), nullable=False),
+        sa.Column("notice", sa.String(length=16), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("person", "completed_on", "notice", name=op.f("pk_training_notices")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("training_notices")
     op.drop_table("incident_deadlines")
     op.drop_index(op.f("ix_incidents_status"), table_name="incidents")
     op.drop_table("incidents")
