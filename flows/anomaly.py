@@ -1,4 +1,5 @@
-"""Compliance sweeps as a Prefect flow: scan the log for anomalies, then record deadline reminders.
+"""Compliance sweeps as a Prefect flow: scan the log for anomalies, record incident-deadline
+reminders, remind of training coming due and suspend grants where it lapsed.
 
 The flow's parameters are a principal (the officer or admin it acts for, who must hold
 ``compliance.sweep``) and times — never settings or secrets, which Prefect would store with the
@@ -43,12 +44,19 @@ def remind_task(principal: str, at: datetime | None) -> list[dict[str, Any]]:
     return remind(_app(principal), at)
 
 
+@task(name="training-sweep", cache_policy=NO_CACHE, persist_result=False)
+def training_task(principal: str, at: datetime | None) -> list[dict[str, Any]]:
+    from governance.compliance.training import training_sweep
+
+    return training_sweep(_app(principal), at)
+
+
 @flow(name="qgov-compliance-sweep", persist_result=False)
 def compliance_sweep_flow(
     principal: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, Any]:
     scanned = scan_task(principal, since, until)
-    return {"scan": scanned, "reminders": remind_task(principal, until)}
+    return {"scan": scanned, "reminders": remind_task(principal, until), "training": training_task(principal, until)}
 
 
 __all__ = ["compliance_sweep_flow"]

@@ -21,6 +21,9 @@ training_app = typer.Typer(
     help="Export-control training: record completions, see who is due, remind and suspend on lapse.",
     no_args_is_help=True,
 )
+appeal_app = typer.Typer(
+    help="Appeals of denied access requests: the requester files, a second officer decides.", no_args_is_help=True
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 At = Annotated[str | None, typer.Option("--at", help="When (ISO 8601, default now).")]
 
@@ -300,4 +303,51 @@ def training_sweep_cmd(at: At = None, as_json: JsonFlag = False) -> None:
         console.print(f"{d['notice']}: {escape(d['person'])} valid until {d['valid_until'][:10]}{extra}")
 
 
-__all__ = ["anomaly_app", "incident_app", "training_app"]
+def _print_appeal(doc: dict[str, Any]) -> None:
+    console.print(f"appeal {doc['id']} of request {doc['request']} by {escape(doc['appellant'])}: {doc['status']}")
+    if "reason" in doc:
+        console.print(f"  decided by {escape(doc['decided_by'])}: {escape(doc['reason'])}")
+
+
+@appeal_app.command("file")
+def appeal_file(
+    request: Annotated[str, typer.Argument(help="Your denied request's id.")],
+    grounds: Annotated[str, typer.Option("--grounds", help="Why the decision should change.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Appeal your own denied request; an officer other than the one who denied it decides."""
+    from governance.compliance.appeals import file_appeal
+
+    doc = file_appeal(open_app(), request, grounds)
+    print_json(doc) if as_json else _print_appeal(doc)
+
+
+@appeal_app.command("decide")
+def appeal_decide(
+    appeal: Annotated[str, typer.Argument(help="Appeal id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (the requester sees it).")],
+    grant: Annotated[bool, typer.Option("--grant/--uphold", help="Grant the request, or uphold the denial.")] = False,
+    licence: Annotated[str | None, typer.Option("--licence", help="Licence or authorisation (to grant).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer (not the one who denied): uphold the denial, or grant with a licence reference."""
+    from governance.compliance.appeals import decide_appeal
+
+    doc = decide_appeal(open_app(), appeal, grant, reason, licence)
+    print_json(doc) if as_json else _print_appeal(doc)
+
+
+@appeal_app.command("list")
+def appeal_list(as_json: JsonFlag = False) -> None:
+    """Your appeals (officers, auditors and admins: every appeal)."""
+    from governance.compliance.appeals import list_appeals
+
+    docs = list_appeals(open_app())
+    if as_json:
+        print_json(docs)
+        return
+    for doc in docs:
+        _print_appeal(doc)
+
+
+__all__ = ["anomaly_app", "appeal_app", "incident_app", "training_app"]

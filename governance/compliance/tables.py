@@ -92,4 +92,21 @@ training_notices = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
-__all__ = ["training_notices", "anomaly_alerts", "anomaly_scans", "incident_deadlines", "incidents"]
+# Appeals of denied access requests: one per request, decided by an officer other than the
+# one who denied it (and never the requester).
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), ForeignKey("access_requests.id"), nullable=False, unique=True),
+    Column("appellant", String(256), nullable=False, index=True),
+    Column("grounds", Text, nullable=False),
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | upheld | granted
+    Column("decided_by", String(256), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("grant_id", String(36), nullable=True),
+)
+
+__all__ = ["anomaly_alerts", "anomaly_scans", "appeals", "incident_deadlines", "incidents", "training_notices"]

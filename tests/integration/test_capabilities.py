@@ -156,6 +156,15 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         "compliance.sweep",
         lambda a: _req("compliance.training", "training_sweep")(a),
     ),
+    ("compliance.appeals", "file_appeal"): (
+        "access.request",
+        lambda a: _req("compliance.appeals", "file_appeal")(a, NOPE, "grounds"),
+    ),
+    ("compliance.appeals", "decide_appeal"): (
+        "access.decide",
+        lambda a: _req("compliance.appeals", "decide_appeal")(a, NOPE, False, "no"),
+    ),
+    ("compliance.appeals", "list_appeals"): ("access.request", lambda a: _req("compliance.appeals", "list_appeals")(a)),
     ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
 }
 

@@ -1,4 +1,4 @@
-"""compliance operations: anomaly scans and alerts, incidents and their deadlines, training notices
+"""compliance operations: anomaly scans and alerts, incidents and their deadlines, training notices, appeals
 
 Revision ID: 0024
 Revises: 0019
@@ -99,9 +99,30 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("person", "completed_on", "notice", name=op.f("pk_training_notices")),
     )
+    op.create_table(
+        "appeals",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("appellant", sa.String(length=256), nullable=False),
+        sa.Column("grounds", sa.Text(), nullable=False),
+        sa.Column("filed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decided_by", sa.String(length=256), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("grant_id", sa.String(length=36), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["request_id"], ["access_requests.id"], name=op.f("fk_appeals_request_id_access_requests")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_appeals")),
+        sa.UniqueConstraint("request_id", name=op.f("uq_appeals_request_id")),
+    )
+    op.create_index(op.f("ix_appeals_appellant"), "appeals", ["appellant"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_appeals_appellant"), table_name="appeals")
+    op.drop_table("appeals")
     op.drop_table("training_notices")
     op.drop_table("incident_deadlines")
     op.drop_index(op.f("ix_incidents_status"), table_name="incidents")
