@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -303,6 +304,37 @@ def training_sweep_cmd(at: At = None, as_json: JsonFlag = False) -> None:
         console.print(f"{d['notice']}: {escape(d['person'])} valid until {d['valid_until'][:10]}{extra}")
 
 
+def impact_command(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The proposed policy directory.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """What a proposed policy directory would change: artifacts reclassified, grants no longer
+    approved, DP releases affected. Nothing is recorded (officers, admins)."""
+    from governance.compliance.impact import policy_impact
+
+    doc = policy_impact(open_app(), directory)
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"policy {doc['current_policy_version'][:12]} → {doc['proposed_policy_version'][:12]}")
+    for c in doc["reclassified"]:
+        console.print(
+            f"  reclassified {escape(c['path'])} ({c['artifact'][:8]}): {c['old']} → {c['new']} [dim]({c['rule']})[/]"
+        )
+    for g in doc["grants_no_longer_approved"]:
+        console.print(
+            f"  grant {g['grant'][:8]} of {escape(g['person'])} → {g['outcome']}: {escape('; '.join(g['reasons']))}"
+        )
+    for r in doc["releases_affected"]:
+        console.print(
+            f"  release {r['release'][:8]} ({r['status']}) of {escape(r['requester'])}: its artifact changes class"
+        )
+    console.print(
+        f"{len(doc['reclassified'])} artifact(s) reclassified, {len(doc['grants_no_longer_approved'])} grant(s) "
+        f"no longer approved, {len(doc['releases_affected'])} release(s) affected"
+    )
+
+
 def _print_appeal(doc: dict[str, Any]) -> None:
     console.print(f"appeal {doc['id']} of request {doc['request']} by {escape(doc['appellant'])}: {doc['status']}")
     if "reason" in doc:
@@ -350,4 +382,4 @@ def appeal_list(as_json: JsonFlag = False) -> None:
         _print_appeal(doc)
 
 
-__all__ = ["anomaly_app", "appeal_app", "incident_app", "training_app"]
+__all__ = ["anomaly_app", "appeal_app", "impact_command", "incident_app", "training_app"]

@@ -165,6 +165,10 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         lambda a: _req("compliance.appeals", "decide_appeal")(a, NOPE, False, "no"),
     ),
     ("compliance.appeals", "list_appeals"): ("access.request", lambda a: _req("compliance.appeals", "list_appeals")(a)),
+    ("compliance.impact", "policy_impact"): (
+        "classification.reclassify",
+        lambda a: _req("compliance.impact", "policy_impact")(a, Path(__file__).parent),
+    ),
     ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
 }
 
