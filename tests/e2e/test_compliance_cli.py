@@ -105,3 +105,23 @@ def test_errors_are_one_line_with_the_contract_exit_codes(burst) -> None:  # typ
     incident = _json(run("olga", "incident", "list", "--json"))[0]["id"]  # type: ignore[index]
     no_action = run("olga", "incident", "contain", incident, "--reason", "x")
     assert no_action.returncode == 2 and "name at least one action" in no_action.stderr
+
+
+def test_training_appeal_and_policy_impact_from_the_command_line(burst, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _ = burst
+    recorded = _json(run("olga", "training", "record", "sam", "--completed-on", date.today().isoformat(), "--json"))
+    assert recorded["valid_until"] == (date.today() + timedelta(days=365)).isoformat()  # type: ignore[index]
+    status = {s["person"]: s for s in _json(run("olga", "training", "status", "--json"))}  # type: ignore[union-attr]
+    assert status["sam"]["days_left"] == 365
+    late = (datetime.now(UTC) + timedelta(days=400)).isoformat()
+    swept = _json(run("olga", "training", "sweep", "--at", late, "--json"))
+    assert {(n["person"], n["notice"]) for n in swept} >= {("sam", "lapsed")}  # type: ignore[union-attr]
+
+    empty = tmp_path / "proposal"
+    empty.mkdir()
+    impact = _json(run("olga", "policy", "impact", str(empty), "--json"))
+    assert impact["reclassified"] == [] and impact["grants_no_longer_approved"] == []  # type: ignore[index]
+    appeals = _json(run("sam", "appeal", "list", "--json"))
+    assert appeals == []
+    bad = run("sam", "appeal", "file", "00000000-0000-0000-0000-000000000000", "--grounds", "please")
+    assert bad.returncode == NotFoundError.exit_code and "does not exist" in bad.stderr
