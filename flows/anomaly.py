@@ -1,5 +1,6 @@
 """Compliance sweeps as a Prefect flow: scan the log for anomalies, record incident-deadline
-reminders, remind of training coming due and suspend grants where it lapsed.
+reminders, remind of training coming due and suspend grants where it lapsed, and the same for
+end-use attestations.
 
 The flow's parameters are a principal (the officer or admin it acts for, who must hold
 ``compliance.sweep``) and times — never settings or secrets, which Prefect would store with the
@@ -51,12 +52,24 @@ def training_task(principal: str, at: datetime | None) -> list[dict[str, Any]]:
     return training_sweep(_app(principal), at)
 
 
+@task(name="end-use-sweep", cache_policy=NO_CACHE, persist_result=False)
+def end_use_task(principal: str, at: datetime | None) -> list[dict[str, Any]]:
+    from governance.compliance.end_use import end_use_sweep
+
+    return end_use_sweep(_app(principal), at)
+
+
 @flow(name="qgov-compliance-sweep", persist_result=False)
 def compliance_sweep_flow(
     principal: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, Any]:
     scanned = scan_task(principal, since, until)
-    return {"scan": scanned, "reminders": remind_task(principal, until), "training": training_task(principal, until)}
+    return {
+        "scan": scanned,
+        "reminders": remind_task(principal, until),
+        "training": training_task(principal, until),
+        "end_use": end_use_task(principal, until),
+    }
 
 
 __all__ = ["compliance_sweep_flow"]

@@ -48,12 +48,21 @@ class TrainingPolicy:
 
 
 @dataclass(frozen=True)
+class EndUsePolicy:
+    every_days: int
+    grace_days: int
+    citation: str
+    status: str
+
+
+@dataclass(frozen=True)
 class CompliancePolicy:
     anomaly: dict[str, dict[str, float]]
     deadlines: tuple[Deadline, ...]
     reminders_days_before: tuple[int, ...]
     source: str
     training: TrainingPolicy | None = None
+    end_use: EndUsePolicy | None = None
 
     def a(self, rule: str, key: str) -> float:
         return self.anomaly[rule][key]
@@ -66,8 +75,8 @@ def _number(value: Any, where: str) -> float:
 
 
 def parse(data: Any, source: str) -> CompliancePolicy:
-    if not isinstance(data, dict) or set(data) != {"anomaly", "incidents", "training"}:
-        raise PolicyError(f"{source}: expected exactly the sections 'anomaly', 'incidents' and 'training'")
+    if not isinstance(data, dict) or set(data) != {"anomaly", "incidents", "training", "end_use"}:
+        raise PolicyError(f"{source}: expected exactly the sections 'anomaly', 'incidents', 'training' and 'end_use'")
     anomaly: dict[str, dict[str, float]] = {}
     raw = data["anomaly"]
     if not isinstance(raw, dict) or set(raw) != set(ANOMALY_KEYS):
@@ -95,7 +104,27 @@ def parse(data: Any, source: str) -> CompliancePolicy:
     reminders = tuple(
         int(_number(x, f"{source}: incidents.reminders_days_before")) for x in inc["reminders_days_before"]
     )
-    return CompliancePolicy(anomaly, tuple(deadlines), reminders, source, _training(data["training"], source))
+    return CompliancePolicy(
+        anomaly,
+        tuple(deadlines),
+        reminders,
+        source,
+        _training(data["training"], source),
+        _end_use(data["end_use"], source),
+    )
+
+
+def _end_use(raw: Any, source: str) -> EndUsePolicy:
+    keys = {"every_days", "grace_days", "citation", "status"}
+    if not isinstance(raw, dict) or set(raw) != keys:
+        raise PolicyError(f"{source}: end_use: expected the keys {', '.join(sorted(keys))}")
+    if raw["status"] not in ("V", "P", "U"):
+        raise PolicyError(f"{source}: end_use.status: expected V, P or U, got {raw['status']!r}")
+    every = int(_number(raw["every_days"], f"{source}: end_use.every_days"))
+    if every < 1:
+        raise PolicyError(f"{source}: end_use.every_days: expected 1 or more days, got {every}")
+    grace = int(_number(raw["grace_days"], f"{source}: end_use.grace_days"))
+    return EndUsePolicy(every, grace, str(raw["citation"]), raw["status"])
 
 
 def _training(raw: Any, source: str) -> TrainingPolicy:
@@ -119,4 +148,4 @@ def load_compliance(path: Path = BUILTIN) -> CompliancePolicy:
     return parse(data, str(path))
 
 
-__all__ = ["ANOMALY_KEYS", "CompliancePolicy", "Deadline", "TrainingPolicy", "load_compliance", "parse"]
+__all__ = ["ANOMALY_KEYS", "CompliancePolicy", "Deadline", "EndUsePolicy", "TrainingPolicy", "load_compliance", "parse"]

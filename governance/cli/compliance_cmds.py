@@ -25,6 +25,10 @@ training_app = typer.Typer(
 appeal_app = typer.Typer(
     help="Appeals of denied access requests: the requester files, a second officer decides.", no_args_is_help=True
 )
+enduse_app = typer.Typer(
+    help="End-use monitoring: attest your use of controlled data; sweep overdue grants; sample for audit.",
+    no_args_is_help=True,
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 At = Annotated[str | None, typer.Option("--at", help="When (ISO 8601, default now).")]
 
@@ -335,6 +339,51 @@ def impact_command(
     )
 
 
+@enduse_app.command("attest")
+def enduse_attest(
+    grant: Annotated[str, typer.Argument(help="Your grant's id.")],
+    statement: Annotated[str, typer.Option("--statement", help="How the data is used (matches the purpose).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Grant holder: confirm your use matches the approved purpose (due every period in policy)."""
+    from governance.compliance.end_use import attest
+
+    doc = attest(open_app(), grant, statement)
+    print_json(doc) if as_json else console.print(f"attested grant {doc['grant']} at {doc['attested_at'][:16]}")
+
+
+@enduse_app.command("sweep")
+def enduse_sweep(at: At = None, as_json: JsonFlag = False) -> None:
+    """Record attestations falling due; suspend grants past the grace period."""
+    from governance.compliance.end_use import end_use_sweep
+
+    docs = end_use_sweep(open_app(), _at(at))
+    if as_json:
+        print_json(docs)
+        return
+    for d in docs:
+        console.print(f"{d['notice']}: grant {d['grant']} of {escape(d['person'])} (due {d['due_at'][:10]})")
+
+
+@enduse_app.command("sample")
+def enduse_sample(
+    fraction: Annotated[float, typer.Option("--fraction", help="Share of live controlled grants, e.g. 0.1.")],
+    seed: Annotated[str, typer.Option("--seed", help="The audit's name; the same seed draws the same sample.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer: draw a reproducible sample of live controlled grants for review."""
+    from governance.compliance.end_use import audit_sample
+
+    docs = audit_sample(open_app(), fraction, seed)
+    if as_json:
+        print_json(docs)
+        return
+    for d in docs:
+        console.print(
+            f"grant {d['grant']} of {escape(d['person'])}: {escape(d['purpose'])} (attested {d['last_attested'][:10]})"
+        )
+
+
 def _print_appeal(doc: dict[str, Any]) -> None:
     console.print(f"appeal {doc['id']} of request {doc['request']} by {escape(doc['appellant'])}: {doc['status']}")
     if "reason" in doc:
@@ -382,4 +431,4 @@ def appeal_list(as_json: JsonFlag = False) -> None:
         _print_appeal(doc)
 
 
-__all__ = ["anomaly_app", "appeal_app", "impact_command", "incident_app", "training_app"]
+__all__ = ["anomaly_app", "appeal_app", "enduse_app", "impact_command", "incident_app", "training_app"]

@@ -109,4 +109,34 @@ appeals = Table(
     Column("grant_id", String(36), nullable=True),
 )
 
-__all__ = ["anomaly_alerts", "anomaly_scans", "appeals", "incident_deadlines", "incidents", "training_notices"]
+# End-use attestations: the holder of a grant of controlled data confirms its use matches the
+# approved purpose; notices (due, suspended) are said once per attestation period.
+attestations = Table(
+    "attestations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("grant_id", String(36), ForeignKey("grants.id"), nullable=False, index=True),
+    Column("person", String(256), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("attested_at", DateTime(timezone=True), nullable=False),
+)
+
+end_use_notices = Table(
+    "end_use_notices",
+    metadata,
+    Column("grant_id", String(36), primary_key=True),
+    Column("period_start", DateTime(timezone=True), primary_key=True),
+    Column("notice", String(16), primary_key=True),  # due | suspended
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+__all__ = [
+    "anomaly_alerts",
+    "anomaly_scans",
+    "appeals",
+    "attestations",
+    "end_use_notices",
+    "incident_deadlines",
+    "incidents",
+    "training_notices",
+]

@@ -169,6 +169,15 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         "classification.reclassify",
         lambda a: _req("compliance.impact", "policy_impact")(a, Path(__file__).parent),
     ),
+    ("compliance.end_use", "attest"): ("access.request", lambda a: _req("compliance.end_use", "attest")(a, NOPE, "ok")),
+    ("compliance.end_use", "end_use_sweep"): (
+        "compliance.sweep",
+        lambda a: _req("compliance.end_use", "end_use_sweep")(a),
+    ),
+    ("compliance.end_use", "audit_sample"): (
+        "access.queue",
+        lambda a: _req("compliance.end_use", "audit_sample")(a, 0.5, "q4"),
+    ),
     ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
 }
 

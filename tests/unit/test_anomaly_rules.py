@@ -255,4 +255,9 @@ def test_compliance_parameters_fail_closed_on_unknown_or_missing_keys() -> None:
     with pytest.raises(PolicyError, match="training.suspend_grants_on_lapse: expected true or false"):
         parse(data, "x.yaml")
     assert all(d.status == "U" for d in P.deadlines)  # nothing in the reference gives these periods
+    data = yaml.safe_load(BUILTIN.read_text())
+    data["end_use"]["every_days"] = 0
+    with pytest.raises(PolicyError, match="end_use.every_days: expected 1 or more days"):
+        parse(data, "x.yaml")
     assert P.training is not None and P.training.status == "U"
+    assert P.end_use is not None and P.end_use.status == "U"

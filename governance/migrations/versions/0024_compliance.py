@@ -1,4 +1,4 @@
-"""compliance operations: anomaly scans and alerts, incidents and their deadlines, training notices, appeals
+"""compliance operations: anomaly alerts, incidents, training notices, appeals, end-use attestations
 
 Revision ID: 0024
 Revises: 0019
@@ -118,9 +118,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("request_id", name=op.f("uq_appeals_request_id")),
     )
     op.create_index(op.f("ix_appeals_appellant"), "appeals", ["appellant"])
+    op.create_table(
+        "attestations",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("grant_id", sa.String(length=36), nullable=False),
+        sa.Column("person", sa.String(length=256), nullable=False),
+        sa.Column("statement", sa.Text(), nullable=False),
+        sa.Column("attested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["grant_id"], ["grants.id"], name=op.f("fk_attestations_grant_id_grants")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attestations")),
+    )
+    op.create_index(op.f("ix_attestations_grant_id"), "attestations", ["grant_id"])
+    op.create_table(
+        "end_use_notices",
+        sa.Column("grant_id", sa.String(length=36), nullable=False),
+        sa.Column("period_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("notice", sa.String(length=16), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("grant_id", "period_start", "notice", name=op.f("pk_end_use_notices")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("end_use_notices")
+    op.drop_index(op.f("ix_attestations_grant_id"), table_name="attestations")
+    op.drop_table("attestations")
     op.drop_index(op.f("ix_appeals_appellant"), table_name="appeals")
     op.drop_table("appeals")
     op.drop_table("training_notices")
