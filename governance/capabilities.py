@@ -72,6 +72,12 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("person.erase", "erase a person's personal data", ADMIN),
         # audit
         _cap("audit.read", "read the provenance log and audit reports", AUDITOR, OFFICER, ADMIN),
+        # compliance operations
+        _cap("compliance.sweep", "run compliance sweeps (anomaly scans, deadline reminders)", OFFICER, ADMIN),
+        _cap("anomaly.read", "read anomaly alerts", OFFICER, AUDITOR, ADMIN),
+        _cap("incident.manage", "open, contain or close incidents, or dismiss alerts", OFFICER),
+        _cap("incident.read", "read incidents and readiness figures", OFFICER, AUDITOR, ADMIN),
+        _cap("training.record", "record completed training", OFFICER, ADMIN),
         # administration
         _cap("person.register", "register people", ADMIN),
         _cap("role.manage", "grant or revoke roles", ADMIN),

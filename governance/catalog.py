@@ -435,7 +435,21 @@ def open_for_reading(app: App, artifact: str) -> tuple[Artifact, bytes]:
     return found, wrapped
 
 
-def record_read(app: App, found: Artifact, channel: str | None = None) -> None:
+def network_location(log: EventLog, person: str, client: str) -> str | None:
+    """A keyed reference to the network ``client`` is on (IPv4 /24, IPv6 /48), for anomaly
+    detection's "first access from a new location": equal for one person's fetches from one
+    network, unlinkable to the address once the person is erased (``EventLog.personal_ref``)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return None
+    network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False)
+    return "net/" + log.personal_ref(person, f"network:{network}")[:16]
+
+
+def record_read(app: App, found: Artifact, channel: str | None = None, client: str | None = None) -> None:
     """Log a release of plaintext before its first byte leaves, under the log's head lock that a
     deletion also takes (ADR 0011, ADR 0016): a deletion that committed meanwhile stops it, and
     one that commits later follows ``artifact.fetched`` in the log. A grant revoked meanwhile
@@ -448,6 +462,8 @@ def record_read(app: App, found: Artifact, channel: str | None = None) -> None:
         payload = {"artifact": found.id, "sha256": found.sha256, "size": found.size, "authority": authority}
         if channel is not None:
             payload["channel"] = channel
+        if client is not None and (location := network_location(log, app.user, client)) is not None:
+            payload["location"] = location
         log.append(NewEvent("artifact.fetched", app.user, subjects=[found.id, found.sha256], payload=payload))
 
 

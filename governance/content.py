@@ -21,11 +21,14 @@ class Content:
     chunks: Iterator[bytes]
 
 
-def open_content(app: App, artifact: str, channel: str = "api") -> Content:
-    """Check the grant, authenticate the whole object, record the access, then stream it."""
+def open_content(app: App, artifact: str, channel: str = "api", client: str | None = None) -> Content:
+    """Check the grant, authenticate the whole object, record the access, then stream it.
+
+    ``client`` is the caller's network address; the event keeps only a keyed reference to its
+    network (``catalog.network_location``), which anomaly detection compares."""
     found, wrapped = open_for_reading(app, artifact)
     app.blobs.verify(found.sha256, wrapped)
-    record_read(app, found, channel)
+    record_read(app, found, channel, client)
     return Content(found, app.blobs.iter_plaintext(found.sha256, wrapped))
 
 

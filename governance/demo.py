@@ -442,6 +442,10 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     page.write_text(render_report(build_report(app, figure_id)), encoding="utf-8")
     console.print(f"wrote [bold]{page}[/] — open it in a browser")
 
+    from governance.compliance.demo import incident_drill
+
+    incident = incident_drill(app, settings, console, say)
+
     elapsed = time.monotonic() - started
     say("What happened", "")
     console.print(
@@ -455,7 +459,8 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         "figure's lineage, proved the log\n"
         "intact with signed checkpoints and an offline inclusion proof — then caught an edit to it,\n"
         "held the figure (and so its sources) against deletion, crypto-shredded a file with a signed\n"
-        "certificate, traced the figure back to its sources and wrote the auditor's report.\n"
+        "certificate, traced the figure back to its sources and wrote the auditor's report,\n"
+        "then caught a burst of refused requests, contained it as an incident and closed it with a report.\n"
         f"Explore it:  export QGOV_HOME={home}; qgov dataset show {ds.name}; qgov audit events"
     )
     app.close()
@@ -466,6 +471,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         "fetched_ok": same,
         "report": str(page),
         "figure": figure_id,
+        "incident": incident,
     }
 
 

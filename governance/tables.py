@@ -362,3 +362,5 @@ __all__ = [
     "metadata",
     "quarantine",
 ]
+
+import governance.compliance.tables  # noqa: E402, F401 - registers the compliance tables on the same MetaData

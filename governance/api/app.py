@@ -106,6 +106,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}, "description": _TITLES[code]} for code in (401, 403, 404, 422)
 }
+ERRORS = _ERRORS  # for the routers in other modules
 
 
 class _TooManySignInsError(Exception):
@@ -343,11 +344,11 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
         responses=_ERRORS | {200: {"content": {"application/octet-stream": {}}, "description": "The plaintext"}},
         response_class=StreamingResponse,
     )
-    def content(artifact_id: str, who: Who) -> StreamingResponse:
+    def content(artifact_id: str, who: Who, request: Request) -> StreamingResponse:
         """The verified plaintext of an artifact, under a valid grant; the access is logged first."""
         from governance.content import open_content
 
-        opened = open_content(acting(who), artifact_id)
+        opened = open_content(acting(who), artifact_id, client=request.client.host if request.client else None)
         art = opened.artifact
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in art.path.rsplit("/", 1)[-1]) or "artifact"
         return StreamingResponse(
@@ -361,6 +362,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
             },
         )
 
+    from governance.api.compliance_routes import compliance_router
+
+    api.include_router(compliance_router())
     return api
 
 

@@ -29,6 +29,14 @@ from governance.cli._render import (
 from governance.cli.access_cmds import access_app, screen_command, screening_app
 from governance.cli.audit_cmds import audit_app
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
+from governance.cli.compliance_cmds import (
+    anomaly_app,
+    appeal_app,
+    enduse_app,
+    impact_command,
+    incident_app,
+    training_app,
+)
 from governance.cli.lineage_cmds import lineage_app
 from governance.cli.policy_cmds import classify_command, policy_app
 from governance.cli.privacy_cmds import budget_app, release_command, releases_app
@@ -94,6 +102,12 @@ app.command("serve")(serve_command)
 app.add_typer(token_app, name="token")
 app.add_typer(roles_app, name="roles")
 app.add_typer(account_app, name="account")
+app.add_typer(anomaly_app, name="anomaly")
+app.add_typer(incident_app, name="incident")
+app.add_typer(training_app, name="training")
+app.add_typer(appeal_app, name="appeal")
+app.add_typer(enduse_app, name="enduse")
+policy_app.command("impact")(impact_command)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 

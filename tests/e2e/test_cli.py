@@ -210,5 +210,8 @@ def test_demo_tells_the_whole_story(cli, env, tmp_path: Path) -> None:  # type: 
         "ada.byron     → approve (granted)",
         "li.wei        → license_required (queued)",
         "chen.q        → deny (denied)",
+        "denied_burst (medium, for the export_control_officer)",
+        "contained: suspend",
+        "closed: hours to detect",
     ):
         assert line in proc.stdout, line

@@ -109,6 +109,76 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         "budget.reconcile",
         lambda a: _req("releases", "reconcile")(a, "nope", NOPE, "refund", "x"),
     ),
+    ("compliance.anomaly", "scan"): ("compliance.sweep", lambda a: _req("compliance.anomaly", "scan")(a)),
+    ("compliance.anomaly", "list_alerts"): ("anomaly.read", lambda a: _req("compliance.anomaly", "list_alerts")(a)),
+    ("compliance.anomaly", "show_alert"): (
+        "anomaly.read",
+        lambda a: _req("compliance.anomaly", "show_alert")(a, NOPE),
+    ),
+    ("compliance.anomaly", "dismiss_alert"): (
+        "incident.manage",
+        lambda a: _req("compliance.anomaly", "dismiss_alert")(a, NOPE, "fine"),
+    ),
+    ("compliance.incidents", "open_incident"): (
+        "incident.manage",
+        lambda a: _req("compliance.incidents", "open_incident")(a, "t", alert=NOPE),
+    ),
+    ("compliance.incidents", "contain"): (
+        "incident.manage",
+        lambda a: _req("compliance.incidents", "contain")(a, NOPE, "why", suspend=True),
+    ),
+    ("compliance.incidents", "meet_deadline"): (
+        "incident.manage",
+        lambda a: _req("compliance.incidents", "meet_deadline")(a, NOPE, "incident.contain", "done"),
+    ),
+    ("compliance.incidents", "close"): (
+        "incident.manage",
+        lambda a: _req("compliance.incidents", "close")(a, NOPE, "fixed"),
+    ),
+    ("compliance.incidents", "show_incident"): (
+        "incident.read",
+        lambda a: _req("compliance.incidents", "show_incident")(a, NOPE),
+    ),
+    ("compliance.incidents", "list_incidents"): (
+        "incident.read",
+        lambda a: _req("compliance.incidents", "list_incidents")(a),
+    ),
+    ("compliance.incidents", "remind"): ("compliance.sweep", lambda a: _req("compliance.incidents", "remind")(a)),
+    ("compliance.training", "record_training"): (
+        "training.record",
+        lambda a: _req("compliance.training", "record_training")(a, "nobody", "2026-01-01"),
+    ),
+    ("compliance.training", "training_status"): (
+        "access.read_all",
+        lambda a: _req("compliance.training", "training_status")(a),
+    ),
+    ("compliance.training", "training_sweep"): (
+        "compliance.sweep",
+        lambda a: _req("compliance.training", "training_sweep")(a),
+    ),
+    ("compliance.appeals", "file_appeal"): (
+        "access.request",
+        lambda a: _req("compliance.appeals", "file_appeal")(a, NOPE, "grounds"),
+    ),
+    ("compliance.appeals", "decide_appeal"): (
+        "access.decide",
+        lambda a: _req("compliance.appeals", "decide_appeal")(a, NOPE, False, "no"),
+    ),
+    ("compliance.appeals", "list_appeals"): ("access.request", lambda a: _req("compliance.appeals", "list_appeals")(a)),
+    ("compliance.impact", "policy_impact"): (
+        "classification.reclassify",
+        lambda a: _req("compliance.impact", "policy_impact")(a, Path(__file__).parent),
+    ),
+    ("compliance.end_use", "attest"): ("access.request", lambda a: _req("compliance.end_use", "attest")(a, NOPE, "ok")),
+    ("compliance.end_use", "end_use_sweep"): (
+        "compliance.sweep",
+        lambda a: _req("compliance.end_use", "end_use_sweep")(a),
+    ),
+    ("compliance.end_use", "audit_sample"): (
+        "access.queue",
+        lambda a: _req("compliance.end_use", "audit_sample")(a, 0.5, "q4"),
+    ),
+    ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
 }
 
 # Public service functions that no role gates, and why.
@@ -162,23 +232,32 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("signing", "open_witness"): "the service's own witness",
     ("signing", "witness"): "after every writing transaction",
     ("classification", "set_research"): "the dataset's owner, or dataset.update",
+    ("compliance.anomaly", "compliance_policy"): "reads the compliance parameters (policies/compliance.yaml)",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}
 
 
+SERVICE_PACKAGES = ("compliance",)  # packages of service modules (cli, api, web and migrations are not)
+
+
 def _service_functions() -> set[tuple[str, str]]:
     found = set()
-    for info in pkgutil.iter_modules(governance.__path__):
-        if info.name.startswith("_") or info.ispkg or info.name in SKIP_MODULES:
+    modules = [i.name for i in pkgutil.iter_modules(governance.__path__) if not i.ispkg]
+    for package in SERVICE_PACKAGES:
+        path = importlib.import_module(f"governance.{package}").__path__
+        modules += [f"{package}.{i.name}" for i in pkgutil.iter_modules(path) if not i.ispkg]
+    for qualified in modules:
+        leaf = qualified.rsplit(".", 1)[-1]
+        if leaf.startswith("_") or leaf in SKIP_MODULES:
             continue
-        module = importlib.import_module(f"governance.{info.name}")
+        module = importlib.import_module(f"governance.{qualified}")
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ != module.__name__ or name.startswith("_"):
                 continue
             params = list(inspect.signature(fn).parameters)
             if params and params[0] == "app":
-                found.add((info.name, name))
+                found.add((qualified, name))
     return found
 
 
