@@ -242,7 +242,7 @@ def pull(path: Path) -> tuple[DvcRemote, int]:
             with _quiet():
                 stats = repo.pull()
         except CheckoutError as exc:
-            missing = [_relative(str(t), root) for t in exc.target_infos]
+            missing = sorted(_relative(str(t), root) for t in exc.target_infos)
             shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
             raise StorageError(
                 f"dvc pull from {remote} failed: {len(missing)} output(s) could not be fetched ({shown}); "
