@@ -163,6 +163,34 @@ def verify_log(
     return LogReport(check.chain, report, check.size, witness_check, since_check, tables)
 
 
+def verification_document(report: LogReport) -> dict[str, Any]:
+    """The ``qgov audit verify --json`` document for ``report``."""
+    chain, cps = report.chain, report.checkpoints
+    doc: dict[str, Any] = {
+        "ok": report.ok,
+        "events_checked": chain.events_checked,
+        "head_hash": chain.head_hash,
+        "checkpoints_checked": cps.checkpoints_checked,
+        "latest_checkpoint": cps.latest_size,
+        "events_after_latest_checkpoint": report.uncovered,
+    }
+    if not chain.ok:
+        doc["first_bad_event"] = {
+            "seq": chain.first_bad_seq,
+            "event_id": chain.first_bad_event_id,
+            "problem": chain.problem,
+        }
+    if not cps.ok:
+        doc["bad_checkpoint"] = {"size": cps.bad_size, "problem": cps.problem}
+    if report.unsigned_problem is not None:
+        doc["unsigned_events"] = {"count": report.uncovered, "problem": report.unsigned_problem}
+    for name, outside in (("witness", report.witness), ("since", report.since)):
+        if outside is not None:
+            doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
+    doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
+    return doc
+
+
 def read_kept_checkpoint(path: Path, verifiers: Sequence[NoteVerifier]) -> Checkpoint:
     """A checkpoint an auditor kept: the signed note ``qgov audit checkpoint`` prints (or its
     ``--json`` document), checked against the log's public key."""
@@ -400,6 +428,7 @@ __all__ = [
     "BlobCheck",
     "EventFilter",
     "list_checkpoints",
+    "verification_document",
     "LogReport",
     "PrefixCheck",
     "export_events",

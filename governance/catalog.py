@@ -22,6 +22,7 @@ from governance.vocabulary import check_subject_parameters, require_person
 from lineage import EventLog, NewEvent
 from policies.bundle import ITEM_KINDS, SUBJECT_TYPES
 from policies.classify import check_item
+from qgov.canonical import iso_utc
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
 RESEARCH_FIELDS = ("fundamental", "intended_for_publication", "restrictions_accepted")
@@ -121,6 +122,22 @@ class Dataset:
             "published": self.published,
             "catalog_course": self.catalog_course,
         }
+
+    def to_json(self, count: int | None = None, size: int | None = None) -> dict[str, Any]:
+        """The ``qgov dataset show --json`` document (with artifact count and bytes if given)."""
+        doc: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "owner": self.owner,
+            "description": self.description,
+            "item": self.as_item(),
+            "sponsor": self.sponsor,
+            "expectations": self.expectations,
+            "created_at": iso_utc(self.created_at),
+        }
+        if count is not None:
+            doc.update(artifacts=count, bytes=size)
+        return doc
 
 
 @dataclass(frozen=True)

@@ -50,33 +50,11 @@ def audit_verify(
 ) -> None:
     """Recompute the hash chain and every signed checkpoint, prove the log extends the witnessed
     (and a kept) checkpoint; exit 1 naming the first problem."""
-    from governance.audit import verify_blobs, verify_log
+    from governance.audit import verification_document, verify_blobs, verify_log
 
     qg = open_app()
     report = verify_log(qg, key or [], since=since, witness=witness)
-    chain, cps = report.chain, report.checkpoints
-    doc: dict[str, Any] = {
-        "ok": report.ok,
-        "events_checked": chain.events_checked,
-        "head_hash": chain.head_hash,
-        "checkpoints_checked": cps.checkpoints_checked,
-        "latest_checkpoint": cps.latest_size,
-        "events_after_latest_checkpoint": report.uncovered,
-    }
-    if not chain.ok:
-        doc["first_bad_event"] = {
-            "seq": chain.first_bad_seq,
-            "event_id": chain.first_bad_event_id,
-            "problem": chain.problem,
-        }
-    if not cps.ok:
-        doc["bad_checkpoint"] = {"size": cps.bad_size, "problem": cps.problem}
-    if report.unsigned_problem is not None:
-        doc["unsigned_events"] = {"count": report.uncovered, "problem": report.unsigned_problem}
-    for name, outside in (("witness", report.witness), ("since", report.since)):
-        if outside is not None:
-            doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
-    doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
+    doc = verification_document(report)
     if blobs:
         with Progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
             task = bar.add_task("verify", total=None)

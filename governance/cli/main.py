@@ -252,19 +252,7 @@ def dataset_register(
 
 
 def _dataset_json(ds: Any, count: int | None = None, size: int | None = None) -> dict[str, Any]:
-    doc = {
-        "id": ds.id,
-        "name": ds.name,
-        "owner": ds.owner,
-        "description": ds.description,
-        "item": ds.as_item(),
-        "sponsor": ds.sponsor,
-        "expectations": ds.expectations,
-        "created_at": iso_utc(ds.created_at),
-    }
-    if count is not None:
-        doc.update(artifacts=count, bytes=size)
-    return doc
+    return dict(ds.to_json(count, size))
 
 
 @dataset_app.command("list")
