@@ -58,10 +58,13 @@ class DatasetUpdate:
     reclassified: list[Change]
 
     def to_json(self) -> dict[str, Any]:
+        """Like every reclassifying command's document (``changed``, ``changes``), with the
+        fields that changed."""
         return {
             "dataset": self.dataset,
-            "changed": self.changed,
-            "reclassified": [c.to_json() for c in self.reclassified],
+            "fields": self.changed,
+            "changed": len(self.reclassified),
+            "changes": [c.to_json() for c in self.reclassified],
         }
 
 
