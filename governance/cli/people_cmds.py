@@ -85,31 +85,29 @@ def access_mine_command(as_json: JsonFlag = False) -> None:
         print_json(doc)
         return
     _requests_table(doc)
-    grants = Table("grant", "status", "artifacts", "licence", "expires")
+    console.print(f"{len(doc['grants'])} grant(s)")
     for g in doc["grants"]:
-        grants.add_row(g["grant"], _state(g["status"]), str(len(g["artifacts"])), g["licence"] or "—", g["expires_at"])
-    console.print(grants)
+        console.print(
+            f"  {g['grant']}  {_state(g['status'])}  {len(g['artifacts'])} artifact(s), "
+            f"licence {plain(g['licence'] or '—')}, expires {g['expires_at']}"
+        )
 
 
 def _requests_table(doc: dict[str, Any]) -> None:
-    table = Table("request", "status", "outcome", "rule", "destination", "days", "waited (h)")
+    """One line per request (ids whole, so they can be pasted into other commands)."""
+    sla = doc["review_sla_hours"]
+    console.print(f"{len(doc['requests'])} request(s); review SLA {sla} h")
     for r in doc["requests"]:
-        waited = str(r["waited_hours"])
-        if r["status"] == "queued" and r["waited_hours"] > doc["review_sla_hours"]:
-            waited = f"[red]{waited}[/] (SLA {doc['review_sla_hours']} h)"
-        table.add_row(
-            r["request"],
-            r["status"],
-            r["outcome"],
-            ", ".join(r["rules"]) or "—",
-            r["destination"],
-            str(r["days"]),
-            waited,
+        waited = f"waited {r['waited_hours']} h" + (
+            " [red](over SLA)[/]" if r["status"] == "queued" and r["waited_hours"] > sla else ""
         )
-    console.print(table)
-    for r in doc["requests"]:
+        rules = ", ".join(r["rules"]) or "—"
+        console.print(
+            f"  {r['request']}  [bold]{r['status']}[/] ({r['outcome']}; {rules})  to {r['destination']} "
+            f"for {r['days']} days; {waited}"
+        )
         if r["status"] == "denied" and r["denial_reason"]:
-            console.print(f"  {r['request']} denied: {plain(r['denial_reason'])}")
+            console.print(f"    denied: {plain(r['denial_reason'])}")
 
 
 def _state(status: str) -> str:
