@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.capabilities import authorize
+from governance.capabilities import authorize, can
 from governance.catalog import RESEARCH_FIELDS, get_dataset
 from governance.classification import Change, Classifier
 from governance.db import transaction
@@ -95,7 +95,7 @@ def update_dataset(app: App, name: str, changes: DatasetChanges) -> DatasetUpdat
             payloads.append({"field": "subject", "subject": subject})
         if changes.owner is not None and changes.owner.strip() != ds.owner:
             owner = changes.owner.strip()
-            require_person(conn, owner, "owner")
+            require_person(conn, owner, "owner", hint=can(conn, app.user, "person.read"))
             values["owner"] = owner
             payloads.append({"field": "owner", "owner_ref": log.actor_ref(owner)})
         if changes.description is not None and changes.description != ds.description:

@@ -78,7 +78,7 @@ def show_person(app: App, name: str, at: datetime | None = None) -> dict[str, An
     with app.engine.connect() as conn:
         if name != app.user:
             authorize(conn, app.user, "person.read")  # before any lookup: a refusal reveals nothing
-        require_person(conn, name)
+            require_person(conn, name)
         row = conn.execute(select(t.people).where(t.people.c.name == name)).first()
         doc: dict[str, Any] = _facts(row) if row is not None else {"name": name, "registered_at": None}
         doc["roles"] = sorted(roles_of(conn, name))

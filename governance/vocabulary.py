@@ -92,14 +92,16 @@ def known_people(conn: Connection) -> list[str]:
     return sorted(r[0] for r in conn.execute(query))
 
 
-def require_person(conn: Connection, name: str, what: str = "person") -> None:
-    """Refuse a name that is not registered (not found), naming the nearest registered one."""
+def require_person(conn: Connection, name: str, what: str = "person", hint: bool = True) -> None:
+    """Refuse a name that is not registered (not found), naming the nearest registered one
+    when ``hint`` (only for callers who may read the people registry: a did-you-mean
+    discloses a registered name)."""
     if conn.execute(select(t.people.c.name).where(t.people.c.name == name)).first():
         return
     if conn.execute(select(t.role_assignments.c.person).where(t.role_assignments.c.person == name)).first():
         return
-    hint = did_you_mean(name, known_people(conn))
-    raise NotFoundError(f"{what} {name!r} is not registered{hint}; an admin registers people with 'qgov person add'")
+    near = did_you_mean(name, known_people(conn)) if hint else ""
+    raise NotFoundError(f"{what} {name!r} is not registered{near}; an admin registers people with 'qgov person add'")
 
 
 __all__ = [

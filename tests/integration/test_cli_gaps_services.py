@@ -203,3 +203,21 @@ def test_checkpoints_are_listed_newest_first_with_sizes_and_times(lab, app: App)
     assert page["items"][0]["created_at"].endswith("Z") and len(page["items"][0]["root_hash"]) == 64
     with pytest.raises(AccessDenied, match="may not read the provenance log"):
         list_checkpoints(lab[0]["li"])
+
+
+def test_a_did_you_mean_never_discloses_a_name_to_whom_may_not_read_the_registry(lab, app: App) -> None:
+    """A dataset's owner without person.read learns only "not registered", not the near name."""
+    apps, _ = lab
+    update_dataset(app, "generic", DatasetChanges(owner="marie"))
+    with pytest.raises(NotFoundError) as refused:
+        update_dataset(apps["marie"], "generic", DatasetChanges(owner="olgaa"))
+    assert refused.value.diagnostics().startswith("owner 'olgaa' is not registered;")
+    assert "olga'" not in refused.value.diagnostics()
+    anyone = app.acting_for("someone-unregistered")
+    assert show_person(anyone, "someone-unregistered") == {
+        "name": "someone-unregistered",
+        "registered_at": None,
+        "roles": [],
+        "requests": {},
+        "grants": {},
+    }
