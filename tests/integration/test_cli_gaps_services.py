@@ -221,3 +221,11 @@ def test_a_did_you_mean_never_discloses_a_name_to_whom_may_not_read_the_registry
         "requests": {},
         "grants": {},
     }
+
+
+def test_a_release_classified_with_a_misspelt_classification_is_refused(lab) -> None:
+    from governance.releases import review_classification
+
+    apps, _ = lab
+    with pytest.raises(InputError, match="--as 'EAR-99': not a classification of US-EAR; did you mean 'EAR99'"):
+        review_classification(apps["olga"], "00000000-0000-0000-0000-000000000000", "EAR-99", "a mean")
