@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -24,7 +25,7 @@ from lineage.checkpoints import CheckpointReport, MerkleStore, check_checkpoints
 from lineage.note import Checkpoint, NoteVerifier, verify_checkpoint
 from lineage.proofs import ProofResult, consistency_document, inclusion_document, verify_document
 from lineage.verify import verify_log as fast_verify
-from qgov.canonical import iso_utc
+from qgov.canonical import as_utc, iso_utc
 from qgov.errors import InputError, IntegrityError, NotFoundError, StorageError
 
 T = TypeVar("T")
@@ -163,6 +164,34 @@ def verify_log(
     return LogReport(check.chain, report, check.size, witness_check, since_check, tables)
 
 
+def verification_document(report: LogReport) -> dict[str, Any]:
+    """The ``qgov audit verify --json`` document for ``report``."""
+    chain, cps = report.chain, report.checkpoints
+    doc: dict[str, Any] = {
+        "ok": report.ok,
+        "events_checked": chain.events_checked,
+        "head_hash": chain.head_hash,
+        "checkpoints_checked": cps.checkpoints_checked,
+        "latest_checkpoint": cps.latest_size,
+        "events_after_latest_checkpoint": report.uncovered,
+    }
+    if not chain.ok:
+        doc["first_bad_event"] = {
+            "seq": chain.first_bad_seq,
+            "event_id": chain.first_bad_event_id,
+            "problem": chain.problem,
+        }
+    if not cps.ok:
+        doc["bad_checkpoint"] = {"size": cps.bad_size, "problem": cps.problem}
+    if report.unsigned_problem is not None:
+        doc["unsigned_events"] = {"count": report.uncovered, "problem": report.unsigned_problem}
+    for name, outside in (("witness", report.witness), ("since", report.since)):
+        if outside is not None:
+            doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
+    doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
+    return doc
+
+
 def read_kept_checkpoint(path: Path, verifiers: Sequence[NoteVerifier]) -> Checkpoint:
     """A checkpoint an auditor kept: the signed note ``qgov audit checkpoint`` prints (or its
     ``--json`` document), checked against the log's public key."""
@@ -293,14 +322,39 @@ def verify_blobs(app: App, progress: Callable[[int, int], None] | None = None) -
     return BlobCheck(len(rows), bad)
 
 
-def iter_events(app: App, subject: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every event (or those about ``subject``) as plain dicts, oldest first, page by page."""
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list: all given conditions hold (``until`` is exclusive)."""
+
+    types: tuple[str, ...] = ()
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def iter_events(app: App, subject: str | None = None, where: EventFilter | None = None) -> Iterator[dict[str, Any]]:
+    """Every event (or those about ``subject``, or matching ``where``) as plain dicts, oldest
+    first, page by page."""
+    where = where or EventFilter()
+    if where.since and where.until and where.since >= where.until:
+        raise InputError(f"--since {iso_utc(where.since)}: expected a time before --until {iso_utc(where.until)}")
     with snapshot(app.engine) as conn:
         # one subject's events are catalog metadata; the whole log is for auditors
         authorize(conn, app.user, "catalog.read" if subject else "audit.read")
         log = EventLog(conn)
+        actor_ref = None
+        if where.actor is not None:
+            actor_ref = conn.execute(select(schema.actors.c.ref).where(schema.actors.c.name == where.actor)).scalar()
+            if actor_ref is None:
+                return  # nobody of that name ever acted
         page: list[StoredEvent] = []
-        for stored in log.iter_events(subject=subject):
+        for stored in log.iter_events(
+            subject=subject,
+            types=where.types,
+            actor_ref=actor_ref,
+            since=as_utc(where.since) if where.since else None,
+            until=as_utc(where.until) if where.until else None,
+        ):
             page.append(stored)
             if len(page) == 5000:
                 yield from _event_dicts(log, page)
@@ -326,9 +380,11 @@ def _event_dicts(log: EventLog, events: Sequence[StoredEvent]) -> Iterator[dict[
         }
 
 
-def list_events(app: App, subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def list_events(
+    app: App, subject: str | None = None, limit: int | None = None, where: EventFilter | None = None
+) -> list[dict[str, Any]]:
     events = []
-    for event in iter_events(app, subject):
+    for event in iter_events(app, subject, where):
         events.append(event)
         if limit is not None and len(events) >= limit:
             break
@@ -344,8 +400,39 @@ def export_events(app: App, path: Path, fmt: Literal["csv", "parquet"], subject:
     return write_events(iter_events(app, subject), path, fmt)
 
 
+def list_checkpoints(app: App, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Signed checkpoints, newest first: size (events covered), root, key and time, so an
+    auditor can pick the sizes for ``qgov audit consistency``."""
+    if not 1 <= limit <= 500:
+        raise InputError(f"limit: expected 1 to 500, got {limit}")
+    if offset < 0:
+        raise InputError(f"offset: expected 0 or more, got {offset}")
+    with snapshot(app.engine) as conn:
+        authorize(conn, app.user, "audit.read")
+        every = MerkleStore(conn).all()
+    page = list(reversed(every))[offset : offset + limit]
+    return {
+        "items": [
+            {
+                "size": cp.size,
+                "root_hash": cp.root_hash,
+                "key_name": cp.key_name,
+                "key_hash": cp.key_hash,
+                "created_at": iso_utc(cp.created_at),
+            }
+            for cp in page
+        ],
+        "total": len(every),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
 __all__ = [
     "BlobCheck",
+    "EventFilter",
+    "list_checkpoints",
+    "verification_document",
     "LogReport",
     "PrefixCheck",
     "export_events",

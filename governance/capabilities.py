@@ -80,6 +80,7 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("training.record", "record completed training", OFFICER, ADMIN),
         # administration
         _cap("person.register", "register people", ADMIN),
+        _cap("person.read", "read other people's registered facts", ADMIN, OFFICER, AUDITOR),
         _cap("role.manage", "grant or revoke roles", ADMIN),
         _cap("token.create", "issue access tokens", ADMIN),
         _cap("token.revoke", "revoke other people's access tokens", ADMIN),

@@ -18,9 +18,11 @@ from governance.app import App
 from governance.db import transaction
 from governance.keys import readable_key
 from governance.validation import build_expectations
+from governance.vocabulary import check_subject_parameters, require_person
 from lineage import EventLog, NewEvent
 from policies.bundle import ITEM_KINDS, SUBJECT_TYPES
 from policies.classify import check_item
+from qgov.canonical import iso_utc
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
 RESEARCH_FIELDS = ("fundamental", "intended_for_publication", "restrictions_accepted")
@@ -122,6 +124,22 @@ class Dataset:
             "catalog_course": self.catalog_course,
         }
 
+    def to_json(self, count: int | None = None, size: int | None = None) -> dict[str, Any]:
+        """The ``qgov dataset show --json`` document (with artifact count and bytes if given)."""
+        doc: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "owner": self.owner,
+            "description": self.description,
+            "item": self.as_item(),
+            "sponsor": self.sponsor,
+            "expectations": self.expectations,
+            "created_at": iso_utc(self.created_at),
+        }
+        if count is not None:
+            doc.update(artifacts=count, bytes=size)
+        return doc
+
 
 @dataclass(frozen=True)
 class Artifact:
@@ -207,6 +225,7 @@ def grant_role(app: App, person: str, role: str) -> None:
         raise InputError("person: expected a name")
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "role.manage")
+        require_person(conn, person)  # a role for a misspelt name would go to nobody
         if role in roles_of(conn, person):
             return
         conn.execute(
@@ -238,6 +257,7 @@ def _dataset_from_row(row: Any) -> Dataset:
 
 def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
     spec = spec.validated()
+    check_subject_parameters(app.policies, spec.subject)
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "dataset.register")
@@ -391,12 +411,12 @@ def _authority(conn: Connection, person: str, artifact: str) -> str:
     """Decryption needs a valid grant (unexpired, unrevoked, unsuspended) covering the artifact."""
     from governance.requests import valid_grant
 
-    grant = valid_grant(conn, person, artifact, datetime.now(UTC))
+    now = datetime.now(UTC)
+    grant = valid_grant(conn, person, artifact, now)
     if grant is None:
-        raise AccessDenied(
-            f"user {person!r} may not fetch artifact {artifact}: no valid grant covers it; "
-            "ask with 'qgov access request --artifact ID --purpose …'"
-        )
+        from governance.grant_status import why_no_grant
+
+        raise why_no_grant(conn, person, artifact, now)  # pending, suspended, revoked, expired, …
     from governance.consistency import check_grant
 
     check_grant(conn, grant)  # a grant row that does not match its events authorises nothing

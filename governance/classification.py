@@ -31,6 +31,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import get_artifact, get_dataset
 from governance.db import transaction
+from governance.vocabulary import check_classification
 from lineage import EventLog, NewEvent, schema
 from policies.bundle import Bundle
 from policies.classify import Classification, classify, rank_of
@@ -353,6 +354,7 @@ def override(app: App, artifact: str, classification: str, reason: str) -> list[
     controlled = None if classification == "INCOMPLETE" else classification not in {"EAR99", "NOT_SUBJECT"}
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "classification.override")  # before any lookup: a refusal reveals nothing
+        check_classification(app.policies.get(JURISDICTION), classification)
         found = get_artifact(conn, artifact)
         now = datetime.now(UTC)
         conn.execute(

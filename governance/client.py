@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from governance.app import App
+from governance.client_ops import ClientOps, EmbeddedOps, RemoteOps
 from governance.config import Settings, load_settings
 from qgov.errors import (
     AccessDenied,
@@ -35,7 +36,7 @@ from qgov.errors import (
 )
 
 
-class Client:
+class Client(ClientOps):
     """What every client offers; :meth:`from_env` picks the embedded or the remote one."""
 
     @staticmethod
@@ -73,7 +74,7 @@ class Client:
         return None
 
 
-class EmbeddedClient(Client):
+class EmbeddedClient(EmbeddedOps, Client):
     """The local store, acting as the configured user (DESIGN.md: one person, one machine)."""
 
     def __init__(self, app: App) -> None:
@@ -135,7 +136,7 @@ _ERRORS: dict[int, type[QgovError]] = {
 }
 
 
-class RemoteClient(Client):
+class RemoteClient(RemoteOps, Client):
     """A client of `qgov serve`: keys, database and blobs stay in the service."""
 
     def __init__(self, url: str, token: str, timeout: float = 600) -> None:
@@ -144,9 +145,9 @@ class RemoteClient(Client):
             base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
+    def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         try:
-            answer = self.http.request(method, path, json=body)
+            answer = self.http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise StorageError(f"QGOV_URL {self.url}: no answer ({type(exc).__name__})") from None
         self._raise_for(answer)
@@ -156,9 +157,14 @@ class RemoteClient(Client):
         if answer.status_code < 400:
             return
         try:
-            detail = str(answer.json()["detail"])
+            problem = answer.json()
+            detail = str(problem["detail"])
         except (ValueError, KeyError, TypeError):
-            detail = f"the server answered {answer.status_code}"
+            problem, detail = {}, f"the server answered {answer.status_code}"
+        from governance.grant_status import REFUSALS, NoGrantError
+
+        if answer.status_code == 403 and problem.get("grant_status") in REFUSALS:
+            raise NoGrantError(detail, problem["grant_status"])  # why: pending, suspended, revoked, …
         raise _ERRORS.get(answer.status_code, StorageError)(detail)
 
     def whoami(self) -> dict[str, Any]:

@@ -214,10 +214,15 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     console.print("  rule ear.4A906.a.2 — 15 CFR 774 Supp. 1, ECCN 4A906.a.2 (technology → 4E906, software → 4D906)")
 
     say("An export-control officer overrides one answer", "the automatic answer stays on the record.")
-    from governance.catalog import grant_role
-    from governance.classification import history, override
+    from datetime import date, timedelta
 
-    grant_role(app, "olga.officer", "export_control_officer")  # registered with their facts below
+    from governance.classification import history, override
+    from governance.requests import Person, register_person
+
+    trained = (date.today() - timedelta(days=40)).isoformat()
+    register_person(
+        app, Person("olga.officer", ["US"], False, None, "US", "Lab B", trained), ["export_control_officer"]
+    )
     officer = App(settings.model_copy(update={"user": "olga.officer"}))
     fit = controlled["results/fit_params.json"]
     override(officer, fit.id, "EAR99", "per-qubit T1 fits only: no design or production technology")

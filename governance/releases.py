@@ -42,6 +42,7 @@ from governance.privacy import (
     write_ledger,
 )
 from governance.requests import get_person
+from governance.vocabulary import check_classification
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec
 from policies.license_policy import PRESUMPTION_OF_DENIAL, normalize_license_policy
 from policies.privacy import decide_release
@@ -560,6 +561,7 @@ def review_classification(app: App, release_id: str, classification: str, reason
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "release.decide")
         release_id = resolve(conn, "release", release_id)
+        check_classification(app.policies.get(JURISDICTION), classification.strip())  # EAR-99 is a typo
         row = conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
         if row is None:
             raise NotFoundError(f"no release {release_id!r}")

@@ -271,6 +271,10 @@ def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
             .where(t.access_requests.c.status == "queued")
             .order_by(t.access_requests.c.created_at)
         ).all()
+        facts = {
+            p.name: p
+            for p in conn.execute(select(t.people).where(t.people.c.name.in_(sorted({r.requester for r in rows}))))
+        }
     out = []
     for r in rows:
         created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
@@ -285,13 +289,34 @@ def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                 "outcome": r.outcome,
                 "artifacts": r.artifacts,
                 "purpose": r.purpose,
+                "destination": r.destination,
+                "days": r.duration_days,
                 "waited_hours": round(waited, 1),
                 "sla_hours": sla,
                 "overdue": waited > sla,
                 "reasons": sorted(set(reasons)),
             }
+            | _review_context(r, facts.get(r.requester))
         )
     return out
+
+
+def _review_context(r: Any, person: Any) -> dict[str, Any]:
+    """What an officer weighs: the requester's facts, each item's classification and the
+    screening matches (listed entry, score, list version) recorded with the decision."""
+    return {
+        "citizenships": list(person.citizenships) if person is not None else [],
+        "permanent_residence": person.permanent_residence if person is not None else None,
+        "location": person.location if person is not None else None,
+        "classifications": [
+            {"artifact": a["artifact"], "classification": a["classification"]} for a in r.decision["artifacts"]
+        ],
+        "screening": [
+            {"field": rec.get("field"), "list_version": rec.get("list_version")} | m
+            for rec in r.decision.get("screening", [])
+            for m in rec.get("matches", [])
+        ],
+    }
 
 
 def _queued(conn: Connection, request_id: str) -> Any:

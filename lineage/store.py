@@ -258,12 +258,30 @@ class EventLog:
         ).first()
         return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
 
-    def iter_events(self, batch: int = 5000, subject: str | None = None, start: int = 0) -> Iterator[StoredEvent]:
-        """Events after ``start`` in log order, read in pages so memory stays flat."""
+    def iter_events(
+        self,
+        batch: int = 5000,
+        subject: str | None = None,
+        start: int = 0,
+        types: Sequence[str] = (),
+        actor_ref: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[StoredEvent]:
+        """Events after ``start`` in log order, read in pages so memory stays flat; optionally
+        only those of ``types``, by ``actor_ref``, or that occurred in [``since``, ``until``)."""
         last = start
         t = schema.events
         while True:
             query = select(t).where(t.c.seq > last).order_by(t.c.seq).limit(batch)
+            if types:
+                query = query.where(t.c.type.in_(list(types)))
+            if actor_ref is not None:
+                query = query.where(t.c.actor_ref == actor_ref)
+            if since is not None:
+                query = query.where(t.c.occurred_at >= since)
+            if until is not None:
+                query = query.where(t.c.occurred_at < until)
             if subject is not None:
                 query = query.where(
                     t.c.seq.in_(

@@ -98,9 +98,12 @@ _TITLES = {
 }
 
 
-def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int, detail: str, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+) -> JSONResponse:
+    """A problem document; ``extra`` members (RFC 9457 extensions) carry typed detail."""
     body = Problem(title=_TITLES.get(status, "Error"), status=status, detail=detail)
-    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM, headers=headers)
+    return JSONResponse(body.model_dump() | (extra or {}), status_code=status, media_type=PROBLEM, headers=headers)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -196,7 +199,8 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     async def _qgov_error(_request: Request, exc: QgovError) -> JSONResponse:
         status = _status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return problem(status, exc.diagnostics(), headers)
+        fields = getattr(exc, "problem_fields", None)  # e.g. why a fetch is refused: grant_status
+        return problem(status, exc.diagnostics(), headers, fields() if callable(fields) else None)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -365,6 +369,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.compliance_routes import compliance_router
 
     api.include_router(compliance_router())
+    from governance.api.catalog_routes import router  # its routes depend on this module's Who
+
+    api.include_router(router)
     return api
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import open_app, open_client
 from governance.cli._render import console, diagnostics, print_json, progress
 from qgov.errors import InputError
 
@@ -50,33 +50,11 @@ def audit_verify(
 ) -> None:
     """Recompute the hash chain and every signed checkpoint, prove the log extends the witnessed
     (and a kept) checkpoint; exit 1 naming the first problem."""
-    from governance.audit import verify_blobs, verify_log
+    from governance.audit import verification_document, verify_blobs, verify_log
 
     qg = open_app()
     report = verify_log(qg, key or [], since=since, witness=witness)
-    chain, cps = report.chain, report.checkpoints
-    doc: dict[str, Any] = {
-        "ok": report.ok,
-        "events_checked": chain.events_checked,
-        "head_hash": chain.head_hash,
-        "checkpoints_checked": cps.checkpoints_checked,
-        "latest_checkpoint": cps.latest_size,
-        "events_after_latest_checkpoint": report.uncovered,
-    }
-    if not chain.ok:
-        doc["first_bad_event"] = {
-            "seq": chain.first_bad_seq,
-            "event_id": chain.first_bad_event_id,
-            "problem": chain.problem,
-        }
-    if not cps.ok:
-        doc["bad_checkpoint"] = {"size": cps.bad_size, "problem": cps.problem}
-    if report.unsigned_problem is not None:
-        doc["unsigned_events"] = {"count": report.uncovered, "problem": report.unsigned_problem}
-    for name, outside in (("witness", report.witness), ("since", report.since)):
-        if outside is not None:
-            doc[name] = {"source": outside.source, "size": outside.size, "ok": outside.ok, "problem": outside.problem}
-    doc["tables_disagreeing"] = [d.to_json() for d in report.tables]
+    doc = verification_document(report)
     if blobs:
         with progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn()) as bar:
             task = bar.add_task("verify", total=None)
@@ -140,17 +118,26 @@ def _print_verdict(doc: dict[str, Any]) -> None:
 @audit_app.command("events")
 def audit_events(
     subject: Annotated[str | None, typer.Option("--subject", help="Only events about this id.")] = None,
+    event_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only events of this type, e.g. access.granted (repeatable).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only events by this person.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this ISO 8601 time on (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Before this ISO 8601 time (exclusive).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many (oldest first).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List provenance events, oldest first."""
-    from governance.audit import list_events
-    from governance.disclosure import Disclosure
+    """List provenance events, oldest first, by type, actor, subject and time."""
+    from governance.audit import EventFilter
+    from qgov.canonical import parse_iso
 
-    qg = open_app()
-    disclosure = Disclosure(qg)
-    # a digest the user may not see is looked up as an unknown id: no answer confirms a guess
-    events = disclosure.redact(list_events(qg, subject=subject, limit=limit)) if disclosure.may_look_up(subject) else []
+    where = EventFilter(
+        tuple(event_type or ()),
+        actor,
+        parse_iso(since, "--since") if since else None,
+        parse_iso(until, "--until") if until else None,
+    )
+    events = open_client().events(subject, where, limit)
     if as_json:
         print_json({"events": events})
         return
@@ -160,6 +147,23 @@ def audit_events(
             str(e["seq"]), e["occurred_at"], e["type"], e["actor"], ", ".join(s[:12] for s in e["subjects"][:3])
         )
     console.print(table)
+
+
+def audit_checkpoints_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="At most this many (newest first).")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the log's signed checkpoints, newest first: the sizes 'qgov audit consistency' takes, and when."""
+    page = open_client().checkpoints(limit, offset)
+    if as_json:
+        print_json(page)
+        return
+    table = Table("size (events)", "signed at", "root", "key")
+    for cp in page["items"]:
+        table.add_row(str(cp["size"]), cp["created_at"], cp["root_hash"][:16] + "…", cp["key_name"])
+    console.print(table)
+    console.print(f"{len(page['items'])} of {page['total']} checkpoint(s)")
 
 
 @audit_app.command("checkpoint")

@@ -27,7 +27,7 @@ from governance.cli._render import (
     set_json_errors,
 )
 from governance.cli.access_cmds import access_app, screen_command, screening_app
-from governance.cli.audit_cmds import audit_app
+from governance.cli.audit_cmds import audit_app, audit_checkpoints_command
 from governance.cli.classify_cmds import declassify_command, derive_command, override_command, reclassify_command
 from governance.cli.compliance_cmds import (
     anomaly_app,
@@ -37,7 +37,14 @@ from governance.cli.compliance_cmds import (
     incident_app,
     training_app,
 )
+from governance.cli.dataset_cmds import dataset_update_command
 from governance.cli.lineage_cmds import lineage_app
+from governance.cli.people_cmds import (
+    access_mine_command,
+    person_list_command,
+    person_show_command,
+    role_revoke_command,
+)
 from governance.cli.policy_cmds import classify_command, policy_app
 from governance.cli.privacy_cmds import budget_app, release_command, releases_app
 from governance.cli.request_cmds import (
@@ -96,8 +103,14 @@ app.add_typer(hold_app, name="hold")
 app.command("delete")(delete_command)
 person_app.command("erase")(erase_command)
 app.add_typer(releases_app, name="releases")
-role_app = typer.Typer(help="Grant roles to people (admins).", no_args_is_help=True)
+role_app = typer.Typer(help="Grant and revoke roles (admins).", no_args_is_help=True)
 app.add_typer(role_app, name="role")
+role_app.command("revoke")(role_revoke_command)
+person_app.command("list")(person_list_command)
+person_app.command("show")(person_show_command)
+access_app.command("mine")(access_mine_command)
+dataset_app.command("update")(dataset_update_command)
+audit_app.command("checkpoints")(audit_checkpoints_command)
 app.command("serve")(serve_command)
 app.add_typer(token_app, name="token")
 app.add_typer(roles_app, name="roles")
@@ -278,19 +291,7 @@ def dataset_register(
 
 
 def _dataset_json(ds: Any, count: int | None = None, size: int | None = None) -> dict[str, Any]:
-    doc = {
-        "id": ds.id,
-        "name": ds.name,
-        "owner": ds.owner,
-        "description": ds.description,
-        "item": ds.as_item(),
-        "sponsor": ds.sponsor,
-        "expectations": ds.expectations,
-        "created_at": iso_utc(ds.created_at),
-    }
-    if count is not None:
-        doc.update(artifacts=count, bytes=size)
-    return doc
+    return dict(ds.to_json(count, size))
 
 
 @dataset_app.command("list")
@@ -331,34 +332,10 @@ def dataset_show(name: str, as_json: JsonFlag = False) -> None:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
 
 
-@dataset_app.command("update")
-def dataset_update(
-    name: str,
-    fundamental: Annotated[str | None, typer.Option(help="Fundamental research? yes / no / unknown.")] = None,
-    publication: Annotated[str | None, typer.Option("--intended-for-publication", help="yes / no / unknown.")] = None,
-    restrictions: Annotated[
-        str | None, typer.Option("--restrictions-accepted", help="Sponsor restrictions accepted? yes / no / unknown.")
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Change a dataset's research context; its artifacts and everything derived are reclassified."""
-    from governance.classification import set_research
-    from governance.cli.classify_cmds import _render_changes
-
-    changes = _research_flags(fundamental, publication, restrictions)
-    if not changes:
-        raise InputError(
-            "dataset update: give at least one of --fundamental, --intended-for-publication, --restrictions-accepted"
-        )
-    _render_changes(set_research(open_app(), name, changes), as_json)
-
-
 @role_app.command("grant")
 def role_grant(person: str, role: str, as_json: JsonFlag = False) -> None:
     """Admin: give PERSON a ROLE (data_manager, researcher, export_control_officer, auditor, admin)."""
-    from governance.catalog import grant_role
-
-    grant_role(open_app(), person, role)
+    open_client().grant_role(person, role)
     if as_json:
         print_json({"person": person, "role": role})
         return

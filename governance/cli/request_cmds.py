@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from governance.cli._context import open_app, open_client
-from governance.cli._render import console, print_json
+from governance.cli._render import console, plain, print_json
 
 person_app = typer.Typer(help="Register the people who request data (admins).", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -79,11 +79,26 @@ def queue_command(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json({"queue": rows})
         return
-    table = Table("request", "requester", "outcome", "waited (h)", "SLA (h)", "reasons")
+    table = Table(
+        "request", "requester", "citizenship", "to", "days", "classification", "screening", "outcome", "waited (h)"
+    )
     for r in rows:
-        waited = f"[red]{r['waited_hours']}[/]" if r["overdue"] else str(r["waited_hours"])
-        table.add_row(r["request"], r["requester"], r["outcome"], waited, str(r["sla_hours"]), "; ".join(r["reasons"]))
+        waited = f"[red]{r['waited_hours']}[/] > {r['sla_hours']}" if r["overdue"] else str(r["waited_hours"])
+        table.add_row(
+            r["request"],
+            plain(r["requester"]),
+            ", ".join(r["citizenships"]) or "—",
+            r["destination"],
+            str(r["days"]),
+            ", ".join(sorted({str(c["classification"]) for c in r["classifications"]})),
+            "\n".join(f"{m['name']} ({m['score']:.0f}, list {str(m['list_version'])[:12]})" for m in r["screening"])
+            or "clear",
+            r["outcome"],
+            waited,
+        )
     console.print(table)
+    for r in rows:
+        console.print(f"  {r['request']}: {plain('; '.join(r['reasons']))}")
 
 
 def approve_command(

@@ -143,6 +143,10 @@ def test_officer_workflow_from_the_cli(cli, sample_tree: Path) -> None:  # type:
     assert shown["classification"] == "4E906" and shown["classification_basis"] == "automatic"
     refused = cli("override", csv["id"], "--as", "EAR99", "--reason", "aggregates")
     assert refused.returncode == 3 and "needs the export_control_officer role" in refused.stderr
+    assert (
+        cli("person", "add", "olga", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B").returncode
+        == 0
+    )
     assert cli("role", "grant", "olga", "export_control_officer").returncode == 0
     done = cli(
         "override", csv["id"], "--as", "EAR99", "--reason", "aggregates only", "--json", extra_env={"QGOV_USER": "olga"}

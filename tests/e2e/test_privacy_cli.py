@@ -73,6 +73,10 @@ def test_above_the_cap_an_officer_approves_and_classifies(cli, store) -> None:  
     )
     assert queued["status"] == "review" and queued["epsilon_spent"] == 0.0
     olga = {"QGOV_USER": "olga"}
+    assert (
+        cli("person", "add", "olga", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B").returncode
+        == 0
+    )
     assert cli("role", "grant", "olga", "export_control_officer").returncode == 0
     done = _ok(cli("releases", "approve", queued["release_id"], "--reason", "aggregate only", "--json", extra_env=olga))
     assert done["status"] == "released"

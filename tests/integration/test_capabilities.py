@@ -53,6 +53,10 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("catalog", "list_datasets"): ("catalog.read", lambda a: _req("catalog", "list_datasets")(a)),
     ("catalog", "list_quarantine"): ("catalog.read", lambda a: _req("catalog", "list_quarantine")(a)),
     ("requests", "queue"): ("access.queue", lambda a: _req("requests", "queue")(a)),
+    ("people", "list_people"): ("person.read", lambda a: _req("people", "list_people")(a)),
+    ("people", "revoke_role"): ("role.manage", lambda a: _req("people", "revoke_role")(a, "r-researcher", "auditor")),
+    ("grant_status", "my_access"): ("access.request", lambda a: _req("grant_status", "my_access")(a)),
+    ("audit", "list_checkpoints"): ("audit.read", lambda a: _req("audit", "list_checkpoints")(a)),
     ("requests", "approve"): ("access.decide", lambda a: _req("requests", "approve")(a, NOPE, "BIS D1")),
     ("requests", "deny"): ("access.decide", lambda a: _req("requests", "deny")(a, NOPE, "no")),
     ("requests", "revoke"): ("access.revoke", lambda a: _req("requests", "revoke")(a, NOPE, "ended")),
@@ -233,6 +237,8 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("signing", "witness"): "after every writing transaction",
     ("classification", "set_research"): "the dataset's owner, or dataset.update",
     ("compliance.anomaly", "compliance_policy"): "reads the compliance parameters (policies/compliance.yaml)",
+    ("dataset_edit", "update_dataset"): "the dataset's owner, or dataset.update",
+    ("people", "show_person"): "one's own always; anyone else's with person.read",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}

@@ -52,6 +52,9 @@ def _folder(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
 
 @pytest.fixture
 def officer(app):  # type: ignore[no-untyped-def]
+    from governance.requests import Person, register_person
+
+    register_person(app, Person("olga", ["US"], False, None, "US", "Lab B", None), [])
     grant_role(app, "olga", "export_control_officer")
     olga = App(app.settings.model_copy(update={"user": "olga"}))
     yield olga

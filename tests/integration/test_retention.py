@@ -112,6 +112,7 @@ def test_holds_need_an_officer_or_admin_and_exactly_one_target(app, tmp_path: Pa
             match="may not place or release legal holds: it needs the admin or export_control_officer role",
         ):
             place_hold(bob, "r", artifact=ids["raw.json"])
+        register_person(app, Person("bob", ["US"], False, None, "US", "Lab B", None), [])
         grant_role(app, "bob", "export_control_officer")
         assert place_hold(bob, "r", artifact=ids["raw.json"])["placed_by"] == "bob"
     finally:

@@ -1,0 +1,327 @@
+"""The command line's operations beyond the access workflow, for both kinds of client.
+
+:class:`ClientOps` declares them (a client that cannot do one says so in one line),
+:class:`EmbeddedOps` calls the services on the local store and :class:`RemoteOps` the HTTP
+API of `qgov serve` (``/api/v1``); :mod:`governance.client` mixes them into its
+``EmbeddedClient`` and ``RemoteClient``. Both return the documents the command line prints
+with ``--json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from qgov.canonical import iso_utc
+from qgov.errors import InputError
+
+if TYPE_CHECKING:  # the services load only when a client uses them (the CLI starts faster)
+    from governance.app import App
+    from governance.audit import EventFilter
+    from governance.dataset_edit import DatasetChanges
+
+
+class ClientOps:
+    """The operations; each raises a one-line InputError unless a client provides it."""
+
+    def _unavailable(self, what: str) -> Any:
+        raise InputError(f"{what}: not available through this client")
+
+    def my_access(self) -> dict[str, Any]:
+        return self._unavailable("access mine")
+
+    def people(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        return self._unavailable("person list")
+
+    def person(self, name: str) -> dict[str, Any]:
+        return self._unavailable("person show")
+
+    def grant_role(self, person: str, role: str) -> dict[str, Any]:
+        return self._unavailable("role grant")
+
+    def revoke_role(self, person: str, role: str) -> dict[str, Any]:
+        return self._unavailable("role revoke")
+
+    def datasets(self) -> list[dict[str, Any]]:
+        return self._unavailable("dataset list")
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        return self._unavailable("dataset show")
+
+    def update_dataset(self, name: str, changes: DatasetChanges) -> dict[str, Any]:
+        return self._unavailable("dataset update")
+
+    def artifacts(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        return self._unavailable("artifact list")
+
+    def artifact(self, artifact: str) -> dict[str, Any]:
+        return self._unavailable("artifact show")
+
+    def ingest(self, path: Path, dataset: str) -> dict[str, Any]:
+        return self._unavailable("ingest")
+
+    def classify(self, item: dict[str, Any], jurisdiction: str = "US-EAR") -> dict[str, Any]:
+        return self._unavailable("classify")
+
+    def trace(
+        self, node: str, direction: str = "upstream", depth: int | None = None, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        return self._unavailable("lineage trace")
+
+    def release(
+        self, dataset: str, stat: str, column: str, epsilon: str, purpose: str, **options: Any
+    ) -> dict[str, Any]:
+        return self._unavailable("release")
+
+    def verify(self) -> dict[str, Any]:
+        return self._unavailable("audit verify")
+
+    def events(
+        self, subject: str | None = None, where: EventFilter | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._unavailable("audit events")
+
+    def checkpoints(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        return self._unavailable("audit checkpoints")
+
+
+class EmbeddedOps(ClientOps):
+    """On the local store, acting as the configured user."""
+
+    app: App
+
+    def my_access(self) -> dict[str, Any]:
+        from governance.grant_status import my_access
+
+        return my_access(self.app)
+
+    def people(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        from governance.people import list_people
+
+        return list_people(self.app, limit, offset)
+
+    def person(self, name: str) -> dict[str, Any]:
+        from governance.people import show_person
+
+        return show_person(self.app, name)
+
+    def grant_role(self, person: str, role: str) -> dict[str, Any]:
+        from governance.catalog import grant_role
+
+        grant_role(self.app, person, role)
+        return {"person": person, "role": role, "granted": True}
+
+    def revoke_role(self, person: str, role: str) -> dict[str, Any]:
+        from governance.people import revoke_role
+
+        return {"person": person, "role": role, "revoked": revoke_role(self.app, person, role)}
+
+    def datasets(self) -> list[dict[str, Any]]:
+        from governance.catalog import list_datasets
+
+        return [ds.to_json(n, b) for ds, n, b in list_datasets(self.app)]
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        from governance.catalog import find_dataset, list_artifacts, list_quarantine
+        from governance.disclosure import Disclosure
+
+        ds = find_dataset(self.app, name)
+        arts = list_artifacts(self.app, name)
+        listed, quarantined = Disclosure(self.app).redact(
+            [[a.summary() for a in arts], list_quarantine(self.app, name)]
+        )
+        return ds.to_json(len(arts), sum(a.size for a in arts)) | {"artifact_list": listed, "quarantine": quarantined}
+
+    def update_dataset(self, name: str, changes: DatasetChanges) -> dict[str, Any]:
+        from governance.dataset_edit import update_dataset
+
+        return update_dataset(self.app, name, changes).to_json()
+
+    def artifacts(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        from governance.catalog import list_artifacts
+        from governance.disclosure import Disclosure
+
+        rows = [
+            a.summary() | {"dataset": a.dataset, "classification": a.classification}
+            for a in list_artifacts(self.app, dataset)
+        ]
+        return list(Disclosure(self.app).redact(rows))
+
+    def artifact(self, artifact: str) -> dict[str, Any]:
+        from governance.catalog import find_artifact
+        from governance.disclosure import Disclosure
+
+        art = find_artifact(self.app, artifact)
+        doc = art.summary() | {
+            "dataset": art.dataset,
+            "classification": art.classification,
+            "controlled": art.controlled,
+            "classification_basis": art.classification_basis,
+            "format": art.format,
+            "source": art.source,
+        }
+        return dict(Disclosure(self.app).redact(doc))
+
+    def ingest(self, path: Path, dataset: str) -> dict[str, Any]:
+        from flows.runtime import configure_prefect, flow_settings
+        from governance.ingest import check_ingest
+
+        check_ingest(self.app, path, dataset)  # a typo fails at once, not after Prefect starts
+        configure_prefect(self.app.settings.home)
+        from flows.ingest import ingest_flow
+
+        with flow_settings():
+            report = ingest_flow(self.app.settings, str(path), dataset)
+        return dataclasses.asdict(report)
+
+    def classify(self, item: dict[str, Any], jurisdiction: str = "US-EAR") -> dict[str, Any]:
+        from policies.classify import check_item, classify
+
+        return classify(check_item(item, "item"), self.app.policies.get(jurisdiction)).to_json()
+
+    def trace(
+        self, node: str, direction: str = "upstream", depth: int | None = None, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        from governance.provenance import trace_lineage
+
+        if direction not in ("upstream", "downstream"):
+            raise InputError(f"direction: expected upstream or downstream, got {direction!r}")
+        return trace_lineage(self.app, node, direction, depth, as_of)  # type: ignore[arg-type]
+
+    def release(
+        self, dataset: str, stat: str, column: str, epsilon: str, purpose: str, **options: Any
+    ) -> dict[str, Any]:
+        from governance.releases import request_release
+
+        return request_release(self.app, dataset, stat, column, epsilon, purpose=purpose, **options)
+
+    def verify(self) -> dict[str, Any]:
+        from governance.audit import verification_document, verify_log
+
+        return verification_document(verify_log(self.app))
+
+    def events(
+        self, subject: str | None = None, where: EventFilter | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        from governance.audit import list_events
+        from governance.disclosure import Disclosure
+
+        disclosure = Disclosure(self.app)
+        # a digest the user may not see is looked up as an unknown id: no answer confirms a guess
+        if not disclosure.may_look_up(subject):
+            return []
+        return list(disclosure.redact(list_events(self.app, subject, limit, where)))
+
+    def checkpoints(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        from governance.audit import list_checkpoints
+
+        return list_checkpoints(self.app, limit, offset)
+
+
+class RemoteOps(ClientOps):
+    """Through the HTTP API; keys, database and blobs stay in the service."""
+
+    url: str
+
+    def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError  # governance.client.RemoteClient
+
+    def my_access(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/access/mine"))
+
+    def people(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        return dict(self._call("GET", "/people", params={"limit": limit, "offset": offset}))
+
+    def person(self, name: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/people/{_seg(name)}"))
+
+    def grant_role(self, person: str, role: str) -> dict[str, Any]:
+        return dict(self._call("PUT", f"/people/{_seg(person)}/roles/{_seg(role)}"))
+
+    def revoke_role(self, person: str, role: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/people/{_seg(person)}/roles/{_seg(role)}"))
+
+    def datasets(self) -> list[dict[str, Any]]:
+        return _all_pages(lambda p: self._call("GET", "/datasets", params=p))
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/datasets/{_seg(name)}"))
+
+    def update_dataset(self, name: str, changes: DatasetChanges) -> dict[str, Any]:
+        return dict(self._call("PATCH", f"/datasets/{_seg(name)}", dataclasses.asdict(changes)))
+
+    def artifacts(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        extra = {"dataset": dataset} if dataset is not None else {}
+        return _all_pages(lambda p: self._call("GET", "/artifacts", params=p | extra))
+
+    def artifact(self, artifact: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/artifacts/{_seg(artifact)}"))
+
+    def ingest(self, path: Path, dataset: str) -> dict[str, Any]:
+        raise InputError(
+            f"ingest {path}: the files must be on the server's machine; run 'qgov ingest' there (without QGOV_URL)"
+        )
+
+    def classify(self, item: dict[str, Any], jurisdiction: str = "US-EAR") -> dict[str, Any]:
+        return dict(self._call("POST", "/classifications", item, params={"jurisdiction": jurisdiction}))
+
+    def trace(
+        self, node: str, direction: str = "upstream", depth: int | None = None, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"direction": direction}
+        if depth is not None:
+            params["depth"] = depth
+        if as_of is not None:
+            params["as_of"] = iso_utc(as_of)
+        return dict(self._call("GET", f"/lineage/{_seg(node)}", params=params))
+
+    def release(
+        self, dataset: str, stat: str, column: str, epsilon: str, purpose: str, **options: Any
+    ) -> dict[str, Any]:
+        body = {"dataset": dataset, "stat": stat, "column": column, "epsilon": epsilon, "purpose": purpose} | options
+        return dict(self._call("POST", "/releases", body))
+
+    def verify(self) -> dict[str, Any]:
+        return dict(self._call("POST", "/audit/verify"))
+
+    def events(
+        self, subject: str | None = None, where: EventFilter | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        from governance.audit import EventFilter
+
+        where = where or EventFilter()
+        params: dict[str, Any] = {"type": list(where.types)}
+        for key, value in (("subject", subject), ("actor", where.actor)):
+            if value is not None:
+                params[key] = value
+        for key, moment in (("since", where.since), ("until", where.until)):
+            if moment is not None:
+                params[key] = iso_utc(moment)
+        return _all_pages(lambda p: self._call("GET", "/events", params=params | p), limit)
+
+    def checkpoints(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        return dict(self._call("GET", "/checkpoints", params={"limit": limit, "offset": offset}))
+
+
+def _seg(text: str) -> str:
+    """One path segment: a name with a slash or a question mark stays one segment."""
+    return quote(text, safe="")
+
+
+def _all_pages(get: Any, limit: int | None = None, page: int = 500) -> list[dict[str, Any]]:
+    """Every item of a paginated list route (``items`` with ``total`` or ``next_offset``), or the
+    first ``limit``."""
+    items: list[dict[str, Any]] = []
+    while True:
+        want = page if limit is None else min(page, limit - len(items))
+        doc = get({"limit": want, "offset": len(items)})
+        items.extend(doc["items"])
+        done = doc.get("next_offset") is None if "total" not in doc else len(items) >= doc["total"]
+        if not doc["items"] or done or (limit is not None and len(items) >= limit):
+            return items
+
+
+__all__ = ["ClientOps", "EmbeddedOps", "RemoteOps"]
