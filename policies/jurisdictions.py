@@ -24,6 +24,10 @@ from policies.bundle import Bundle
 from policies.classify import Classification, classify
 from qgov.errors import PolicyError
 
+# The lab's own jurisdiction: the bundle the catalog classifies every artifact under, and
+# one that applies to every dataset. (governance.classification.JURISDICTION is this.)
+LAB_JURISDICTION = "US-EAR"
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -160,6 +164,7 @@ def no_access_rules(bundle: Bundle, classification: Mapping[str, Any], at_iso: s
 
 
 __all__ = [
+    "LAB_JURISDICTION",
     "Combined",
     "Comparison",
     "Threshold",

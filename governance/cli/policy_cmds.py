@@ -27,7 +27,9 @@ def classify_command(
     jurisdiction: Jurisdiction = "US-EAR",
     compare: Annotated[
         bool,
-        typer.Option("--compare", help="Answer under every jurisdiction side by side, with the thresholds that differ."),
+        typer.Option(
+            "--compare", help="Answer under every jurisdiction side by side, with the thresholds that differ."
+        ),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
