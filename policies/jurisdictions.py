@@ -138,6 +138,9 @@ def combine(decisions: Sequence[tuple[str, AccessDecision]]) -> Combined:
     if not decisions:
         raise PolicyError("combine: no jurisdiction decided (an empty set of decisions is never an approval)")
     ordered = tuple(sorted(decisions, key=lambda jd: jd[0]))
+    names = [j for j, _ in ordered]
+    if len(set(names)) != len(names):
+        raise PolicyError(f"combine: one decision per jurisdiction, got {', '.join(names)}")
     outcome = max((d.outcome for _, d in ordered), key=SEVERITY.__getitem__)
     return Combined(outcome, ordered)
 
