@@ -241,7 +241,7 @@ def _dataset_from_row(row: Any) -> Dataset:
     )
 
 
-def dataset_jurisdictions(app: App, names: list[str]) -> list[str]:
+def _resolve_jurisdictions(app: App, names: list[str]) -> list[str]:
     """The lab's own jurisdiction and each one named (by id or bundle folder), sorted, once each.
 
     The lab's own always applies (its classification is the catalog's); more jurisdictions
@@ -255,7 +255,7 @@ def dataset_jurisdictions(app: App, names: list[str]) -> list[str]:
 
 def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
     spec = spec.validated()
-    jurisdictions = dataset_jurisdictions(app, spec.jurisdictions)
+    jurisdictions = _resolve_jurisdictions(app, spec.jurisdictions)
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "dataset.register")

@@ -160,6 +160,7 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("signing", "open_witness"): "the service's own witness",
     ("signing", "witness"): "after every writing transaction",
     ("classification", "set_research"): "the dataset's owner, or dataset.update",
+    ("jurisdictions", "decide_artifact"): "a step of access requests and checks, under their own; records nothing",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}
