@@ -15,6 +15,7 @@ from typing import Any
 from governance.app import App
 from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
+from governance.jurisdictions import as_one_decision, decide_artifact
 from governance.screening import current_matcher
 from policies.access import AccessDecision, check_request, decide
 from policies.classify import check_item, classify
@@ -63,16 +64,22 @@ def check(app: App, request: Any, at: datetime, source: str = "request") -> tupl
     request = check_request(request, source)
     bundle = app.policies.get(JURISDICTION)
     item = request["item"]
+    screening, records = screen_requester(app, request["requester"])
     if set(item) == {"artifact"}:
+        # A registered artifact: every jurisdiction its dataset names decides; strictest wins.
         with app.engine.connect() as conn:
             art = get_artifact(conn, str(item["artifact"]))
-        classification: dict[str, Any] = art.effective_classification()
-        kind = art.kind
-    else:
-        check_item(item, f"{source}.item")
-        classification = classify(item, bundle).to_json()
-        kind = item["kind"]
-    screening, records = screen_requester(app, request["requester"])
+            combined = decide_artifact(app, conn, request, art, screening, at)
+        evidence = combined.to_json()
+        return as_one_decision(combined), {
+            "screening": records,
+            "kind": art.kind,
+            "deciding": evidence["deciding"],
+            "jurisdictions": evidence["jurisdictions"],
+        }
+    check_item(item, f"{source}.item")
+    classification = classify(item, bundle).to_json()
+    kind = item["kind"]
     decision = decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version)
     return decision, {"screening": records, "kind": kind}
 

@@ -22,6 +22,7 @@ from governance.vocabulary import check_subject_parameters, require_person
 from lineage import EventLog, NewEvent
 from policies.bundle import ITEM_KINDS, SUBJECT_TYPES
 from policies.classify import check_item
+from policies.jurisdictions import LAB_JURISDICTION
 from qgov.canonical import iso_utc
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
@@ -43,6 +44,8 @@ class DatasetSpec:
     published: bool = False
     catalog_course: bool = False
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    # Jurisdictions whose rules apply besides the lab's own (ids or bundle folders: uk, eu).
+    jurisdictions: list[str] = field(default_factory=list)
 
     @classmethod
     def from_mapping(cls, data: Any, source: str) -> DatasetSpec:
@@ -95,6 +98,7 @@ class DatasetSpec:
             published=self.published,
             catalog_course=self.catalog_course,
             expectations=list(self.expectations),
+            jurisdictions=list(self.jurisdictions),
         )
 
 
@@ -112,6 +116,7 @@ class Dataset:
     catalog_course: bool
     expectations: list[dict[str, Any]]
     created_at: datetime
+    jurisdictions: tuple[str, ...] = (LAB_JURISDICTION,)
 
     def as_item(self) -> dict[str, Any]:
         """The dataset as a DESIGN.md ITEM document (what classification reads)."""
@@ -134,6 +139,7 @@ class Dataset:
             "item": self.as_item(),
             "sponsor": self.sponsor,
             "expectations": self.expectations,
+            "jurisdictions": list(self.jurisdictions),
             "created_at": iso_utc(self.created_at),
         }
         if count is not None:
@@ -252,12 +258,26 @@ def _dataset_from_row(row: Any) -> Dataset:
         catalog_course=bool(row.catalog_course),
         expectations=list(row.expectations),
         created_at=row.created_at,
+        jurisdictions=tuple(row.jurisdictions or (LAB_JURISDICTION,)),
     )
+
+
+def _resolve_jurisdictions(app: App, names: list[str]) -> list[str]:
+    """The lab's own jurisdiction and each one named (by id or bundle folder), sorted, once each.
+
+    The lab's own always applies (its classification is the catalog's); more jurisdictions
+    only add rules, so they can never make a decision less strict (ADR 0024).
+    """
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("jurisdictions: expected a list of jurisdiction names, e.g. [uk, eu]")
+    resolved = {app.policies.resolve(name, "--jurisdiction") for name in names}
+    return sorted(resolved | {LAB_JURISDICTION})
 
 
 def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
     spec = spec.validated()
     check_subject_parameters(app.policies, spec.subject)
+    jurisdictions = _resolve_jurisdictions(app, spec.jurisdictions)
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "dataset.register")
@@ -278,6 +298,7 @@ def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
                 catalog_course=spec.catalog_course,
                 expectations=spec.expectations,
                 created_at=now,
+                jurisdictions=jurisdictions,
             )
         )
         log = EventLog(conn)
@@ -296,6 +317,7 @@ def register_dataset(app: App, spec: DatasetSpec) -> Dataset:
                     "published": spec.published,
                     "catalog_course": spec.catalog_course,
                     "expectations": len(spec.expectations),
+                    "jurisdictions": jurisdictions,
                 },
                 occurred_at=now,
             )

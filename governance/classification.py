@@ -35,10 +35,11 @@ from governance.vocabulary import check_classification
 from lineage import EventLog, NewEvent, schema
 from policies.bundle import Bundle
 from policies.classify import Classification, classify, rank_of
+from policies.jurisdictions import LAB_JURISDICTION
 from qgov.chunks import chunked
 from qgov.errors import InputError
 
-JURISDICTION = "US-EAR"
+JURISDICTION = LAB_JURISDICTION  # the lab's own: artifacts are classified under it
 _SOURCE_SUFFIXES = {".qasm", ".py", ".c", ".cc", ".cpp", ".h", ".rs", ".jl", ".m", ".ipynb", ".go", ".java"}
 _OBJECT_SUFFIXES = {".so", ".dll", ".exe", ".o", ".a", ".bin", ".whl", ".dylib"}
 

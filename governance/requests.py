@@ -26,8 +26,9 @@ from governance.classification import JURISDICTION
 from governance.consistency import check_classification
 from governance.db import transaction
 from governance.ids import resolve
+from governance.jurisdictions import as_one_decision, decide_artifact
 from lineage import EventLog, NewEvent
-from policies.access import SEVERITY, check_request, decide
+from policies.access import SEVERITY, check_request
 from qgov.canonical import as_utc
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
@@ -139,20 +140,20 @@ def request_access(
             art = get_artifact(conn, artifact)
             check_classification(conn, art.id)  # the decision reads it: it must be what the log says
             require_not_deleted(conn, art.id)
-            classification = art.effective_classification()
-            per_artifact.append(
-                (art, decide(request, classification, art.kind, screening, at, bundle.require_access(), bundle.version))
-            )
+            # every jurisdiction the artifact's dataset names decides; the strictest wins (ADR 0024)
+            per_artifact.append((art, decide_artifact(app, conn, request, art, screening, at)))
         artifacts = [art.id for art, _ in per_artifact]  # whole ids, whatever prefixes were given
-        outcome = max((d.outcome for _, d in per_artifact), key=SEVERITY.__getitem__)
+        outcome = max((c.outcome for _, c in per_artifact), key=SEVERITY.__getitem__)
         decision = {
             "outcome": outcome,
             "decision_id": str(uuid.uuid4()),
             "policy_version": bundle.version,
             "artifacts": [
                 {"artifact": a.id, "classification": d.classification}
-                | {"outcome": d.outcome, "reasons": [r.to_json() for r in d.reasons], "input_hash": d.input_hash}
-                for a, d in per_artifact
+                | {"outcome": d.outcome, "reasons": c.reasons(), "input_hash": d.input_hash}
+                | {"deciding": list(c.deciding), "jurisdictions": c.to_json()["jurisdictions"]}
+                for a, c in per_artifact
+                for d in [as_one_decision(c)]
             ],
             "screening": records,
         }

@@ -39,6 +39,8 @@ datasets = Table(
     Column("catalog_course", Boolean, nullable=False, default=False),
     Column("expectations", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Jurisdictions whose rules apply (the lab's own and each collaborator's); NULL: the lab's own.
+    Column("jurisdictions", JSON, nullable=True),
 )
 
 # One row per distinct plaintext (content address). The wrapped data key lives here and

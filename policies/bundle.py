@@ -26,7 +26,7 @@ import yaml
 from policies.access import AccessPolicy, parse_access
 from policies.parameters import NUMERIC_PARAMETERS, PARAMETERS, Parameter
 from qgov.canonical import canonical_hash
-from qgov.errors import PolicyError
+from qgov.errors import InputError, PolicyError
 
 BUILTIN_DIR = Path(__file__).parent / "bundles"
 STATUSES = ("V", "P", "U")
@@ -142,6 +142,11 @@ class CarveOut:
     except_entries: tuple[str, ...] = ()
     except_note: str = ""
     source: str = ""
+    # A carve-out whose mapping onto ITEM facts is not verified (another jurisdiction's
+    # "public domain" is not 734.7): when it holds it never clears, it sends a controlled
+    # item to an officer (INCOMPLETE) with ``note`` saying what is unverified.
+    review_only: bool = False
+    note: str = ""
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -154,6 +159,8 @@ class CarveOut:
             "effective": self.effective.isoformat(),
             "except_entries": list(self.except_entries),
             "except_note": self.except_note or None,
+            "review_only": self.review_only or None,
+            "note": self.note or None,
         }
 
 
@@ -203,6 +210,18 @@ class PolicySet:
     """All loaded bundles, by jurisdiction."""
 
     bundles: dict[str, Bundle]
+    aliases: dict[str, str] = field(default_factory=dict)  # built-in folder name -> jurisdiction
+
+    def resolve(self, name: str, where: str = "--jurisdiction") -> str:
+        """A jurisdiction from its id (``US-EAR``, any case) or its bundle folder (``ear``, ``uk``)."""
+        key = name.strip().casefold()
+        for jurisdiction in self.bundles:
+            if jurisdiction.casefold() == key:
+                return jurisdiction
+        if key in self.aliases:
+            return self.aliases[key]
+        known = ", ".join(f"{a} ({j})" for a, j in sorted(self.aliases.items())) or ", ".join(sorted(self.bundles))
+        raise InputError(f"{where} {name!r}: no policy bundle of that name; expected one of {known}")
 
     def get(self, jurisdiction: str) -> Bundle:
         try:
@@ -227,7 +246,18 @@ _RULE_KEYS = {
     "note",
     "parameters_unverified",
 }
-_CARVE_KEYS = {"id", "title", "when", "citation", "status", "effective", "except_entries", "except_note"}
+_CARVE_KEYS = {
+    "id",
+    "title",
+    "when",
+    "citation",
+    "status",
+    "effective",
+    "except_entries",
+    "except_note",
+    "review_only",
+    "note",
+}
 _BAND_KEYS = {"min", "below", "max"}
 _TOP_KEYS = {"jurisdiction", "title", "unlisted", "rules", "carveouts", "access", "covers"}
 
@@ -334,6 +364,11 @@ def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
     excepted = data.get("except_entries", [])
     if not isinstance(excepted, list):
         raise ctx.fail(f"{at}.except_entries", "expected a list of entries")
+    review_only = data.get("review_only", False)
+    if not isinstance(review_only, bool):
+        raise ctx.fail(f"{at}.review_only", f"expected true or false, got {review_only!r}")
+    if review_only and not data.get("note"):
+        raise ctx.fail(f"{at}.note", "a review-only carve-out must say in a note what is unverified")
     return CarveOut(
         id=carve_id,
         jurisdiction=jurisdiction,
@@ -345,6 +380,8 @@ def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
         except_entries=tuple(str(e) for e in excepted),
         except_note=str(data.get("except_note") or ""),
         source=ctx.source,
+        review_only=review_only,
+        note=str(data.get("note") or ""),
     )
 
 
@@ -427,8 +464,9 @@ def _qubit_interval(rule: ControlRule) -> _Interval:
 def load_policies(extra_dir: Path | None = None) -> PolicySet:
     """Load the built-in bundles, then an organisation's directory over them."""
     partial: dict[str, dict[str, Any]] = {}
+    aliases: dict[str, str] = {}
     for path in sorted(BUILTIN_DIR.glob("*/*.yaml")):
-        _merge(partial, path, override=False)
+        aliases[path.parent.name.casefold()] = _merge(partial, path, override=False)
     if extra_dir is not None:
         if not extra_dir.is_dir():
             raise PolicyError(f"QGOV_POLICY_DIR {extra_dir}: not a directory")
@@ -454,10 +492,10 @@ def load_policies(extra_dir: Path | None = None) -> PolicySet:
             part["access"],
             covers | {r.subject for r in rules},
         ).with_version()
-    return PolicySet(bundles)
+    return PolicySet(bundles, aliases)
 
 
-def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> None:
+def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> str:
     jurisdiction, title, unlisted, rules, carveouts, access, covers = _parse_file(path)
     part = partial.setdefault(
         jurisdiction,
@@ -487,6 +525,7 @@ def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> No
                 raise PolicyError(f"{path}: rule {item.id}: duplicate rule id (also in {part[table][item.id].source})")
             part["overridden"].add(item.id)
         part[table][item.id] = item
+    return jurisdiction
 
 
 __all__ = [

@@ -287,6 +287,7 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
         _entry_for(r, family) for r in rules_by_subject.get(subject_type, ()) if r.id in needs
     }
     applicable: list[CarveOut] = []
+    unverified: list[CarveOut] = []  # review-only carve-outs that hold: they never clear
     pending: dict[str, list[str]] = {}  # claimed carve-outs whose facts are not all known
     for carve in carveouts:
         state, fields = _carve_state(item, carve)
@@ -306,6 +307,9 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
             considered.append(
                 Considered(carve.id, "needs_facts", f"{carve.title} claimed; unknown: {', '.join(fields)}")
             )
+        elif carve.review_only:
+            unverified.append(carve)
+            considered.append(Considered(carve.id, "unverified", f"{carve.title} claimed; {carve.note}"))
         else:
             applicable.append(carve)
             considered.append(Considered(carve.id, "fired", f"{carve.title} claimed"))
@@ -329,6 +333,22 @@ def classify(item: Mapping[str, Any], bundle: Bundle) -> Classification:
             for cid, fields in sorted(pending.items())
         ]
         return result(INCOMPLETE, None, None, reasons, considered, missing)
+
+    if fired and unverified and _entry_for(fired[0], family) is not None:
+        # The item is controlled unless a carve-out whose reading of the item is not
+        # verified applies: an officer decides (ADR 0006: fail closed, never clear).
+        best = fired[0]
+        text = f"{kind} for a {subject_type.replace('_', ' ')} matching {best.entry}"
+        reasons = [Reason(best.id, best.citation, text, best.status)] + [
+            Reason(
+                c.id,
+                c.citation,
+                f"{c.title} is claimed, but {c.note}: it is not applied automatically; an officer decides",
+                c.status,
+            )
+            for c in unverified
+        ]
+        return result(INCOMPLETE, None, True, reasons, considered, entry=best.entry)
 
     if fired:
         best = fired[0]  # bands are disjoint: at most one rule per subject fires

@@ -255,9 +255,17 @@ def dataset_register(
         Path | None,
         typer.Option("--privacy", help="YAML/JSON privacy profile: contributions, column bounds, budget."),
     ] = None,
+    jurisdiction: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--jurisdiction",
+            help="A collaborator's jurisdiction whose rules apply too, e.g. uk or eu (repeatable); "
+            "the lab's own (ear) always applies.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Register a dataset: owner, research context and the technical subject it describes."""
+    """Register a dataset: owner, research context, its technical subject and the jurisdictions that apply."""
     from governance.catalog import DatasetSpec, register_dataset
 
     qg = open_app()
@@ -274,6 +282,8 @@ def dataset_register(
     data["research"] = dict(data.get("research") or {}) | _research_flags(fundamental, publication, restrictions)
     if expectations is not None:
         data["expectations"] = load_document(expectations, "expectations")
+    if jurisdiction:
+        data["jurisdictions"] = list(data.get("jurisdictions") or []) + list(jurisdiction)
     dataset_spec = DatasetSpec.from_mapping(data, str(spec) if spec else "dataset")
     profile = None
     if privacy is not None:
@@ -287,7 +297,10 @@ def dataset_register(
     if as_json:
         print_json(_dataset_json(ds))
         return
-    console.print(f"registered dataset [bold]{ds.name}[/] ({ds.id}), owner {ds.owner}")
+    console.print(
+        f"registered dataset [bold]{ds.name}[/] ({ds.id}), owner {ds.owner}; "
+        f"jurisdictions: {', '.join(ds.jurisdictions)}"
+    )
 
 
 def _dataset_json(ds: Any, count: int | None = None, size: int | None = None) -> dict[str, Any]:
@@ -303,9 +316,11 @@ def dataset_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json({"datasets": [_dataset_json(ds, n, b) for ds, n, b in rows]})
         return
-    table = Table("dataset", "owner", "subject", "artifacts", "size")
+    table = Table("dataset", "owner", "subject", "jurisdictions", "artifacts", "size")
     for ds, n, b in rows:
-        table.add_row(ds.name, ds.owner, ds.subject.get("type", "?"), str(n), human_size(b))
+        table.add_row(
+            ds.name, ds.owner, ds.subject.get("type", "?"), ", ".join(ds.jurisdictions), str(n), human_size(b)
+        )
     console.print(table)
 
 

@@ -25,12 +25,19 @@ def classify_command(
         Path, typer.Argument(metavar="ITEM.json", help="The item to classify (DESIGN.md ITEM schema).")
     ],
     jurisdiction: Jurisdiction = "US-EAR",
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare", help="Answer under every jurisdiction side by side, with the thresholds that differ."
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """What-if: classify an item against the control list; nothing is recorded.
 
     A well-formed item that lacks a fact a rule needs is INCOMPLETE, with the missing
-    fields named (exit 0: it is an answer, not an error).
+    fields named (exit 0: it is an answer, not an error). With --compare, every
+    jurisdiction's answer is shown side by side (exit 0 too).
     """
     from governance.cli.main import load_document
     from governance.schemas import validate
@@ -38,11 +45,60 @@ def classify_command(
 
     item = check_item(load_document(item_file, "item"), str(item_file))
     validate(item, "item.schema.json", str(item_file))
-    answer = classify(item, _policies().get(jurisdiction))
+    policies = _policies()
+    if compare:
+        from policies.jurisdictions import compare as compare_all
+
+        comparison = compare_all(item, list(policies.bundles.values()))
+        if as_json:
+            print_json(comparison.to_json())
+        else:
+            _render_comparison(comparison, item.get("name") or str(item_file))
+        return
+    answer = classify(item, policies.get(policies.resolve(jurisdiction)))
     if as_json:
         print_json(answer.to_json())
         return
     explain(answer, item.get("name") or str(item_file))
+
+
+_STATUS = {"V": "verified", "P": "partly verified", "U": "UNVERIFIED"}
+
+
+def _render_comparison(comparison: Any, name: str) -> None:
+    """One row per jurisdiction and reason; then the thresholds that are not shared by all."""
+    table = Table(title=f"{name}: every jurisdiction")
+    for column in ("jurisdiction", "classification / entry", "rule", "citation", "status"):
+        table.add_column(column, overflow="fold")  # rule ids and citations are never cut short
+    for answer in comparison.answers:
+        shown_entry = answer.entry and answer.entry != answer.classification
+        label = answer.classification + (f" ({answer.entry})" if shown_entry else "")
+        if answer.missing:
+            label += f"; missing {', '.join(answer.missing)}"
+        reasons = answer.reasons or ()
+        for index, reason in enumerate(reasons):
+            first = index == 0
+            table.add_row(
+                answer.jurisdiction if first else "",
+                label if first else "",
+                reason.rule,
+                reason.citation or "—",
+                _STATUS.get(reason.status, reason.status),
+            )
+    console.print(table)
+    strictest = comparison.strictest
+    console.print(f"strictest: {strictest.jurisdiction} {strictest.classification}")
+    if not comparison.differing:
+        subject = comparison.subject or "this subject"
+        console.print(f"thresholds for {subject}: the same in every jurisdiction")
+    else:
+        diff = Table(title=f"thresholds for {comparison.subject} that differ")
+        for column in ("threshold", "in", "not in"):
+            diff.add_column(column, overflow="fold")
+        for threshold in comparison.differing:
+            diff.add_row(threshold.text, ", ".join(threshold.jurisdictions), ", ".join(threshold.missing_in))
+        console.print(diff)
+    console.print("[dim]decision support, not legal advice[/]")
 
 
 def _carveout_ids(jurisdiction: str) -> Any:

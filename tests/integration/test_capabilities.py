@@ -239,6 +239,7 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("compliance.anomaly", "compliance_policy"): "reads the compliance parameters (policies/compliance.yaml)",
     ("dataset_edit", "update_dataset"): "the dataset's owner, or dataset.update",
     ("people", "show_person"): "one's own always; anyone else's with person.read",
+    ("jurisdictions", "decide_artifact"): "a step of access requests and checks, under their own; records nothing",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}

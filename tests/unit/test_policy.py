@@ -32,7 +32,7 @@ def test_shipped_case_table(case: dict) -> None:
         assert list(answer.missing) == case["missing"]
 
 
-@pytest.mark.parametrize("cases", ["ear.yaml", "ca.yaml", "ear-access.yaml"])
+@pytest.mark.parametrize("cases", ["ear.yaml", "ca.yaml", "ear-access.yaml", "uk.yaml", "eu.yaml"])
 def test_policy_test_runner_passes_the_shipped_cases(cases: str) -> None:
     assert all(r.passed for r in run_cases(ROOT / "policies" / "cases" / cases, POLICIES))
 
