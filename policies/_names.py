@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _GENERIC_WEIGHT = 0.2
 _FIELD_WEIGHT = 0.5
@@ -211,6 +212,7 @@ def name_key(name: str) -> str:
     return " ".join(sorted(set(name_tokens(name))))
 
 
+@lru_cache(maxsize=1 << 18)
 def transliteration_key(token: str) -> str:
     """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
     for old, new in _TRANSLIT_RULES:
