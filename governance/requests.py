@@ -25,6 +25,7 @@ from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
 from governance.consistency import check_classification
 from governance.db import transaction
+from governance.screening import screening_warnings
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request, decide
 from qgov.canonical import as_utc
@@ -124,7 +125,8 @@ def request_access(
         {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
     )
     # Screen before the write transaction: the list in force is read on its own connection.
-    screening, records = screen_requester(app, request["requester"])
+    screening, records = screen_requester(app, request["requester"], at)
+    _, list_check = screening_warnings(app, at)
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()  # ordered against deletions: nothing is granted that is already shredded
@@ -140,7 +142,19 @@ def request_access(
             require_not_deleted(conn, art.id)
             classification = art.effective_classification()
             per_artifact.append(
-                (art, decide(request, classification, art.kind, screening, at, bundle.require_access(), bundle.version))
+                (
+                    art,
+                    decide(
+                        request,
+                        classification,
+                        art.kind,
+                        screening,
+                        at,
+                        bundle.require_access(),
+                        bundle.version,
+                        list_check,
+                    ),
+                )
             )
         outcome = max((d.outcome for _, d in per_artifact), key=SEVERITY.__getitem__)
         decision = {

@@ -16,6 +16,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rigour.names import remove_org_types
+from rigour.text.translit import ascii_text
+
 _GENERIC_WEIGHT = 0.2
 _FIELD_WEIGHT = 0.5
 
@@ -35,6 +38,8 @@ _LEGAL_FORMS = tuple(
         )
     )
     + ["joint stock", "limited liability", "s a", "s p a", "s r l", "b v", "n v", "k k", "a s"]
+    # Chinese legal forms as normality writes them from Han (有限公司 -> "you xian gong si")
+    + ["you xian gong si", "you xian ze ren gong si", "gu fen you xian gong si", "ji tuan you xian gong si"]
 )
 _LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
 _LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
@@ -160,20 +165,32 @@ _DOUBLES = re.compile(r"(.)\1+")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _SPLIT = re.compile(r"[\W_]+")
-_UNFOLDED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_UNFOLDED)
-    text = text.replace("&", " and ").replace("'", "").replace("\u2019", "").replace("`", "")
-    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+    """Casefold, drop legal forms in any language, and write the name in ASCII.
+
+    Legal forms go first, in the name's own script: rigour's organisation-type table
+    (ISO 20275 and OCCRP's list: "ООО", "Aktiengesellschaft", "Co., Ltd." …) knows them
+    there. Non-Latin scripts are then transliterated by rigour (Cyrillic, Greek … with its
+    own spellings) and normality (Han as pinyin syllables, Arabic script …); what neither
+    can read (normality's "?") is dropped. Accents go with the transliteration.
+    """
+    folded = unicodedata.normalize("NFC", text).casefold()
+    stripped = remove_org_types(folded, replacement=" ")
+    if any(ch.isalnum() for ch in stripped):  # a name that is only a legal form keeps it
+        folded = stripped
+    if not folded.isascii():
+        folded = ascii_text(folded).casefold().replace("?", "")
+    folded = folded.replace("&", " and ").replace("'", "").replace("`", "")
+    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
 
 
 def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
     """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
     while True:
-        kept = [t for t in tokens if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
+        stripped = remove_org_types(" ".join(tokens), replacement=" ").split()
+        kept = [t for t in stripped if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
         for form in _LEGAL_MULTI:
             n = len(form)
             i = 0

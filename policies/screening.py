@@ -47,6 +47,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version as package_version
 from typing import Any, Literal
 
 import numpy as np
@@ -74,6 +75,7 @@ from policies._names import (
     token_weight,
     transliteration_key,
 )
+from policies.list_age import ListInForce
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
@@ -112,6 +114,8 @@ MATCHER_VERSION = (
             "generic": sorted(_GENERIC),
             "field": sorted(_FIELD),
             "translit": [list(r) for r in _TRANSLIT_RULES],
+            # their tables (organisation types, transliteration) are part of the comparison
+            "libraries": {name: package_version(name) for name in ("rigour", "normality")},
         }
     )[:12]
 )
@@ -198,9 +202,12 @@ class ScreeningResult:
     list_version: str
     matcher_version: str
     threshold: float
+    # why the list cannot clear anyone (policies/list_age.py), and which list it was
+    warnings: tuple[str, ...] = ()
+    listed: ListInForce | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "status": self.status,
             "matches": [m.to_json() for m in self.matches],
             "query": self.query,
@@ -208,7 +215,9 @@ class ScreeningResult:
             "list_version": self.list_version,
             "matcher_version": self.matcher_version,
             "threshold": self.threshold,
+            "warnings": list(self.warnings),
         }
+        return data | ({"list": self.listed.to_json()} if self.listed else {})
 
 
 # -- the matcher ------------------------------------------------------------------
