@@ -43,6 +43,7 @@ _LEGAL_FORMS = tuple(
 )
 _LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
 _LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
+_MULTI_FIRST = frozenset(f[0] for f in _LEGAL_MULTI)
 
 _EXPANSIONS: dict[str, tuple[str, ...]] = {
     "cas": ("china", "academy", "science"),  # Chinese Academy of Sciences
@@ -191,7 +192,10 @@ def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
     while True:
         stripped = remove_org_types(" ".join(tokens), replacement=" ").split()
         kept = [t for t in stripped if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
-        for form in _LEGAL_MULTI:
+        present = _MULTI_FIRST.intersection(kept)
+        for form in _LEGAL_MULTI if present else ():
+            if form[0] not in present:
+                continue
             n = len(form)
             i = 0
             while i + n <= len(kept):
