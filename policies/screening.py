@@ -32,9 +32,10 @@ How two names are compared, and why:
    0.9; an exact match is reported whatever its score.
 
 Lists: :func:`parse_list` reads the CSL CSV and JSON and OpenSanctions' FtM entities
-(:mod:`policies._ftm`), keeping every field. Speed: :class:`Matcher` builds an index once — every distinctive token under its spelling,
-its transliteration key, its consonant skeleton, its one-letter deletions (one typo) and,
-for long tokens, its thirds (two typos leave one third intact) — so
+(:mod:`policies._ftm`), keeping every field. Speed: :class:`Matcher` builds an index
+once — every distinctive token under its spelling, its transliteration key, its consonant
+skeleton, its one-letter deletions (one typo) and, for long tokens, its thirds (two typos
+leave one third intact) — so
 a query looks up a shortlist, bounds each candidate's best possible score (one comparison per
 name against the weight it still needs), and aligns only the few that can still reach the
 threshold (``benchmarks/screening.py``: 1,000 queries against 100,000 names).
