@@ -35,14 +35,12 @@ Lists: :func:`parse_list` reads the CSL CSV and JSON and OpenSanctions' FtM enti
 (:mod:`policies._ftm`), keeping every field. Speed: :class:`Matcher` builds an index
 once — every distinctive token under its spelling, its transliteration key, its consonant
 skeleton, its one-letter deletions (one typo) and, for long tokens, its thirds (two typos
-leave one third intact) — so
-a query looks up a shortlist, bounds each candidate's best possible score (one comparison per
-name against the weight it still needs), and aligns only the few that can still reach the
-threshold (``benchmarks/screening.py``: 1,000 queries against 100,000 names).
-
+leave one third intact) — so a query looks up a shortlist, bounds each candidate's best
+possible score (one comparison per name against the weight it still needs), and aligns only
+the few that can still reach the threshold (``benchmarks/screening.py``: 100,000 names).
 Layout: :mod:`policies._names` holds the word tables and the normalisation,
-:mod:`policies._csl` the list entries and their parsers; this module holds the matcher
-and its index, the results, and the public surface (``__all__``) re-exporting both.
+:mod:`policies._csl` and :mod:`policies._ftm` the list entries and their parsers; this
+module the matcher, its index, the results and the public surface (``__all__``).
 """
 
 from __future__ import annotations
@@ -52,7 +50,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version as package_version
-from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -79,7 +76,7 @@ from policies._names import (
     token_weight,
     transliteration_key,
 )
-from policies.list_age import ListInForce
+from policies._results import Match, ScreeningResult
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
@@ -98,6 +95,8 @@ _TWO_TYPOS = 8  # tokens this long may carry two typos and still be found
 
 _VOWELS = re.compile(r"[aeiou]")
 _NONE: frozenset[int] = frozenset()
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # CJK ideographs: one token per syllable
+_HAN_RUN = 4
 
 MATCHER_VERSION = (
     "screening-1+"
@@ -170,60 +169,6 @@ def _query_keys(token: str, typos: bool) -> frozenset[str]:
     return frozenset(keys)
 
 
-# -- results ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Match:
-    """One listed entry that a screened name resembles, and how strongly."""
-
-    name: str
-    list: str
-    score: float
-    entry_id: str
-    matched_name: str
-    license_policy: str
-    exact: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "list": self.list,
-            "score": self.score,
-            "entry_id": self.entry_id,
-            "matched_name": self.matched_name,
-            "license_policy": self.license_policy,
-            "exact": self.exact,
-        }
-
-
-@dataclass(frozen=True)
-class ScreeningResult:
-    """The answer for one name (DESIGN.md ``qgov screen --json``), with what produced it."""
-
-    query: str
-    country: str | None
-    status: Literal["clear", "potential_match"]
-    matches: tuple[Match, ...]
-    list_version: str
-    matcher_version: str
-    threshold: float
-    # why the list cannot clear anyone (policies/list_age.py), and which list it was
-    warnings: tuple[str, ...] = ()
-    listed: ListInForce | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = {
-            "status": self.status,
-            "matches": [m.to_json() for m in self.matches],
-            "query": self.query,
-            "country": self.country,
-            "list_version": self.list_version,
-            "matcher_version": self.matcher_version,
-            "threshold": self.threshold,
-            "warnings": list(self.warnings),
-        }
-        return data | ({"list": self.listed.to_json()} if self.listed else {})
-
-
 # -- the matcher ------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Name:
@@ -258,15 +203,17 @@ class Matcher:
                     continue
                 nid = len(names)
                 self._exact.setdefault(" ".join(sorted(set(tokens))), []).append(nid)
-                units = _units(tokens)
+                han = bool(_HAN.search(text))
+                units = _units(tokens, _HAN_RUN if han else 2)
                 # Only distinctive tokens are indexed; a name of generic words only is
-                # indexed by all of them, or nothing could find it.
+                # indexed by all of them, or nothing could find it. Runs of Han syllables
+                # are indexed too: a pinyin query writes them as one word ("bandaoti").
                 generic_only = all(w < _FIELD_WEIGHT for _, _, w in units)
                 skipped = 0.0
                 ids = []
                 for unit_text, mask, w in units:
                     unigram = mask & (mask - 1) == 0
-                    indexed = generic_only or (w >= _FIELD_WEIGHT and (unigram or w > 1))
+                    indexed = generic_only or (w >= _FIELD_WEIGHT and (unigram or w > 1 or (han and w >= 1)))
                     vid = self._vocab_id(unit_text, w, unigram, indexed, postings)
                     ids.append((vid, mask, w))
                     if indexed:
@@ -320,7 +267,8 @@ class Matcher:
         if not tokens:
             raise InputError(f"name: {name!r} has no letters or digits to compare")
         exact_ids = set(self._exact.get(" ".join(sorted(set(tokens))), ()))
-        units = _units(tuple(c for t in tokens for c in self._correct(t)) or tokens)
+        run = _HAN_RUN if _HAN.search(name) else 2
+        units = _units(tuple(c for t in tokens for c in self._correct(t)) or tokens, run)
         query_weight = sum(w for _, m, w in units if m & (m - 1) == 0)
         sims = self._similarities(units)
         scores: dict[int, tuple[float, int]] = {}
@@ -441,13 +389,20 @@ class Matcher:
         return sorted(chosen)
 
 
-def _units(tokens: tuple[str, ...]) -> list[tuple[str, int, float]]:
-    """Each token, and each adjacent pair written together (so "Quantum CTek" meets "QuantumCTek")."""
-    units = [(t, 1 << i, token_weight(t)) for i, t in enumerate(tokens)]
-    units += [
-        (tokens[i] + tokens[i + 1], 3 << i, token_weight(tokens[i]) + token_weight(tokens[i + 1]))
-        for i in range(len(tokens) - 1)
-    ]
+def _units(tokens: tuple[str, ...], run: int = 2) -> list[tuple[str, int, float]]:
+    """Each token, and each run of 2 to ``run`` adjacent tokens written together.
+
+    Pairs, so that "Quantum CTek" meets "QuantumCTek"; longer runs for Han names, whose
+    transliteration is one token per syllable while pinyin writes words ("ban dao ti" is
+    "bandaoti").
+    """
+    weights = [token_weight(t) for t in tokens]
+    units = [(t, 1 << i, weights[i]) for i, t in enumerate(tokens)]
+    for n in range(2, run + 1):
+        units += [
+            ("".join(tokens[i : i + n]), ((1 << n) - 1) << i, sum(weights[i : i + n]))
+            for i in range(len(tokens) - n + 1)
+        ]
     return units
 
 
