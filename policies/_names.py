@@ -166,6 +166,7 @@ _DOUBLES = re.compile(r"(.)\1+")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _SPLIT = re.compile(r"[\W_]+")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # CJK ideographs
 
 
 def _fold(text: str) -> str:
@@ -178,6 +179,8 @@ def _fold(text: str) -> str:
     can read (normality's "?") is dropped. Accents go with the transliteration.
     """
     folded = unicodedata.normalize("NFC", text).casefold()
+    # dotted acronyms first: rigour would read "h.c.s.e." as "h.c." and a European company (S.E.)
+    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
     stripped = remove_org_types(folded, replacement=" ")
     if any(ch.isalnum() for ch in stripped):  # a name that is only a legal form keeps it
         folded = stripped
@@ -187,11 +190,11 @@ def _fold(text: str) -> str:
     return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
 
 
-def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
+def _strip_stop_and_legal(tokens: list[str], stop_words: frozenset[str] = _STOP_WORDS) -> list[str]:
     """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
     while True:
         stripped = remove_org_types(" ".join(tokens), replacement=" ").split()
-        kept = [t for t in stripped if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
+        kept = [t for t in stripped if t not in stop_words and t not in _LEGAL_SINGLE]
         present = _MULTI_FIRST.intersection(kept)
         for form in _LEGAL_MULTI if present else ():
             if form[0] not in present:
@@ -220,7 +223,9 @@ def name_tokens(name: str) -> tuple[str, ...]:
             continue
         ordinal = _ORDINAL.match(raw)
         expanded.extend(_EXPANSIONS.get(raw, (ordinal.group(1) if ordinal else raw,)))
-    return tuple(_strip_stop_and_legal(expanded) or expanded)
+    # Han becomes pinyin syllables, and "an", "de", "di", "la", "le" are syllables there
+    stop_words = frozenset() if _HAN.search(name) else _STOP_WORDS
+    return tuple(_strip_stop_and_legal(expanded, stop_words) or expanded)
 
 
 def normalize_name(name: str) -> str:

@@ -67,6 +67,7 @@ from policies._names import (
     _FIELD_WEIGHT,
     _GENERIC,
     _GENERIC_WEIGHT,
+    _HAN,
     _LEGAL_FORMS,
     _STOP_WORDS,
     _TRANSLIT_RULES,
@@ -95,7 +96,6 @@ _TWO_TYPOS = 8  # tokens this long may carry two typos and still be found
 
 _VOWELS = re.compile(r"[aeiou]")
 _NONE: frozenset[int] = frozenset()
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # CJK ideographs: one token per syllable
 _HAN_RUN = 4
 
 MATCHER_VERSION = (
