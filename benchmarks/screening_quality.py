@@ -1,10 +1,11 @@
 """Screening quality: recall on treated variants of listed names, false positives on benign names.
 
 Prints one JSON document. The list screened is the bundled sample
-(``../shared/data/restricted-parties-sample.csv``, real Entity List entries) plus a seeded
-synthetic list of realistic organisation names (Chinese, Russian and Iranian style company
-and institute names, a few with accents), because 14 real names cannot give 500 distinct
-positives. Positives are treated variants of every listed name (both sources):
+(``policies/data/restricted-parties-sample.csv``, real Entity List entries) plus 100,000
+seeded synthetic organisation names in the CSL CSV shape (Chinese, Russian and Iranian style
+company and institute names, a few with accents), some carrying an acronym and a Han or
+Cyrillic alias (``screening_aliases.py``). Positives (2,400: every kind for the sample's
+names, then random synthetic rows; 600 of them acronym or native-script forms):
 
   typo1 / typo2   one or two random character edits (substitute, delete, insert, transpose)
   reorder         comma segments swapped, or the leading word moved behind the rest
@@ -12,13 +13,15 @@ positives. Positives are treated variants of every listed name (both sources):
   legal_suffix    the legal form removed and another one put in its place
   translit        a first-letter transliteration change: Q<->K, G->K, Kh<->H, Y->J/I, J->Y, Zh->J, Ts->C
   abbreviation    National->Natl, Laboratory->Lab, Institute->Inst., Chinese Academy of Sciences->CAS …
+  acronym / native / romanised   an alias as listed, dotted or lower-cased, in its own script
+                  with another legal form, or romanised (``screening_aliases.py``)
 
-A positive counts as found when its own entry is among the matches. Benign names (seeded,
-from realistic parts: universities, national laboratories, research institutes, quantum and
-technology companies) deliberately share generic words, fields and city names with listed
-ones; their distinctive words are drawn from a separate pool and any within one typo of a
-listed word are dropped, so a hit on one is a false positive. Run:
-``.venv/bin/python benchmarks/screening_quality.py``.
+A positive counts as found when its own entry is among the matches. Benign names (2,000,
+seeded, from realistic parts: universities, national laboratories, research institutes,
+quantum and technology companies) deliberately share generic words, fields and city names
+with listed ones; their distinctive words are drawn from a separate pool and any within one
+typo of a listed word are dropped, so a hit on one is a false positive. Target: recall >=
+0.99 at <= 0.5 % false positives. Run: ``.venv/bin/python benchmarks/screening_quality.py``.
 """
 
 from __future__ import annotations
@@ -33,12 +36,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from rapidfuzz.distance import OSA  # noqa: E402
+from screening_aliases import ALIAS_KINDS, add_aliases, alias_variant  # noqa: E402
 
 from policies.screening import DEFAULT_THRESHOLD, Matcher, ScreeningList, name_tokens, parse_csl_csv  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "data" / "restricted-parties-sample.csv"
+SAMPLE = ROOT / "policies" / "data" / "restricted-parties-sample.csv"
 HEADER = (
     "_id,source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,"
     "standard_order,license_requirement,license_policy,call_sign,vessel_type,gross_tonnage,gross_registered_tonnage,"
@@ -106,16 +111,23 @@ def _coined(rng: random.Random, parts: list[str]) -> str:
     return (rng.choice(parts) + rng.choice(parts)).capitalize()
 
 
-def synthetic_listed(rng: random.Random, n: int) -> list[dict[str, str]]:
-    """Realistic restricted-party style names (seeded); distinct normalised keys."""
+def synthetic_listed(rng: random.Random, n: int, alias_rng: random.Random | None = None) -> list[dict[str, str]]:
+    """Realistic restricted-party style names (seeded); distinct normalised keys.
+
+    With ``alias_rng``, some entries also carry an acronym and a Han or Cyrillic alias
+    (``screening_aliases.py``); the names themselves do not change.
+    """
     rows: list[dict[str, str]] = []
     keys: set[str] = set()
     while len(rows) < n:
         kind = rng.random()
+        parts: dict[str, str] = {}
         if kind < 0.45:
             city = rng.choice(CN_CITIES)
-            name = f"{city} {_coined(rng, PINYIN)} {rng.choice(FIELDS)} {rng.choice(GENERIC)} {rng.choice(LEGAL[:3])}"
+            coined, field = _coined(rng, PINYIN), rng.choice(FIELDS)
+            name = f"{city} {coined} {field} {rng.choice(GENERIC)} {rng.choice(LEGAL[:3])}"
             country, alias = "CN", ""
+            parts = {"kind": "cn_company", "city": city, "coined": coined, "field": field}
         elif kind < 0.6:
             num = rng.randint(2, 60)
             suffix = {1: "st", 2: "nd", 3: "rd"}.get(num % 10 if num not in (11, 12, 13) else 0, "th")
@@ -127,7 +139,9 @@ def synthetic_listed(rng: random.Random, n: int) -> list[dict[str, str]]:
             country, alias = "CN", ""
         elif kind < 0.87:
             coined = _coined(rng, RU_PARTS)
-            name = f"{rng.choice(['JSC', 'Joint Stock Company', 'OOO', 'Scientific Production Association'])} {coined}"
+            form = rng.choice(["JSC", "Joint Stock Company", "OOO", "Scientific Production Association"])
+            name = f"{form} {coined}"
+            parts = {"kind": "ru", "coined": coined, "form": form}
             if rng.random() < 0.5:
                 name += f" {rng.choice(RU_CITIES)}"
             country, alias = "RU", f"AO {coined}" if rng.random() < 0.3 else ""
@@ -142,16 +156,17 @@ def synthetic_listed(rng: random.Random, n: int) -> list[dict[str, str]]:
         if key in keys:
             continue
         keys.add(key)
-        rows.append(
-            {
-                "_id": f"syn-{len(rows):05d}",
-                "source": rng.choice([EL, EL, SDN]),
-                "name": name,
-                "addresses": f"{rng.choice(['Building 3', 'No. 8 Road', ''])}, {country}",
-                "alt_names": alias,
-                "license_policy": "Presumption of denial.",
-            }
-        )
+        row = {
+            "_id": f"syn-{len(rows):06d}",
+            "source": rng.choice([EL, EL, SDN]),
+            "name": name,
+            "addresses": f"{rng.choice(['Building 3', 'No. 8 Road', ''])}, {country}",
+            "alt_names": alias,
+            "license_policy": "Presumption of denial.",
+        }
+        if alias_rng is not None:
+            add_aliases(alias_rng, row, parts)
+        rows.append(row)
     return rows
 
 
@@ -373,24 +388,44 @@ def benign(rng: random.Random, listed_words: list[str], n: int) -> list[str]:
 
 
 def load_lists(seed: int, synthetic: int) -> tuple[ScreeningList, list[dict[str, str]], set[str]]:
-    rng = random.Random(seed)
-    sample = parse_csl_csv(SAMPLE.read_text(encoding="utf-8"), str(SAMPLE)) if SAMPLE.exists() else None
-    rows = synthetic_listed(rng, synthetic)
-    sample_rows = [{"_id": e.entry_id, "name": n} for e in (sample.entries if sample else ()) for n in e.names]
-    text = SAMPLE.read_text(encoding="utf-8") if sample else HEADER + "\n"
-    combined = parse_csl_csv(text.rstrip("\n") + "\n" + to_csv(rows).split("\n", 1)[1], "sample+synthetic")
-    return combined, sample_rows + rows, {r["_id"] for r in sample_rows}
+    """The bundled sample plus ``synthetic`` seeded entries (with aliases), parsed from CSL CSV."""
+    sample = parse_csl_csv(SAMPLE.read_text(encoding="utf-8"), SAMPLE.name)
+    rows = synthetic_listed(random.Random(seed), synthetic, alias_rng=random.Random(seed + 5))
+    sample_rows = [{"_id": e.entry_id, "name": n} for e in sample.entries for n in e.names]
+    text = SAMPLE.read_text(encoding="utf-8").rstrip("\n") + "\n" + to_csv(rows).split("\n", 1)[1]
+    return parse_csl_csv(text, "sample+synthetic"), sample_rows + rows, {r["_id"] for r in sample_rows}
 
 
-def main(seed: int = 20260501, synthetic: int = 400, benign_count: int = 1200) -> dict[str, object]:
+def treated(
+    rng: random.Random, rows: list[dict[str, str]], sample_ids: set[str], count: int, alias_count: int
+) -> list[tuple[str, str, str]]:
+    """Every kind for the sample's names, then name variants and alias variants of synthetic rows."""
+    found = positives(rng, [r for r in rows if r["_id"] in sample_ids], sample_ids)
+    synthetic = [r for r in rows if r["_id"] not in sample_ids]
+    with_alias = [r for r in synthetic if r.get("_native") or r.get("alt_names")]
+    aliased: list[tuple[str, str, str]] = []
+    while len(aliased) < alias_count:
+        row, kind = rng.choice(with_alias), rng.choice(ALIAS_KINDS)
+        if variant := alias_variant(rng, row, kind):
+            aliased.append((kind, variant, row["_id"]))
+    while len(found) < count - alias_count:
+        row, kind = rng.choice(synthetic), rng.choice(list(VARIANTS))
+        variant = VARIANTS[kind](rng, row["name"])
+        if variant and variant != row["name"]:
+            found.append((kind, variant, row["_id"]))
+    return found + aliased
+
+
+def main(
+    seed: int = 20260501, synthetic: int = 100_000, count: int = 2400, alias_count: int = 600, benign_count: int = 2000
+) -> dict[str, object]:
     listed, rows, sample_ids = load_lists(seed, synthetic)
-    rng = random.Random(seed + 1)
-    pos = positives(rng, rows, sample_ids)
+    pos = treated(random.Random(seed + 1), rows, sample_ids, count, alias_count)
     listed_words = sorted({t for e in listed.entries for n in e.names for t in name_tokens(n)})
     neg = benign(random.Random(seed + 2), listed_words, benign_count)
-    low = 60.0
-    matcher = Matcher(listed, threshold=low)
     start = time.perf_counter()
+    matcher = Matcher(listed, threshold=60.0)
+    build = time.perf_counter() - start
     pos_scores: list[tuple[str, str, str, float, bool]] = []
     for kind, query, expected in pos:
         hit = next((m for m in matcher.screen(query).matches if m.entry_id == expected), None)
@@ -401,58 +436,57 @@ def main(seed: int = 20260501, synthetic: int = 400, benign_count: int = 1200) -
         neg_scores.append(
             (query, top[0].score if top else 0.0, any(m.exact for m in top), top[0].matched_name if top else "")
         )
-    elapsed = time.perf_counter() - start
 
     def recall(t: float, kind: str | None = None) -> float:
         chosen = [p for p in pos_scores if kind is None or p[0] == kind]
-        return round(sum(1 for p in chosen if p[4] or p[3] >= t) / len(chosen), 4)
+        return round(sum(1 for p in chosen if p[4] or p[3] >= t) / max(1, len(chosen)), 4)
 
     def fpr(t: float) -> float:
         return round(sum(1 for q in neg_scores if q[2] or q[1] >= t) / len(neg_scores), 4)
 
-    thresholds = [float(t) for t in range(60, 100, 5)]
-    table = [{"threshold": t, "recall": recall(t), "false_positive_rate": fpr(t)} for t in thresholds]
-    meeting = [row["threshold"] for row in table if row["recall"] >= 0.98 and row["false_positive_rate"] <= 0.01]
+    table = [{"threshold": t, "recall": recall(t), "false_positive_rate": fpr(t)} for t in range(60, 100, 5)]
     chosen = DEFAULT_THRESHOLD
+    kinds = [*VARIANTS, *ALIAS_KINDS]
     return {
         "benchmark": "screening_quality",
         "list": {
             "entries": len(listed.entries),
-            "from": "bundled sample (real Entity List entries) + seeded synthetic organisation names",
-            "sample_entries": len({r["_id"] for r in rows if r["_id"] in sample_ids}),
-            "synthetic_entries": synthetic,
+            "names_including_aliases": sum(len(e.names) for e in listed.entries),
+            "from": "bundled sample (real Entity List entries) + seeded synthetic organisation names in the "
+            "CSL CSV shape, some with an acronym and a Han or Cyrillic alias",
         },
         "positives": {
             "count": len(pos),
-            "from": "treated variants of every listed name: all kinds for sample names, "
-            "two random kinds per synthetic name",
-            "by_kind": {k: sum(1 for p in pos if p[0] == k) for k in VARIANTS},
+            "by_kind": {k: sum(1 for p in pos if p[0] == k) for k in kinds},
+            "acronym_or_non_latin": sum(1 for p in pos if p[0] in ALIAS_KINDS),
             "from_sample": sum(1 for p in pos if p[2] in sample_ids),
         },
         "benign": {
             "count": len(neg),
-            "from": "seeded names from realistic parts (universities, national labs, institutes, quantum/tech "
-            "companies), sharing generic words, fields and cities with listed names",
+            "from": "seeded names from realistic parts sharing generic words, fields "
+            "and cities with listed names; none within one typo of a listed distinctive word",
         },
         "table": table,
-        "recall_by_kind_at_default": {k: recall(chosen, k) for k in VARIANTS},
+        "recall_by_kind_at_default": {k: recall(chosen, k) for k in kinds},
         "default_threshold": chosen,
         "at_default": {"recall": recall(chosen), "false_positive_rate": fpr(chosen)},
-        "thresholds_meeting_target": meeting,
-        "choice": "the highest threshold meeting the target with recall >= 0.99, for the widest margin above "
-        "benign names that share generic words (their best scores stay near 70)",
         "highest_benign_score": max(q[1] for q in neg_scores),
-        "target": {"recall_at_least": 0.98, "false_positive_rate_at_most": 0.01},
-        "target_met_at_default": recall(chosen) >= 0.98 and fpr(chosen) <= 0.01,
+        "target": {
+            "recall_at_least": 0.99,
+            "false_positive_rate_at_most": 0.005,
+            "treated_at_least": 2000,
+            "acronym_or_non_latin_at_least": 200,
+        },
+        "target_met_at_default": recall(chosen) >= 0.99 and fpr(chosen) <= 0.005 and len(pos) >= 2000,
         "missed_at_default": [
             {"kind": p[0], "query": p[1], "entry_id": p[2], "score": p[3]}
             for p in pos_scores
             if not (p[4] or p[3] >= chosen)
-        ][:25],
+        ][:30],
         "false_positives_at_default": [
             {"query": q[0], "score": q[1], "matched": q[3]} for q in neg_scores if q[2] or q[1] >= chosen
-        ][:25],
-        "seconds": round(elapsed, 2),
+        ][:30],
+        "index_build_seconds": round(build, 2),
         "seed": seed,
     }
 

@@ -14,8 +14,8 @@ from governance.screening import load_list, refresh
 
 
 @task(name="load-screening-list", cache_policy=NO_CACHE, persist_result=False)
-def load_task(settings: Settings, path: str) -> dict[str, Any]:
-    return load_list(app_for(settings), Path(path))
+def load_task(settings: Settings, path: str, fmt: str | None = None) -> dict[str, Any]:
+    return load_list(app_for(settings), Path(path), fmt)
 
 
 @task(name="re-screen-people", cache_policy=NO_CACHE, persist_result=False)
@@ -24,8 +24,8 @@ def rescreen_task(settings: Settings) -> list[dict[str, Any]]:
 
 
 @flow(name="qgov-screening-refresh", persist_result=False, validate_parameters=False)
-def screening_refresh_flow(settings: Settings, path: str) -> dict[str, Any]:
-    loaded = load_task(settings, path)
+def screening_refresh_flow(settings: Settings, path: str, fmt: str | None = None) -> dict[str, Any]:
+    loaded = load_task(settings, path, fmt)
     return {"list": loaded, "new_hits": rescreen_task(settings)}
 
 

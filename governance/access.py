@@ -9,6 +9,7 @@ granted go through ``qgov access request`` (a later capability).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,17 +17,26 @@ from governance.app import App
 from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
 from governance.jurisdictions import as_one_decision, decide_artifact
-from governance.screening import current_matcher
+from governance.screening import current_matcher, screening_warnings
 from policies.access import AccessDecision, check_request, decide
 from policies.classify import check_item, classify
+from policies.screening import ScreeningResult
 
 
-def screen(app: App, name: str, country: str | None = None) -> Any:
-    """Screen one name against the list in force (the bundled sample until one is loaded)."""
-    return current_matcher(app).screen(name, country)
+def screen(app: App, name: str, country: str | None = None, at: datetime | None = None) -> ScreeningResult:
+    """Screen one name against the list in force (the bundled sample until one is loaded).
+
+    The result warns when that list is the sample or older than the policy allows: a
+    "clear" against it is never silent.
+    """
+    listed, list_check = screening_warnings(app, at)
+    result = current_matcher(app).screen(name, country)
+    return replace(result, warnings=list_check.warnings, listed=listed)
 
 
-def screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def screen_requester(
+    app: App, requester: dict[str, Any], at: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Screen name and affiliation; returns (matches as decision inputs, results for the record).
 
     Each name is screened with its own country: the person's with where they are, the
@@ -41,9 +51,8 @@ def screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str
         "affiliation": affiliation_country if isinstance(affiliation_country, str) else None,
     }
     inputs, records = [], []
-    matcher = current_matcher(app)
     for field, country in countries.items():
-        result = matcher.screen(requester[field], country)
+        result = screen(app, requester[field], country, at)
         records.append({"field": field} | result.to_json())
         inputs += [
             {
@@ -64,12 +73,13 @@ def check(app: App, request: Any, at: datetime, source: str = "request") -> tupl
     request = check_request(request, source)
     bundle = app.policies.get(JURISDICTION)
     item = request["item"]
-    screening, records = screen_requester(app, request["requester"])
+    screening, records = screen_requester(app, request["requester"], at)
+    _, list_check = screening_warnings(app, at)
     if set(item) == {"artifact"}:
         # A registered artifact: every jurisdiction its dataset names decides; strictest wins.
         with app.engine.connect() as conn:
             art = get_artifact(conn, str(item["artifact"]))
-            combined = decide_artifact(app, conn, request, art, screening, at)
+            combined = decide_artifact(app, conn, request, art, screening, at, list_check)
         evidence = combined.to_json()
         return as_one_decision(combined), {
             "screening": records,
@@ -80,7 +90,7 @@ def check(app: App, request: Any, at: datetime, source: str = "request") -> tupl
     check_item(item, f"{source}.item")
     classification = classify(item, bundle).to_json()
     kind = item["kind"]
-    decision = decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version)
+    decision = decide(request, classification, kind, screening, at, bundle.require_access(), bundle.version, list_check)
     return decision, {"screening": records, "kind": kind}
 
 

@@ -25,6 +25,7 @@ from governance.classification import artifact_kind
 from policies.access import AccessDecision, AccessReason, decide
 from policies.classify import classify
 from policies.jurisdictions import LAB_JURISDICTION, Combined, combine, no_access_rules
+from policies.list_age import NO_LIST_CHECK, ListCheck
 from qgov.canonical import iso_utc
 
 
@@ -49,6 +50,7 @@ def decide_artifact(
     artifact: Artifact,
     screening: Sequence[Mapping[str, Any]],
     at: datetime,
+    list_check: ListCheck = NO_LIST_CHECK,
 ) -> Combined:
     """One decision per jurisdiction of the artifact's dataset, combined: strictest wins."""
     jurisdictions, item = artifact_item(conn, artifact)
@@ -63,7 +65,12 @@ def decide_artifact(
             decisions.append((jurisdiction, no_access_rules(bundle, classification, iso_utc(at))))
             continue
         decisions.append(
-            (jurisdiction, decide(request, classification, artifact.kind, screening, at, bundle.access, bundle.version))
+            (
+                jurisdiction,
+                decide(
+                    request, classification, artifact.kind, screening, at, bundle.access, bundle.version, list_check
+                ),
+            )
         )
     return combine(decisions)
 

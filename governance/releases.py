@@ -42,6 +42,7 @@ from governance.privacy import (
     write_ledger,
 )
 from governance.requests import get_person
+from governance.screening import screening_warnings
 from governance.vocabulary import check_classification
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec
 from policies.license_policy import PRESUMPTION_OF_DENIAL, normalize_license_policy
@@ -132,7 +133,9 @@ def request_release(
         m["exact"] and normalize_license_policy(m.get("license_policy")) == PRESUMPTION_OF_DENIAL for m in screening
     )
     controlled = found.controlled  # None (not yet known) is treated as controlled by the policy
-    decision = decide_release(policy, controlled, eps, denial, bool(screening))
+    # a stale list cannot clear the requester: the release is reviewed, like a potential match
+    _, list_check = screening_warnings(app)
+    decision = decide_release(policy, controlled, eps, denial, bool(screening) or list_check.stale)
     release_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     with transaction(app.engine) as conn:
@@ -155,6 +158,7 @@ def request_release(
             "policy_version": _version(app),
             "screening": records,
             "controlled": controlled,
+            "list_warnings": list(list_check.warnings),
         }
         conn.execute(
             insert(t.releases).values(

@@ -27,6 +27,7 @@ from governance.consistency import check_classification
 from governance.db import transaction
 from governance.ids import resolve
 from governance.jurisdictions import as_one_decision, decide_artifact
+from governance.screening import screening_warnings
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request
 from qgov.canonical import as_utc
@@ -126,7 +127,8 @@ def request_access(
         {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
     )
     # Screen before the write transaction: the list in force is read on its own connection.
-    screening, records = screen_requester(app, request["requester"])
+    screening, records = screen_requester(app, request["requester"], at)
+    _, list_check = screening_warnings(app, at)
     with transaction(app.engine) as conn:
         log = EventLog(conn)
         log.lock_head()  # ordered against deletions: nothing is granted that is already shredded
@@ -141,7 +143,7 @@ def request_access(
             check_classification(conn, art.id)  # the decision reads it: it must be what the log says
             require_not_deleted(conn, art.id)
             # every jurisdiction the artifact's dataset names decides; the strictest wins (ADR 0024)
-            per_artifact.append((art, decide_artifact(app, conn, request, art, screening, at)))
+            per_artifact.append((art, decide_artifact(app, conn, request, art, screening, at, list_check)))
         artifacts = [art.id for art, _ in per_artifact]  # whole ids, whatever prefixes were given
         outcome = max((c.outcome for _, c in per_artifact), key=SEVERITY.__getitem__)
         decision = {

@@ -18,60 +18,91 @@ from sqlalchemy import insert, select, update
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
+from governance.classification import JURISDICTION
 from governance.db import transaction
 from lineage import EventLog, NewEvent
-from policies.screening import Matcher, ScreeningList, parse_csl_csv, parse_csl_json
+from policies.list_age import ListCheck, ListInForce, check_list
+from policies.screening import Matcher, ScreeningList, parse_list
 from qgov.errors import InputError
 
 SAMPLE_LIST = Path(__file__).resolve().parent.parent / "policies" / "data" / "restricted-parties-sample.csv"
 
 
-def _parse(text: str, fmt: str, source: str) -> ScreeningList:
-    return parse_csl_json(text, source) if fmt == "json" else parse_csl_csv(text, source)
+_SAMPLE_SOURCE = "bundled sample (Entity List entries)"
+_MATCHERS: dict[str, tuple[Matcher, ListInForce]] = {}
 
 
-_MATCHERS: dict[str, Matcher] = {}
+def _sample() -> ScreeningList:
+    return parse_list(SAMPLE_LIST.read_text(encoding="utf-8"), _SAMPLE_SOURCE, "csv")[0]
 
 
-def current_matcher(app: App) -> Matcher:
-    """The matcher over the newest loaded list, or over the bundled sample.
+def list_in_force(app: App) -> tuple[Matcher, ListInForce]:
+    """The matcher over the newest loaded list (or the bundled sample), and which list that is.
 
     Cached by list version: a check reads only the version of the list in force, and the
-    list's text (the official CSL is megabytes) is read and indexed once per version.
+    list's text (the official CSL is megabytes) is read and indexed once per version. A
+    loaded copy of the bundled sample is still the sample (compared by content version).
     """
     with app.engine.connect() as conn:
-        version = conn.execute(
-            select(t.screening_lists.c.version).order_by(t.screening_lists.c.loaded_at.desc()).limit(1)
-        ).scalar()
-        key = version or f"sample:{SAMPLE_LIST.stat().st_mtime_ns}"
+        row = conn.execute(
+            select(t.screening_lists.c.version, t.screening_lists.c.loaded_at)
+            .order_by(t.screening_lists.c.loaded_at.desc())
+            .limit(1)
+        ).first()
+        key = row.version if row else f"sample:{SAMPLE_LIST.stat().st_mtime_ns}"
         if key not in _MATCHERS:
-            if version is None:
-                parsed = _parse(SAMPLE_LIST.read_text(encoding="utf-8"), "csv", "bundled sample (Entity List entries)")
+            if row is None:
+                parsed, loaded_at, source = _sample(), None, _SAMPLE_SOURCE
             else:
-                row = conn.execute(select(t.screening_lists).where(t.screening_lists.c.version == version)).one()
-                parsed = _parse(row.content, row.format, row.source)
+                stored = conn.execute(select(t.screening_lists).where(t.screening_lists.c.version == key)).one()
+                parsed = parse_list(stored.content, stored.source, stored.format)[0]
+                loaded_at, source = _aware(stored.loaded_at), stored.source
             if len(_MATCHERS) >= 4:
                 _MATCHERS.clear()
-            _MATCHERS[key] = Matcher(parsed)
+            sample = parsed.version == _sample().version
+            _MATCHERS[key] = (Matcher(parsed), ListInForce(parsed.version, source, loaded_at, sample))
     return _MATCHERS[key]
 
 
-def load_list(app: App, path: Path) -> dict[str, Any]:
-    """Load a CSL CSV or JSON file as a new list version (idempotent for the same content)."""
+def current_matcher(app: App) -> Matcher:
+    """The matcher over the list in force (see :func:`list_in_force`)."""
+    return list_in_force(app)[0]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite drops the zone; we store UTC
+
+
+def screening_warnings(app: App, at: datetime | None = None) -> tuple[ListInForce, ListCheck]:
+    """The list in force, and whether it can clear anyone at ``at`` (the bundle's maximum age applies)."""
+    _, listed = list_in_force(app)
+    bundle = app.policies.get(JURISDICTION)
+    policy = bundle.access.screening if bundle.access else None
+    return listed, check_list(listed, at or datetime.now(UTC), policy)
+
+
+def load_list(app: App, path: Path, fmt: str | None = None) -> dict[str, Any]:
+    """Load a CSL CSV/JSON or FtM file as a new list version (idempotent for the same content).
+
+    ``fmt`` (csv, json, ftm) overrides what the content shows.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"list file {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"list file {path}: cannot be read ({exc})") from None
-    fmt = "json" if path.suffix.lower() == ".json" else "csv"
-    parsed = _parse(text, fmt, path.name)
+    except IsADirectoryError:
+        raise InputError(f"list file {path}: is a directory; expected a CSV, JSON or FtM file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"list file {path}: not UTF-8 text; expected a CSV, JSON or FtM file") from None
+    except OSError as exc:
+        raise InputError(f"list file {path}: cannot be read ({exc.strerror})") from None
+    parsed, fmt = parse_list(text, path.name, fmt)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "screening.load")
         if conn.execute(
             select(t.screening_lists.c.version).where(t.screening_lists.c.version == parsed.version)
         ).first():
-            return {"version": parsed.version, "entries": len(parsed.entries), "new": False}
+            return {"version": parsed.version, "entries": len(parsed.entries), "format": fmt, "new": False}
         conn.execute(
             insert(t.screening_lists).values(
                 version=parsed.version,
@@ -88,10 +119,10 @@ def load_list(app: App, path: Path) -> dict[str, Any]:
                 "screening.list_loaded",
                 app.user,
                 [parsed.version],
-                {"version": parsed.version, "source": path.name, "entries": len(parsed.entries)},
+                {"version": parsed.version, "source": path.name, "entries": len(parsed.entries), "format": fmt},
             )
         )
-    return {"version": parsed.version, "entries": len(parsed.entries), "new": True}
+    return {"version": parsed.version, "entries": len(parsed.entries), "format": fmt, "new": True}
 
 
 def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
@@ -193,4 +224,4 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
     return new_hits
 
 
-__all__ = ["current_matcher", "load_list", "refresh"]
+__all__ = ["current_matcher", "list_in_force", "load_list", "refresh", "screening_warnings"]

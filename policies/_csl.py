@@ -26,7 +26,13 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One listed party as the CSL publishes it; ``countries`` are the ISO-2 codes of its addresses."""
+    """One listed party with every field its list publishes.
+
+    ``countries`` are the ISO-2 codes of its addresses (what the matcher weighs);
+    ``addresses`` are the addresses as written; ``details`` keeps every other published
+    field (ids, citizenships, dates of birth, vessel data, FtM properties …) as JSON
+    values, so nothing a list says is dropped and the version hashes all of it.
+    """
 
     entry_id: str
     name: str
@@ -40,13 +46,17 @@ class ListEntry:
     license_requirement: str = ""
     license_policy: str = ""
     remarks: str = ""
+    end_date: str = ""
+    addresses: tuple[str, ...] = ()
+    source_list_url: str = ""
+    details: tuple[tuple[str, Any], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.alt_names)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "entry_id": self.entry_id,
             "name": self.name,
             "source": self.source,
@@ -60,6 +70,14 @@ class ListEntry:
             "license_policy": self.license_policy,
             "remarks": self.remarks,
         }
+        # empty fields are left out: no nulls, no empty lists in what the version hashes
+        extra = {
+            "end_date": self.end_date,
+            "addresses": list(self.addresses),
+            "source_list_url": self.source_list_url,
+            "details": dict(self.details),
+        }
+        return data | {k: v for k, v in extra.items() if v}
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,26 @@ class ScreeningList:
 
 
 _REQUIRED = ("_id", "source", "name")
+# Read into ListEntry's own fields; every other published field goes into ``details``.
+_TYPED = frozenset(
+    (
+        *_REQUIRED,
+        "id",
+        "alt_names",
+        "type",
+        "programs",
+        "addresses",
+        "federal_register_notice",
+        "start_date",
+        "end_date",
+        "license_requirement",
+        "license_policy",
+        "remarks",
+        "source_list_url",
+    )
+)
+_ADDRESS_PARTS = ("address", "city", "state", "postal_code", "postalCode", "country")
+_EMPTY: tuple[Any, ...] = ("", [], {}, None)
 
 
 def _text(value: Any, where: str, column: str) -> str:
@@ -101,30 +139,47 @@ def _texts(value: Any, where: str, column: str) -> tuple[str, ...]:
     return tuple(i.strip() for i in items if i.strip())
 
 
-def _countries(value: Any, where: str) -> tuple[str, ...]:
-    """ISO-2 codes: the last comma part of each CSV address, or ``country`` of each JSON one."""
-    found: set[str] = set()
-    parts: list[str] = []
+def _addresses(value: Any, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(addresses as written, ISO-2 countries): CSV ``street, city, CC; …`` or JSON address objects."""
+    written: list[str] = []
+    codes: list[str] = []
     if isinstance(value, list):
-        for address in value:
+        for number, address in enumerate(value, start=1):
             if isinstance(address, Mapping):
-                parts.append(_text(address.get("country"), where, "addresses.country"))
+                parts = [_text(address.get(k), where, f"addresses[{number}].{k}") for k in _ADDRESS_PARTS]
+                written.append(", ".join(p for p in parts if p))
+                codes.append(parts[-1])
             else:
-                parts.append(_text(address, where, "addresses").rsplit(",", 1)[-1])
+                text = _text(address, where, "addresses")
+                written.append(text)
+                codes.append(text.rsplit(",", 1)[-1])
     else:
-        parts = [a.rsplit(",", 1)[-1] for a in _text(value, where, "addresses").split(";")]
-    for part in parts:
-        code = part.strip().upper()
-        if _COUNTRY.fullmatch(code):
-            found.add(code)
-    return tuple(sorted(found))
+        written = list(_texts(value, where, "addresses"))
+        codes = [a.rsplit(",", 1)[-1] for a in written]
+    found = {c.strip().upper() for c in codes if _COUNTRY.fullmatch(c.strip().upper())}
+    return tuple(w for w in written if w), tuple(sorted(found))
+
+
+def _detail(value: Any) -> Any:
+    """A published field kept as given (JSON values), without its empty parts."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [d for d in (_detail(v) for v in value) if d not in _EMPTY]
+    if isinstance(value, Mapping):
+        return {str(k): d for k, v in value.items() if (d := _detail(v)) not in _EMPTY}
+    return value
 
 
 def _entry(row: Mapping[str, Any], where: str) -> ListEntry:
+    if "_id" not in row and "id" in row:  # the CSL JSON writes ``id``, its CSV ``_id``
+        row = {"_id": row["id"]} | {k: v for k, v in row.items() if k != "id"}
     values = {c: _text(row.get(c), where, c) for c in _REQUIRED}
     for column in _REQUIRED:
         if not values[column]:
             raise InputError(f"{where}: field {column!r} is empty; every entry needs _id, source and name")
+    addresses, countries = _addresses(row.get("addresses"), where)
+    details = {str(k): d for k, v in row.items() if k not in _TYPED and (d := _detail(v)) not in _EMPTY}
     return ListEntry(
         entry_id=values["_id"],
         name=values["name"],
@@ -132,12 +187,16 @@ def _entry(row: Mapping[str, Any], where: str) -> ListEntry:
         alt_names=_texts(row.get("alt_names"), where, "alt_names"),
         entity_type=_text(row.get("type"), where, "type"),
         programs=_texts(row.get("programs"), where, "programs"),
-        countries=_countries(row.get("addresses"), where),
+        countries=countries,
         federal_register_notice=_text(row.get("federal_register_notice"), where, "federal_register_notice"),
         start_date=_text(row.get("start_date"), where, "start_date"),
         license_requirement=_text(row.get("license_requirement"), where, "license_requirement"),
         license_policy=_text(row.get("license_policy"), where, "license_policy"),
         remarks=_text(row.get("remarks"), where, "remarks"),
+        end_date=_text(row.get("end_date"), where, "end_date"),
+        addresses=addresses,
+        source_list_url=_text(row.get("source_list_url"), where, "source_list_url"),
+        details=tuple(sorted(details.items())),
     )
 
 

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from rigour.names import remove_org_types
+from rigour.text.translit import ascii_text
 
 _GENERIC_WEIGHT = 0.2
 _FIELD_WEIGHT = 0.5
@@ -34,9 +38,12 @@ _LEGAL_FORMS = tuple(
         )
     )
     + ["joint stock", "limited liability", "s a", "s p a", "s r l", "b v", "n v", "k k", "a s"]
+    # Chinese legal forms as normality writes them from Han (有限公司 -> "you xian gong si")
+    + ["you xian gong si", "you xian ze ren gong si", "gu fen you xian gong si", "ji tuan you xian gong si"]
 )
 _LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
 _LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
+_MULTI_FIRST = frozenset(f[0] for f in _LEGAL_MULTI)
 
 _EXPANSIONS: dict[str, tuple[str, ...]] = {
     "cas": ("china", "academy", "science"),  # Chinese Academy of Sciences
@@ -159,21 +166,39 @@ _DOUBLES = re.compile(r"(.)\1+")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _SPLIT = re.compile(r"[\W_]+")
-_UNFOLDED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # CJK ideographs
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_UNFOLDED)
-    text = text.replace("&", " and ").replace("'", "").replace("\u2019", "").replace("`", "")
-    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+    """Casefold, drop legal forms in any language, and write the name in ASCII.
+
+    Legal forms go first, in the name's own script: rigour's organisation-type table
+    (ISO 20275 and OCCRP's list: "ООО", "Aktiengesellschaft", "Co., Ltd." …) knows them
+    there. Non-Latin scripts are then transliterated by rigour (Cyrillic, Greek … with its
+    own spellings) and normality (Han as pinyin syllables, Arabic script …); what neither
+    can read (normality's "?") is dropped. Accents go with the transliteration.
+    """
+    folded = unicodedata.normalize("NFC", text).casefold()
+    # dotted acronyms first: rigour would read "h.c.s.e." as "h.c." and a European company (S.E.)
+    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    stripped = remove_org_types(folded, replacement=" ")
+    if any(ch.isalnum() for ch in stripped):  # a name that is only a legal form keeps it
+        folded = stripped
+    if not folded.isascii():
+        folded = ascii_text(folded).casefold().replace("?", "")
+    folded = folded.replace("&", " and ").replace("'", "").replace("`", "")
+    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
 
 
-def _strip_stop_and_legal(tokens: list[str]) -> list[str]:
+def _strip_stop_and_legal(tokens: list[str], stop_words: frozenset[str] = _STOP_WORDS) -> list[str]:
     """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
     while True:
-        kept = [t for t in tokens if t not in _STOP_WORDS and t not in _LEGAL_SINGLE]
-        for form in _LEGAL_MULTI:
+        stripped = remove_org_types(" ".join(tokens), replacement=" ").split()
+        kept = [t for t in stripped if t not in stop_words and t not in _LEGAL_SINGLE]
+        present = _MULTI_FIRST.intersection(kept)
+        for form in _LEGAL_MULTI if present else ():
+            if form[0] not in present:
+                continue
             n = len(form)
             i = 0
             while i + n <= len(kept):
@@ -198,7 +223,9 @@ def name_tokens(name: str) -> tuple[str, ...]:
             continue
         ordinal = _ORDINAL.match(raw)
         expanded.extend(_EXPANSIONS.get(raw, (ordinal.group(1) if ordinal else raw,)))
-    return tuple(_strip_stop_and_legal(expanded) or expanded)
+    # Han becomes pinyin syllables, and "an", "de", "di", "la", "le" are syllables there
+    stop_words = frozenset() if _HAN.search(name) else _STOP_WORDS
+    return tuple(_strip_stop_and_legal(expanded, stop_words) or expanded)
 
 
 def normalize_name(name: str) -> str:
@@ -211,6 +238,7 @@ def name_key(name: str) -> str:
     return " ".join(sorted(set(name_tokens(name))))
 
 
+@lru_cache(maxsize=1 << 18)
 def transliteration_key(token: str) -> str:
     """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
     for old, new in _TRANSLIT_RULES:

@@ -35,6 +35,7 @@ from typing import Any
 
 from policies.exports import Export, connections, us_person
 from policies.license_policy import PRESUMPTION_OF_DENIAL, is_entity_list, normalize_license_policy
+from policies.list_age import LIST_WARNING_CITATION, NO_LIST_CHECK, ListCheck, ScreeningPolicy, parse_screening
 from policies.privacy import PrivacyPolicy, parse_privacy
 from policies.retention import RetentionPolicy, parse_retention
 from qgov.canonical import canonical_hash, iso_utc
@@ -55,6 +56,7 @@ FACTS = (
     "nationality_known",
     "screening_hit",
     "screening_exact_denial",
+    "screening_list_stale",
     "entity_list_match",
     "entity_list_denial",
     "training_valid",
@@ -106,10 +108,12 @@ class AccessPolicy:
     training_valid_days: int
     privacy: PrivacyPolicy | None = None
     retention: RetentionPolicy | None = None
+    screening: ScreeningPolicy | None = None
 
     def content(self) -> dict[str, Any]:
         return {
             "privacy": self.privacy.content() if self.privacy else None,
+            "screening": self.screening.content() if self.screening else None,
             "retention": self.retention.content() if self.retention else None,
             "rules": [r.content() for r in sorted(set(self.rules), key=lambda r: r.id)],
             "embargoed": sorted(self.embargoed.members),
@@ -166,6 +170,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
     if not isinstance(data, dict):
         raise fail("", "expected a mapping")
     allowed = {"review_sla_hours", "training_valid_days", "country_groups", "rules", "privacy", "retention"}
+    allowed.add("screening")
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(allowed))}")
@@ -226,6 +231,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
         raise fail("training_valid_days", f"expected a positive whole number of days, got {days!r}")
     privacy = parse_privacy(data["privacy"], source) if "privacy" in data else None
     retention = parse_retention(data["retention"], source) if "retention" in data else None
+    screening = parse_screening(data["screening"], source) if "screening" in data else None
     return AccessPolicy(
         jurisdiction,
         tuple(rules),
@@ -235,6 +241,7 @@ def parse_access(data: Any, source: str, jurisdiction: str) -> AccessPolicy:
         days,
         privacy,
         retention,
+        screening,
     )
 
 
@@ -343,6 +350,7 @@ def facts_of(
     screening: Sequence[Mapping[str, Any]],
     at: datetime,
     policy: AccessPolicy,
+    list_check: ListCheck = NO_LIST_CHECK,
 ) -> tuple[dict[str, bool | None], tuple[str, ...]]:
     """The facts the rules speak of, and the countries an export would go to."""
     requester = request.get("requester") or {}
@@ -376,6 +384,7 @@ def facts_of(
         "located_abroad": (location not in policy.domestic.members) if location else None,
         "nationality_known": us is not None,
         "screening_hit": bool(screening),
+        "screening_list_stale": list_check.stale,  # older than the policy's maximum age
         "screening_exact_denial": any(
             m.get("exact") and normalize_license_policy(m.get("license_policy")) == PRESUMPTION_OF_DENIAL
             for m in screening
@@ -415,9 +424,10 @@ def decide(
     at: datetime,
     policy: AccessPolicy,
     policy_version: str,
+    list_check: ListCheck = NO_LIST_CHECK,
 ) -> AccessDecision:
-    """Decide one request. Pure: the same arguments always give the same decision."""
-    facts, export_to = facts_of(request, classification, kind, screening, at, policy)
+    """Decide one request (pure); ``list_check``'s warnings become recorded reasons."""
+    facts, export_to = facts_of(request, classification, kind, screening, at, policy, list_check)
     reached, exports = connections(request, policy.domestic.members)
     fired = sorted({r for r in policy.rules if _fires(r, facts, reached)}, key=lambda r: r.id)
     if fired:
@@ -438,6 +448,10 @@ def decide(
                 "default", "review", "no rule decides this request: an officer must", "project rule (fail closed)", "V"
             ),
         )
+    reasons += tuple(
+        AccessReason("screening.list-warning", "warning", text, LIST_WARNING_CITATION, "P")
+        for text in list_check.warnings
+    )
     input_hash = canonical_hash(
         {
             "request": request,
@@ -446,6 +460,7 @@ def decide(
             "screening": list(screening),
             "at": iso_utc(at),
         }
+        | ({"list_warnings": list(list_check.warnings)} if list_check.warnings else {})
     )
     return AccessDecision(
         outcome,

@@ -6,12 +6,13 @@ version, matcher version, threshold), which every result records.
 
 How two names are compared, and why:
 
-1. **Normalise** (:func:`normalize_name`): NFKD and strip accents (Müller = Muller),
-   casefold, drop apostrophes and dotted-acronym dots (S.A. = SA), turn other punctuation
-   into spaces, expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …),
-   singularise the plurals of house words, then drop stop words and legal forms ("Co.,
-   Ltd.", "GmbH", "JSC" …) anywhere in the name. Lists and requesters spell the same
-   organisation all of these ways.
+1. **Normalise** (:func:`normalize_name`): casefold; drop legal forms with rigour's
+   organisation-type table (ISO 20275 / OCCRP: "ООО", "AG", "Co., Ltd." — in the name's own
+   script, then again in ASCII); transliterate other scripts with rigour and normality (Han
+   as pinyin syllables, Cyrillic, Arabic script; accents go too); drop dotted-acronym dots
+   (S.A. = SA), expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …),
+   singularise house words, and drop stop words and our own legal-form table anywhere in
+   the name. Lists and requesters spell the same organisation all of these ways (ADR 0023).
 2. **Weigh** tokens: generic words (institute, national, quantum, technology …) weigh 0.2,
    field and country words (physics, optics, china …) 0.5, everything else 1. A name that
    shares only generic words with an entry therefore covers little of its weight and is
@@ -30,15 +31,16 @@ How two names are compared, and why:
    A ``country`` outside all of the entry's address countries multiplies the score by
    0.9; an exact match is reported whatever its score.
 
-Speed: :class:`Matcher` builds an index once — every distinctive token under its spelling,
-its transliteration key, its consonant skeleton, its one-letter deletions (one typo) and,
-for long tokens, its thirds (two typos leave one third intact) — so
-a query looks up a shortlist, bounds each candidate's best possible score, and aligns
-only the few that can still reach the threshold (``benchmarks/screening.py``).
-
+Lists: :func:`parse_list` reads the CSL CSV and JSON and OpenSanctions' FtM entities
+(:mod:`policies._ftm`), keeping every field. Speed: :class:`Matcher` builds an index
+once — every distinctive token under its spelling, its transliteration key, its consonant
+skeleton, its one-letter deletions (one typo) and, for long tokens, its thirds (two typos
+leave one third intact) — so a query looks up a shortlist, bounds each candidate's best
+possible score (one comparison per name against the weight it still needs), and aligns only
+the few that can still reach the threshold (``benchmarks/screening.py``: 100,000 names).
 Layout: :mod:`policies._names` holds the word tables and the normalisation,
-:mod:`policies._csl` the list entries and their parsers; this module holds the matcher
-and its index, the results, and the public surface (``__all__``) re-exporting both.
+:mod:`policies._csl` and :mod:`policies._ftm` the list entries and their parsers; this
+module the matcher, its index, the results and the public surface (``__all__``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import lru_cache
+from importlib.metadata import version as package_version
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +57,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from policies._csl import _COUNTRY, ListEntry, ScreeningList, parse_csl_csv, parse_csl_json
+from policies._ftm import FORMATS, detect_format, parse_ftm, parse_list
 from policies._names import (
     _CORRECTION_TARGETS,
     _CORRECTIONS,
@@ -63,6 +67,7 @@ from policies._names import (
     _FIELD_WEIGHT,
     _GENERIC,
     _GENERIC_WEIGHT,
+    _HAN,
     _LEGAL_FORMS,
     _STOP_WORDS,
     _TRANSLIT_RULES,
@@ -72,6 +77,7 @@ from policies._names import (
     token_weight,
     transliteration_key,
 )
+from policies._results import Match, ScreeningResult
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
@@ -89,6 +95,8 @@ _MAX_CANDIDATES = 64
 _TWO_TYPOS = 8  # tokens this long may carry two typos and still be found
 
 _VOWELS = re.compile(r"[aeiou]")
+_NONE: frozenset[int] = frozenset()
+_HAN_RUN = 4
 
 MATCHER_VERSION = (
     "screening-1+"
@@ -109,6 +117,8 @@ MATCHER_VERSION = (
             "generic": sorted(_GENERIC),
             "field": sorted(_FIELD),
             "translit": [list(r) for r in _TRANSLIT_RULES],
+            # their tables (organisation types, transliteration) are part of the comparison
+            "libraries": {name: package_version(name) for name in ("rigour", "normality")},
         }
     )[:12]
 )
@@ -144,7 +154,8 @@ def _index_keys(token: str, typos: bool) -> set[str]:
     return keys
 
 
-def _query_keys(token: str, typos: bool) -> set[str]:
+@lru_cache(maxsize=1 << 16)
+def _query_keys(token: str, typos: bool) -> frozenset[str]:
     """The keys to look a query token up under (the mirror image of :func:`_index_keys`)."""
     keys = _index_keys(token, typos=False)
     if typos:
@@ -155,56 +166,7 @@ def _query_keys(token: str, typos: bool) -> set[str]:
             a, b = _pieces(length)
             keys |= {f"{length}<{token[:a]}", f"{length}>{token[n - (length - b) :]}"}
             keys |= {f"{length}|{token[a + shift : b + shift]}" for shift in (-1, 0, 1)}
-    return keys
-
-
-# -- results ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Match:
-    """One listed entry that a screened name resembles, and how strongly."""
-
-    name: str
-    list: str
-    score: float
-    entry_id: str
-    matched_name: str
-    license_policy: str
-    exact: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "list": self.list,
-            "score": self.score,
-            "entry_id": self.entry_id,
-            "matched_name": self.matched_name,
-            "license_policy": self.license_policy,
-            "exact": self.exact,
-        }
-
-
-@dataclass(frozen=True)
-class ScreeningResult:
-    """The answer for one name (DESIGN.md ``qgov screen --json``), with what produced it."""
-
-    query: str
-    country: str | None
-    status: Literal["clear", "potential_match"]
-    matches: tuple[Match, ...]
-    list_version: str
-    matcher_version: str
-    threshold: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "matches": [m.to_json() for m in self.matches],
-            "query": self.query,
-            "country": self.country,
-            "list_version": self.list_version,
-            "matcher_version": self.matcher_version,
-            "threshold": self.threshold,
-        }
+    return frozenset(keys)
 
 
 # -- the matcher ------------------------------------------------------------------
@@ -241,15 +203,17 @@ class Matcher:
                     continue
                 nid = len(names)
                 self._exact.setdefault(" ".join(sorted(set(tokens))), []).append(nid)
-                units = _units(tokens)
+                han = bool(_HAN.search(text))
+                units = _units(tokens, _HAN_RUN if han else 2)
                 # Only distinctive tokens are indexed; a name of generic words only is
-                # indexed by all of them, or nothing could find it.
+                # indexed by all of them, or nothing could find it. Runs of Han syllables
+                # are indexed too: a pinyin query writes them as one word ("bandaoti").
                 generic_only = all(w < _FIELD_WEIGHT for _, _, w in units)
                 skipped = 0.0
                 ids = []
                 for unit_text, mask, w in units:
                     unigram = mask & (mask - 1) == 0
-                    indexed = generic_only or (w >= _FIELD_WEIGHT and (unigram or w > 1))
+                    indexed = generic_only or (w >= _FIELD_WEIGHT and (unigram or w > 1 or (han and w >= 1)))
                     vid = self._vocab_id(unit_text, w, unigram, indexed, postings)
                     ids.append((vid, mask, w))
                     if indexed:
@@ -262,6 +226,12 @@ class Matcher:
         self._postings = [np.array(p, dtype=np.int32) for p in postings]
         self._name_weight = np.array([n.weight for n in names], dtype=np.float64)
         self._unindexed = np.array(unindexed, dtype=np.float64)
+        self._vtext_array = np.array(self._vtext, dtype=object)
+        self._vtranslit_array = np.array(self._vtranslit, dtype=object)
+        # The weight a name's indexed tokens must cover for its best possible score,
+        # 100 x (share x covered + (1 - share)), to reach the threshold.
+        least = max(0.0, (self.threshold / 100.0 - (1 - _ENTRY_SHARE)) / _ENTRY_SHARE)
+        self._needed = least * self._name_weight - self._unindexed - 1e-9
 
     def _vocab_id(self, text: str, weight: float, unigram: bool, indexed: bool, postings: list[list[int]]) -> int:
         vid = self._vocab.get(text)
@@ -297,7 +267,8 @@ class Matcher:
         if not tokens:
             raise InputError(f"name: {name!r} has no letters or digits to compare")
         exact_ids = set(self._exact.get(" ".join(sorted(set(tokens))), ()))
-        units = _units(tuple(c for t in tokens for c in self._correct(t)) or tokens)
+        run = _HAN_RUN if _HAN.search(name) else 2
+        units = _units(tuple(c for t in tokens for c in self._correct(t)) or tokens, run)
         query_weight = sum(w for _, m, w in units if m & (m - 1) == 0)
         sims = self._similarities(units)
         scores: dict[int, tuple[float, int]] = {}
@@ -365,7 +336,7 @@ class Matcher:
         for text, mask, w in units:
             if w >= _FIELD_WEIGHT:
                 for key in _query_keys(text, typos=mask & (mask - 1) == 0):
-                    related |= self._keys.get(key, set())
+                    related |= self._keys.get(key, _NONE)
         sims: dict[int, list[tuple[int, float]]] = {}
         pairs_only = {q for q, (_, mask, _) in enumerate(units) if mask & (mask - 1)}
         for q, (text, _, _) in enumerate(units):
@@ -375,16 +346,18 @@ class Matcher:
                 if q not in pairs_only or self._vunigram[vid]:  # a pair meeting a pair adds nothing
                     sims.setdefault(vid, []).append((q, 1.0))
         if related:
-            vids = sorted(related)
+            order = np.fromiter(related, dtype=np.int64, count=len(related))
+            order.sort()
+            vids = order.tolist()
             spelled = process.cdist(
                 [u[0] for u in units],
-                [self._vtext[v] for v in vids],
+                self._vtext_array[order].tolist(),
                 scorer=OSA.normalized_similarity,
                 score_cutoff=_TOKEN_CUTOFF,
             )
             translit = process.cdist(
                 [transliteration_key(u[0]) for u in units],
-                [self._vtranslit[v] for v in vids],
+                self._vtranslit_array[order].tolist(),
                 scorer=OSA.normalized_similarity,
                 score_cutoff=_TOKEN_CUTOFF / _TRANSLIT_FACTOR,
             )
@@ -405,26 +378,31 @@ class Matcher:
                 [max(s for _, s in sims[v]) * self._vweight[v] for v in hit_vids],
                 [len(self._postings[v]) for v in hit_vids],
             )
-            found = np.unique(ids)
-            hit: npt.NDArray[np.float64] = np.bincount(ids, weights=gains, minlength=len(self._names))[found]
-            # Uncapped, so that names which can all reach 100 still rank by how much they share.
-            covered = (hit + self._unindexed[found]) / self._name_weight[found]
-            bound = 100.0 * (_ENTRY_SHARE * np.minimum(1.0, covered) + (1 - _ENTRY_SHARE))
-            reachable = bound >= self.threshold - 1e-9
-            keep = found[reachable]
+            hit: npt.NDArray[np.float64] = np.bincount(ids, weights=gains, minlength=len(self._names))
+            # one pass over every name beats sorting the postings (np.unique) at 100,000 names
+            keep = np.flatnonzero((hit > 0) & (hit >= self._needed))
             if len(keep) > _MAX_CANDIDATES:
-                keep = keep[np.argsort(-covered[reachable], kind="stable")[:_MAX_CANDIDATES]]
+                # Uncapped, so that names which can all reach 100 still rank by how much they share.
+                covered = (hit[keep] + self._unindexed[keep]) / self._name_weight[keep]
+                keep = keep[np.argsort(-covered, kind="stable")[:_MAX_CANDIDATES]]
             chosen.update(int(n) for n in keep)
         return sorted(chosen)
 
 
-def _units(tokens: tuple[str, ...]) -> list[tuple[str, int, float]]:
-    """Each token, and each adjacent pair written together (so "Quantum CTek" meets "QuantumCTek")."""
-    units = [(t, 1 << i, token_weight(t)) for i, t in enumerate(tokens)]
-    units += [
-        (tokens[i] + tokens[i + 1], 3 << i, token_weight(tokens[i]) + token_weight(tokens[i + 1]))
-        for i in range(len(tokens) - 1)
-    ]
+def _units(tokens: tuple[str, ...], run: int = 2) -> list[tuple[str, int, float]]:
+    """Each token, and each run of 2 to ``run`` adjacent tokens written together.
+
+    Pairs, so that "Quantum CTek" meets "QuantumCTek"; longer runs for Han names, whose
+    transliteration is one token per syllable while pinyin writes words ("ban dao ti" is
+    "bandaoti").
+    """
+    weights = [token_weight(t) for t in tokens]
+    units = [(t, 1 << i, weights[i]) for i, t in enumerate(tokens)]
+    for n in range(2, run + 1):
+        units += [
+            ("".join(tokens[i : i + n]), ((1 << n) - 1) << i, sum(weights[i : i + n]))
+            for i in range(len(tokens) - n + 1)
+        ]
     return units
 
 
@@ -457,17 +435,21 @@ def _align(
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "FORMATS",
     "MATCHER_VERSION",
     "ListEntry",
     "Match",
     "Matcher",
     "ScreeningList",
     "ScreeningResult",
+    "detect_format",
     "name_key",
     "name_tokens",
     "normalize_name",
     "parse_csl_csv",
     "parse_csl_json",
+    "parse_ftm",
+    "parse_list",
     "token_weight",
     "transliteration_key",
 ]

@@ -33,13 +33,16 @@ def screen_command(
         print_json(result.to_json())
         return
     if not result.matches:
-        console.print(f"[green]clear[/]: {name!r} matches no listed party (threshold {result.threshold})")
-        return
-    console.print(f"[bold yellow]potential match[/] for {name!r}:")
+        unsure = " [bold yellow](unverified: see the warning)[/]" if result.warnings else ""
+        console.print(f"[green]clear[/]{unsure}: {name!r} matches no listed party (threshold {result.threshold})")
+    else:
+        console.print(f"[bold yellow]potential match[/] for {name!r}:")
     for m in result.matches:
         console.print(
             f"  {m.score:5.1f}  {m.name}  [{m.entry_id}, {m.list}]" + ("  [bold red]exact[/]" if m.exact else "")
         )
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning[/]: {warning}")
 
 
 def access_check_command(
@@ -84,7 +87,13 @@ screening_app = typer.Typer(help="Restricted-party lists: load and re-screen.", 
 
 @screening_app.command("load")
 def screening_load(
-    path: Annotated[Path, typer.Argument(help="A Consolidated Screening List file, CSV or JSON.")],
+    path: Annotated[
+        Path, typer.Argument(help="A Consolidated Screening List file (CSV or JSON) or OpenSanctions FtM entities.")
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, json (CSL) or ftm (FollowTheMoney lines); default: read from the file."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: load a list as a new version, then re-screen everyone (a Prefect flow)."""
@@ -96,13 +105,14 @@ def screening_load(
     from flows.screening import screening_refresh_flow
 
     with flow_settings():
-        report = screening_refresh_flow(settings, str(path))
+        report = screening_refresh_flow(settings, str(path), fmt)
     if as_json:
         print_json(report)
         return
     loaded = report["list"]
     console.print(
-        f"list {loaded['version'][:16]}… ({loaded['entries']} entries){' already loaded' if not loaded['new'] else ''}"
+        f"list {loaded['version'][:16]}… ({loaded['entries']} entries, {loaded['format']})"
+        + (" already loaded" if not loaded["new"] else "")
     )
     for hit in report["new_hits"]:
         grants = len(hit["suspended_grants"])
