@@ -19,6 +19,7 @@ from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
 from governance.db import transaction
+from governance.screening_clearance import cleared_entries
 from lineage import EventLog, NewEvent
 from policies.screening import Matcher, ScreeningList, parse_csl_csv, parse_csl_json
 from qgov.errors import InputError
@@ -121,7 +122,7 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                 )
             else:
                 conn.execute(insert(t.person_screenings).values(person=person.name, **values))
-            fresh = sorted(set(hits) - before)
+            fresh = sorted(set(hits) - before - cleared_entries(conn, person.name, version))
             if not fresh:
                 continue
             suspended = []
@@ -174,6 +175,10 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                                 }
                                 for a in grant.artifacts
                             ],
+                            # what clearing this review needs: the grant as it stood, the hit
+                            "suspended_grant": grant.id,
+                            "entries": fresh,
+                            "list_version": version,
                         },
                         created_at=at,
                     )

@@ -62,6 +62,10 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("keys", "rotate"): ("keys.rotate", lambda a: _req("keys", "rotate")(a)),
     ("erasure", "erase_person"): ("person.erase", lambda a: _req("erasure", "erase_person")(a, "nobody", "why")),
     ("screening", "refresh"): ("screening.load", lambda a: _req("screening", "refresh")(a)),
+    ("screening_clearance", "clear_match"): (
+        "screening.clear",
+        lambda a: _req("screening_clearance", "clear_match")(a, NOPE, ["el-1"], "namesake"),
+    ),
     ("provenance", "retract"): ("lineage.retract", lambda a: _req("provenance", "retract")(a, NOPE, "wrong")),
     ("provenance", "trace_lineage"): ("catalog.read", lambda a: _req("provenance", "trace_lineage")(a, NOPE)),
     ("derivation", "record_derivation"): (
