@@ -123,7 +123,9 @@ def reinstate_cleared(conn: Connection, log: EventLog, person: str, by: str, at:
         closed = conn.execute(
             update(t.access_requests)
             .where(t.access_requests.c.id == review.id, t.access_requests.c.status == "queued")
-            .values(status="granted", decided_at=at, decided_by=by, reason=note, licence=grant.licence if grant else None)
+            .values(
+                status="granted", decided_at=at, decided_by=by, reason=note, licence=grant.licence if grant else None
+            )
         )
         if closed.rowcount != 1:  # another decision got there first
             continue
