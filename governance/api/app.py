@@ -192,8 +192,12 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     api.state.throttle = throttle
 
     @api.exception_handler(QgovError)
-    async def _qgov_error(_request: Request, exc: QgovError) -> JSONResponse:
+    async def _qgov_error(request: Request, exc: QgovError) -> Response:
         status = _status_of(exc)
+        if request.url.path.startswith("/ui/"):  # a page: the refusal as a page, not problem+json
+            from governance.web import error_page
+
+            return error_page(request, status, exc.diagnostics())
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return problem(status, exc.diagnostics(), headers)
 
@@ -361,6 +365,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
             },
         )
 
+    from governance.web import mount
+
+    mount(api)  # the pages (governance.web) over the same services
     return api
 
 
