@@ -108,7 +108,7 @@ def lineage(
     if not node.strip():
         recent = list_artifacts(sess.app)[-25:]
         return render(request, "lineage.html.j2", sess, title="Lineage", notice="", form=form, view=None, recent=recent)
-    view = graph_view(_trace(sess.app, node, direction, as_of), agents == "show", zoom)
+    view = graph_view(_trace(sess.app, node, direction, as_of), agents == "show", zoom, f"Lineage graph of {node}")
     return render(request, "lineage.html.j2", sess, title="Lineage", notice="", form=form, view=view, recent=[])
 
 

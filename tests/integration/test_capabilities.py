@@ -62,6 +62,20 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("keys", "rotate"): ("keys.rotate", lambda a: _req("keys", "rotate")(a)),
     ("erasure", "erase_person"): ("person.erase", lambda a: _req("erasure", "erase_person")(a, "nobody", "why")),
     ("screening", "refresh"): ("screening.load", lambda a: _req("screening", "refresh")(a)),
+    ("self_service", "my_requests"): ("access.request", lambda a: _req("self_service", "my_requests")(a)),
+    ("self_service", "preview_request"): (
+        "access.request",
+        lambda a: _req("self_service", "preview_request")(a, [NOPE], "why", "US"),
+    ),
+    ("self_service", "why_not_fetchable"): (
+        "access.request",
+        lambda a: _req("self_service", "why_not_fetchable")(a, NOPE),
+    ),
+    ("review_context", "queue_context"): ("access.queue", lambda a: _req("review_context", "queue_context")(a)),
+    ("metrics", "dashboard"): ("access.read_all", lambda a: _req("metrics", "dashboard")(a)),
+    ("event_search", "search_events"): ("audit.read", lambda a: _req("event_search", "search_events")(a)),
+    ("event_search", "event_types"): ("audit.read", lambda a: _req("event_search", "event_types")(a)),
+    ("event_search", "list_checkpoints"): ("audit.read", lambda a: _req("event_search", "list_checkpoints")(a)),
     ("screening_clearance", "clear_match"): (
         "screening.clear",
         lambda a: _req("screening_clearance", "clear_match")(a, NOPE, ["el-1"], "namesake"),
@@ -164,6 +178,7 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("signing", "open_witness"): "the service's own witness",
     ("signing", "witness"): "after every writing transaction",
     ("classification", "set_research"): "the dataset's owner, or dataset.update",
+    ("metrics", "public_figures"): "the public transparency page: policy text and aggregates, counts under 5 suppressed",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}
