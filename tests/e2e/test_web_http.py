@@ -1,0 +1,107 @@
+"""The pages over plain HTTP (no browser): who may open what, CSRF, redirects, error pages.
+
+A personal access token in the session cookie stands for its person, as a signed-in
+browser's session token does; the capability table decides in the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from governance.api.app import csrf_token
+from tests.e2e import server_support
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp: Path = tmp_path_factory.mktemp("webhttp")
+    env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
+    core = server_support.new_store(env)
+    ids = server_support.build_lab(core, tmp)
+    core.close()
+    tokens = {p: t["token"] for p, t in server_support.issue_tokens(env, ["li", "ann", "olga", "aud"]).items()}
+    with server_support.running_server(env) as base:
+        yield {"base": base, "ids": ids, "tokens": tokens}
+
+
+def _as(site: dict[str, Any], person: str) -> httpx.Client:
+    return httpx.Client(base_url=site["base"], cookies={"qgov_session": site["tokens"][person]})
+
+
+def test_without_a_session_a_page_redirects_to_sign_in_and_the_public_page_answers(site: dict[str, Any]) -> None:
+    answer = httpx.get(f"{site['base']}/ui/queue")
+    assert answer.status_code == 303 and answer.headers["location"] == "/ui/sign-in?next=/ui/queue"
+    assert httpx.get(f"{site['base']}/transparency").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("person", "path", "status"),
+    [
+        ("li", "/ui/queue", 403),
+        ("li", "/ui/events", 403),
+        ("li", "/ui/checkpoints", 403),
+        ("li", "/ui/dashboard", 403),
+        ("li", "/ui/my", 200),
+        ("olga", "/ui/queue", 200),
+        ("olga", "/ui/dashboard", 200),
+        ("aud", "/ui/queue", 403),
+        ("aud", "/ui/events", 200),
+        ("aud", "/ui/dashboard", 200),
+    ],
+    ids=lambda v: str(v).replace("/", "_"),
+)
+def test_each_page_answers_as_the_capability_table_says(
+    site: dict[str, Any], person: str, path: str, status: int
+) -> None:
+    with _as(site, person) as client:
+        answer = client.get(path)
+    assert answer.status_code == status, answer.text[:300]
+    if status == 403:
+        assert "may not" in answer.text and "text/html" in answer.headers["content-type"]
+
+
+def test_a_researcher_sees_only_their_own_requests(site: dict[str, Any]) -> None:
+    with _as(site, "li") as li, _as(site, "ann") as ann:
+        token = csrf_token(site["tokens"]["li"])
+        made = li.post(
+            "/ui/request",
+            data={"csrf": token, "artifact": site["ids"]["sponsor"], "purpose": "li's own study", "days": "30"}
+            | {"destination": "US", "action": "submit"},
+        )
+        assert made.status_code == 303 and "queued" in made.headers["location"]
+        assert "li&#39;s own study" in li.get("/ui/my").text
+        assert "li&#39;s own study" not in ann.get("/ui/my").text
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(site: dict[str, Any]) -> None:
+    with _as(site, "li") as li:
+        forged = li.post(
+            "/ui/request", data={"artifact": site["ids"]["generic"], "purpose": "forged", "action": "submit"}
+        )
+        assert forged.status_code == 403 and "csrf" in forged.text
+        assert "forged" not in li.get("/ui/my").text
+
+
+def test_bad_input_on_a_form_is_a_page_naming_the_field(site: dict[str, Any]) -> None:
+    with _as(site, "li") as li:
+        token = csrf_token(site["tokens"]["li"])
+        bad = li.post(
+            "/ui/request",
+            data={"csrf": token, "artifact": site["ids"]["generic"], "purpose": "x", "days": "0", "action": "submit"},
+        )
+    assert bad.status_code == 422 and "days: expected a whole number from 1 to 3650" in bad.text
+
+
+def test_the_sign_in_page_refuses_a_form_posted_from_elsewhere(site: dict[str, Any]) -> None:
+    posted = httpx.post(f"{site['base']}/ui/sign-in", data={"user": "li", "password": "x", "code": "123456"})
+    assert posted.status_code == 403 and "expired" in posted.text
+
+
+def test_a_next_page_outside_the_site_is_ignored(site: dict[str, Any]) -> None:
+    page = httpx.get(f"{site['base']}/ui/sign-in", params={"next": "https://evil.example/"})
+    assert 'name="next" value=""' in page.text
