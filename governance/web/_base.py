@@ -99,11 +99,16 @@ def session(request: Request) -> Session:
     core: App = request.app.state.core
     throttle: SignInThrottle = request.app.state.throttle
     token = request.cookies.get(SESSION_COOKIE, "")
-    if not token or throttle.blocked_for(request.client.host if request.client else "unknown") > 0:
+    client = request.client.host if request.client else "unknown"
+    if not token or throttle.blocked_for(client) > 0:
         raise SignInRequiredError(request.url.path)
     try:
         who = authenticate_token(core, token)
-    except AuthenticationError:
+    except AuthenticationError as exc:
+        from governance.api.app import _record_failed_sign_in
+
+        # counted and recorded like a bad bearer token: guessing session cookies is throttled
+        _record_failed_sign_in(core, client, exc, throttle.failed(client))
         raise SignInRequiredError(request.url.path) from None
     return Session(who, core.acting_for(who.name), csrf_token(token))
 

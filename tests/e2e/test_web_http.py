@@ -105,3 +105,11 @@ def test_the_sign_in_page_refuses_a_form_posted_from_elsewhere(site: dict[str, A
 def test_a_next_page_outside_the_site_is_ignored(site: dict[str, Any]) -> None:
     page = httpx.get(f"{site['base']}/ui/sign-in", params={"next": "https://evil.example/"})
     assert 'name="next" value=""' in page.text
+
+
+def test_a_forged_session_cookie_is_sent_to_sign_in_and_recorded(site: dict[str, Any]) -> None:
+    forged = httpx.get(f"{site['base']}/ui/my", cookies={"qgov_session": "qgov_pat_forged_0000"})
+    assert forged.status_code == 303 and forged.headers["location"].startswith("/ui/sign-in")
+    with _as(site, "aud") as aud:
+        assert "qgov_pat_forged" not in aud.get("/ui/events", params={"type": "auth.failed"}).text
+        assert "<code>auth.failed</code>" in aud.get("/ui/events", params={"type": "auth.failed"}).text
