@@ -12,8 +12,10 @@ lineage is a layered pipeline recorded through the log's append path (hash chain
 and edges, a signed checkpoint per transaction) until the upstream trace of its final output
 holds at least 500 nodes. Each page is then requested ``--runs`` times through the
 application in-process (Starlette's TestClient: the server's own time, no network), signed in
-with a session cookie like a browser; the figures are the p50/p95/max in milliseconds.
-Target: p95 <= 200 ms for both.
+with a session cookie like a browser. Figures: wall-clock p50/p95/max in milliseconds, and
+the process's CPU time per request (``cpu_*``: the server's own work, the in-process client's
+small share included, which a machine shared with other jobs does not inflate; the load
+average is recorded). Target: p95 <= 200 ms for both pages.
 """
 
 from __future__ import annotations
@@ -167,21 +169,24 @@ def timed(client: Any, path: str, cookie: str, runs: int, must_contain: str) -> 
     client.cookies.set("qgov_session", cookie)
     first = client.get(path)
     assert first.status_code == 200 and must_contain in first.text, (first.status_code, first.text[:500])
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         answer = client.get(path)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         times.append((time.perf_counter() - started) * 1000)
         assert answer.status_code == 200
-    p95 = percentile(times, 95)
     return {
         "runs": runs,
         "p50_ms": percentile(times, 50),
-        "p95_ms": p95,
+        "p95_ms": percentile(times, 95),
         "max_ms": round(max(times), 1),
+        "cpu_p50_ms": percentile(cpu, 50),
+        "cpu_p95_ms": percentile(cpu, 95),
         "html_bytes": len(first.content),
         "target_p95_ms": TARGET_MS,
-        "met": p95 <= TARGET_MS,
+        "met_wall": percentile(times, 95) <= TARGET_MS,
+        "met_cpu": percentile(cpu, 95) <= TARGET_MS,
     }
 
 
@@ -214,6 +219,7 @@ def main() -> None:
         report, trace_nodes = build_trace(core, args.nodes)
         officer = create_token(core, "olga", 1).token
         auditor = create_token(core, "aud", 1).token
+        load = os.getloadavg()
         with TestClient(create_app(core), base_url="https://testserver") as client:
             note("timing the queue page")
             queue = timed(client, "/ui/queue", officer, args.runs, f"{args.pending} request(s) waiting")
@@ -223,7 +229,12 @@ def main() -> None:
         core.close()
     doc = {
         "benchmark": "web",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_avg": load,
+            "load_avg_end": os.getloadavg(),
+        },
         "queue": {"pending": args.pending, "page_size": 50} | queue,
         "lineage_graph": {"trace_nodes": trace_nodes, "agents": "shown"} | graph,
         "lineage_graph_agents_collapsed": {"trace_nodes": trace_nodes} | graph_collapsed,
