@@ -178,7 +178,10 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("signing", "open_witness"): "the service's own witness",
     ("signing", "witness"): "after every writing transaction",
     ("classification", "set_research"): "the dataset's owner, or dataset.update",
-    ("metrics", "public_figures"): "the public transparency page: policy text and aggregates, counts under 5 suppressed",
+    (
+        "metrics",
+        "public_figures",
+    ): "the public transparency page: policy text and aggregates, counts under 5 suppressed",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}
