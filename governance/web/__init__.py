@@ -33,9 +33,20 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 def mount(api: FastAPI) -> None:
-    from governance.web import auditor, dashboard, data_manager, officer, public, researcher
+    from governance.web import (
+        auditor,
+        dashboard,
+        data_manager,
+        manage,
+        officer,
+        public,
+        releases,
+        researcher,
+        stewardship,
+    )
 
-    for module in (public, researcher, officer, auditor, data_manager, dashboard):
+    # manage before data_manager: /ui/datasets/new is not a dataset called "new"
+    for module in (public, researcher, officer, auditor, manage, data_manager, dashboard, stewardship, releases):
         api.include_router(module.router)
 
     @api.exception_handler(SignInRequiredError)

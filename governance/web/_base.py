@@ -64,6 +64,8 @@ NAV = (
     ("/ui/lineage", "Lineage", "audit.read"),
     ("/ui/datasets", "Datasets", "catalog.read"),
     ("/ui/quarantine", "Quarantine", "dataset.ingest"),
+    ("/ui/holds", "Holds", "hold.manage"),
+    ("/ui/release", "Statistics", "release.request"),
 )
 
 
@@ -122,6 +124,14 @@ async def checked_form(request: Request, sess: Session) -> dict[str, str]:
     return values
 
 
+async def checked_uploads(request: Request, sess: Session, field: str) -> tuple[dict[str, str], list[Any]]:
+    """A multipart form's text fields and the files of ``field``, after the CSRF check."""
+    values = await checked_form(request, sess)  # Starlette caches the parsed form
+    form = await request.form()
+    files = [f for f in form.getlist(field) if hasattr(f, "filename") and f.filename]
+    return values, files
+
+
 def render(request: Request, template: str, sess: Session | None, status: int = 200, **context: Any) -> HTMLResponse:
     roles = sess.who.roles if sess else frozenset()
     nav = [(path, label) for path, label, action in NAV if sess and allowed(roles, action)]
@@ -150,6 +160,7 @@ __all__ = [
     "SignInRequiredError",
     "back",
     "checked_form",
+    "checked_uploads",
     "home_of",
     "render",
     "session",
