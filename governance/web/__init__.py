@@ -35,6 +35,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def mount(api: FastAPI) -> None:
     from governance.web import (
         auditor,
+        collaboration,
         dashboard,
         data_manager,
         manage,
@@ -46,7 +47,18 @@ def mount(api: FastAPI) -> None:
     )
 
     # manage before data_manager: /ui/datasets/new is not a dataset called "new"
-    for module in (public, researcher, officer, auditor, manage, data_manager, dashboard, stewardship, releases):
+    for module in (
+        public,
+        researcher,
+        officer,
+        auditor,
+        manage,
+        data_manager,
+        dashboard,
+        stewardship,
+        releases,
+        collaboration,
+    ):
         api.include_router(module.router)
 
     @api.exception_handler(SignInRequiredError)

@@ -66,6 +66,7 @@ NAV = (
     ("/ui/quarantine", "Quarantine", "dataset.ingest"),
     ("/ui/holds", "Holds", "hold.manage"),
     ("/ui/release", "Statistics", "release.request"),
+    ("/ui/collaboration", "Collaboration check", "catalog.read"),
 )
 
 

@@ -15,10 +15,12 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/ui/my")
 def my_requests(request: Request, notice: str = "") -> Response:
+    from governance.notifications import my_notifications
     from governance.self_service import my_requests as service
 
     sess = session(request)
-    return render(request, "my.html.j2", sess, title="My requests", notice=notice, doc=service(sess.app))
+    doc, news = service(sess.app), my_notifications(sess.app)
+    return render(request, "my.html.j2", sess, title="My requests", notice=notice, doc=doc, news=news)
 
 
 def _request_form(values: dict[str, str]) -> dict[str, Any]:

@@ -64,10 +64,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             browser.close()
 
 
+def _person(site: dict[str, Any], name: str) -> Any:
+    page = _signed_in(site, name)
+    page.set_default_timeout(180_000)  # an ingest or a DP release on a shared 2-core machine
+    return page
+
+
 def test_the_readme_tour_in_the_browser_alone(site: dict[str, Any]) -> None:
     base, tmp = site["base"], site["tmp"]
     # 1. the data manager registers a controlled dataset with a privacy profile and ingests a file
-    dana = _signed_in(site, "dana")
+    dana = _person(site, "dana")
     dana.get_by_role("link", name="Register a dataset").click()
     check_page(dana)
     dana.get_by_label("Name").fill("tour-calib")
@@ -89,7 +95,7 @@ def test_the_readme_tour_in_the_browser_alone(site: dict[str, Any]) -> None:
     artifact = dana.get_by_role("link", name="Artifact t1.csv").get_attribute("href").rsplit("/", 1)[-1]
 
     # 2. a researcher previews the decision and asks
-    li = _signed_in(site, "li")
+    li = _person(site, "li")
     li.goto(f"{base}/ui/request?artifact={artifact}")
     li.get_by_label("Purpose (the officer reads it)").fill("fit T1 for the paper")
     li.get_by_role("button", name="Preview the decision").click()
@@ -98,7 +104,7 @@ def test_the_readme_tour_in_the_browser_alone(site: dict[str, Any]) -> None:
     assert "queued for an officer's review" in li.get_by_role("status").inner_text()
 
     # 3. the officer decides and places a legal hold on the artifact
-    olga = _signed_in(site, "olga")
+    olga = _person(site, "olga")
     card = olga.locator("section.card", has_text="fit T1 for the paper")
     card.get_by_label("Licence or exception reference (required)").fill("BIS D654321")
     card.get_by_role("button", name="Approve").click()
@@ -130,7 +136,7 @@ def test_the_readme_tour_in_the_browser_alone(site: dict[str, Any]) -> None:
     assert "released" in answer and "ε spent 0.3" in answer and "left of 1" in answer, answer
 
     # 5. a deletion is refused while the hold stands; released, the deletion yields a certificate
-    alice = _signed_in(site, "alice")
+    alice = _person(site, "alice")
     alice.goto(f"{base}/ui/artifacts/{artifact}")
     alice.get_by_label("Reason for the deletion").fill("sponsor contract ended")
     alice.get_by_label("Before the end of retention (admins only)").check()
@@ -151,7 +157,7 @@ def test_the_readme_tour_in_the_browser_alone(site: dict[str, Any]) -> None:
     check_page(alice)
 
     # 6. the auditor traces the artifact and verifies the log
-    aud = _signed_in(site, "aud")
+    aud = _person(site, "aud")
     aud.goto(f"{base}/ui/lineage?node={artifact}")
     assert aud.locator("svg[role=img]").count() == 1
     aud.get_by_role("link", name="Events").click()

@@ -118,6 +118,15 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ),
     ("audit_report", "build_report"): ("audit.read", lambda a: _req("audit_report", "build_report")(a, NOPE)),
     ("privacy", "budget_show"): ("catalog.read", lambda a: _req("privacy", "budget_show")(a, "nope")),
+    ("ingest_upload", "ingest_uploads"): (
+        "dataset.ingest",
+        lambda a: _req("ingest_upload", "ingest_uploads")(a, "nope", []),
+    ),
+    ("collaboration", "collaboration_matrix"): (
+        "catalog.read",
+        lambda a: _req("collaboration", "collaboration_matrix")(a, [], [NOPE]),
+    ),
+    ("notifications", "my_notifications"): ("access.request", lambda a: _req("notifications", "my_notifications")(a)),
     ("releases", "decide_review"): ("release.decide", lambda a: _req("releases", "decide_review")(a, NOPE, True, "ok")),
     ("releases", "review_classification"): (
         "release.decide",
