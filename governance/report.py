@@ -376,4 +376,6 @@ def render_report(doc: Mapping[str, Any]) -> str:
         controlled=sum(1 for p in layout.nodes if p.eccn),
         access=_oldest_first(doc.get("access", [])),
         retention=_oldest_first(doc.get("retention", [])),
+        changes=_oldest_first(doc.get("changes", [])),
+        keep_until=doc.get("keep_until", []),
     )
