@@ -108,7 +108,8 @@ def _shot(site: dict[str, Any], page: Any, name: str) -> Path:
 def test_a_researcher_previews_asks_and_downloads(site: dict[str, Any]) -> None:
     page = _signed_in(site, "li")
     nav = [a.inner_text() for a in page.get_by_role("navigation", name="Main").get_by_role("link").all()]
-    assert nav == ["My requests", "New request", "Datasets"]  # no queue, events or dashboard for a researcher
+    # no queue, events, holds or dashboard for a researcher
+    assert nav == ["My requests", "New request", "Datasets", "Statistics", "Collaboration check"]
     page.get_by_role("link", name="New request").click()
     check_page(page)
     page.get_by_label("Artifact").select_option(site["ids"]["sponsor"])

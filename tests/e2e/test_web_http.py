@@ -30,7 +30,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def _as(site: dict[str, Any], person: str) -> httpx.Client:
-    return httpx.Client(base_url=site["base"], cookies={"qgov_session": site["tokens"][person]})
+    return httpx.Client(base_url=site["base"], cookies={"qgov_session": site["tokens"][person]}, timeout=120)
 
 
 def test_without_a_session_a_page_redirects_to_sign_in_and_the_public_page_answers(site: dict[str, Any]) -> None:
@@ -113,3 +113,60 @@ def test_a_forged_session_cookie_is_sent_to_sign_in_and_recorded(site: dict[str,
     with _as(site, "aud") as aud:
         assert "qgov_pat_forged" not in aud.get("/ui/events", params={"type": "auth.failed"}).text
         assert "<code>auth.failed</code>" in aud.get("/ui/events", params={"type": "auth.failed"}).text
+
+
+NEW_FORMS = [
+    # (person the table refuses, path, form): each new form goes through the service's check
+    ("li", "/ui/datasets/new", {"name": "li-data", "subject_type": "none"}),
+    ("li", "/ui/datasets/generic/research", {"fundamental": "yes"}),
+    ("li", "/ui/holds", {"scope": "dataset", "target": "generic", "reason": "li's hold"}),
+    ("li", "/ui/artifacts/{generic}/hold", {"reason": "li's hold"}),
+    ("aud", "/ui/artifacts/{generic}/declassify", {"reason": "auditor's wish"}),
+    ("aud", "/ui/artifacts/{generic}/override", {"classification": "EAR99", "reason": "auditor's wish"}),
+    (
+        "olga",
+        "/ui/artifacts/{generic}/delete",
+        {"reason": "officer's wish", "confirm": "yes", "before_retention_end": "yes"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("person", "path", "form"), NEW_FORMS, ids=[f[1] for f in NEW_FORMS])
+def test_the_new_forms_refuse_whom_the_table_refuses_and_any_post_without_csrf(
+    site: dict[str, Any], person: str, path: str, form: dict[str, str]
+) -> None:
+    path = path.format(**site["ids"])
+    with _as(site, person) as client:
+        forged = client.post(path, data=form)
+        assert forged.status_code == 403 and "csrf" in forged.text, forged.text[:300]
+        refused = client.post(path, data={**form, "csrf": csrf_token(site["tokens"][person])})
+    assert refused.status_code == 403 and "may not" in refused.text, refused.text[:300]
+
+
+def test_an_upload_by_someone_who_may_not_ingest_is_refused_before_a_byte_is_written(site: dict[str, Any]) -> None:
+    with _as(site, "li") as client:
+        refused = client.post(
+            "/ui/datasets/generic/ingest",
+            data={"csrf": csrf_token(site["tokens"]["li"])},
+            files={"files": ("t1.csv", b"q,t1\n9,9\n", "text/csv")},
+        )
+    assert refused.status_code == 403 and "may not ingest" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("person", "path", "form", "field"),
+    [
+        ("olga", "/ui/release", {"dataset": "generic", "stat": "median", "column": "t1"}, "stat: expected one of"),
+        ("olga", "/ui/release", {"dataset": "generic", "stat": "mean", "column": ""}, "column: name a column"),
+        ("olga", "/ui/collaboration", {"people": "Wei; CN; US", "artifacts": "x"}, "people line 1: expected"),
+        ("olga", "/ui/holds", {"scope": "planet", "target": "x", "reason": "y"}, "scope: expected artifact"),
+        ("olga", "/ui/artifacts/{generic}/delete", {"reason": ""}, "reason: a deletion needs a reason"),
+    ],
+    ids=lambda v: str(v)[:20] if isinstance(v, str) else "form",
+)
+def test_bad_input_on_the_new_forms_names_the_field(
+    site: dict[str, Any], person: str, path: str, form: dict[str, str], field: str
+) -> None:
+    with _as(site, person) as client:
+        bad = client.post(path.format(**site["ids"]), data={**form, "csrf": csrf_token(site["tokens"][person])})
+    assert bad.status_code == 422 and field in bad.text, bad.text[:500]

@@ -119,6 +119,8 @@ def test_the_readme_tour_in_the_browser_alone(site: dict[str, Any]) -> None:
     li.goto(f"{base}/ui/my")
     card = li.locator("section.card", has_text="fit T1 for the paper")
     assert "active" in card.inner_text() and "olga" in card.inner_text() and "BIS D654321" in card.inner_text()
+    news = li.get_by_role("region", name="Notifications").inner_text()
+    assert "approved by an officer (olga)" in news and "granted" in news, news
     with li.expect_download() as download:
         card.get_by_role("link", name="Download t1.csv").click()
     assert Path(download.value.path()).read_bytes() == TABLE
