@@ -57,6 +57,7 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("access.decide", "approve or deny access requests", OFFICER),
         _cap("access.revoke", "revoke grants", OFFICER),
         _cap("screening.load", "load screening lists", OFFICER),
+        _cap("screening.clear", "clear screening matches as false positives", OFFICER),
         _cap("classification.override", "override or declassify classifications", OFFICER),
         _cap("classification.reclassify", "reclassify the catalog", OFFICER, ADMIN),
         # privacy

@@ -181,6 +181,24 @@ class Artifact:
         }
 
 
+def parse_subject(subject_type: str, params: list[str], field: str) -> dict[str, Any]:
+    """A subject from its type and ``KEY=VALUE`` parameters (numbers become numbers)."""
+    subject: dict[str, Any] = {"type": subject_type}
+    for param in params:
+        key, sep, raw = param.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{field} {param!r}: expected KEY=VALUE, e.g. physical_qubits=120")
+        value: Any = raw
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                continue
+        subject[key.strip()] = value
+    return subject
+
+
 def artifact_id(dataset_id: str, path: str, sha256: str) -> str:
     """Deterministic id: the same file content at the same path of a dataset is one artifact."""
     return str(uuid.uuid5(_NAMESPACE, f"{dataset_id}\x00{path}\x00{sha256}"))

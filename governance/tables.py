@@ -228,6 +228,19 @@ person_screenings = Table(
     Column("screened_at", DateTime(timezone=True), nullable=False),
 )
 
+# An officer's finding that a screening match is a false positive: it holds for that person,
+# that listed entry and that list version only (a new list version screens afresh).
+screening_clearances = Table(
+    "screening_clearances",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("entry_id", String(256), primary_key=True),
+    Column("list_version", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("cleared_by", String(256), nullable=False),
+    Column("cleared_at", DateTime(timezone=True), nullable=False),
+)
+
 # Differential privacy: each dataset's profile and budget (exact fractions as "n/d" text),
 # the append-only ledger of every reservation, commit and refund, and the releases.
 privacy_budgets = Table(
@@ -350,6 +363,7 @@ __all__ = [
     "privacy_ledger",
     "releases",
     "person_screenings",
+    "screening_clearances",
     "screening_lists",
     "access_requests",
     "grants",

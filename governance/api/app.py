@@ -196,8 +196,12 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     api.state.throttle = throttle
 
     @api.exception_handler(QgovError)
-    async def _qgov_error(_request: Request, exc: QgovError) -> JSONResponse:
+    async def _qgov_error(request: Request, exc: QgovError) -> Response:
         status = _status_of(exc)
+        if request.url.path.startswith("/ui/"):  # a page: the refusal as a page, not problem+json
+            from governance.web import error_page
+
+            return error_page(request, status, exc.diagnostics())
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         fields = getattr(exc, "problem_fields", None)  # e.g. why a fetch is refused: grant_status
         return problem(status, exc.diagnostics(), headers, fields() if callable(fields) else None)
@@ -372,6 +376,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)
+    from governance.web import mount
+
+    mount(api)  # the pages (governance.web) over the same services
     return api
 
 

@@ -180,20 +180,9 @@ def load_document(path: Path, what: str) -> Any:
 
 
 def _parse_subject(subject_type: str, params: list[str]) -> dict[str, Any]:
-    subject: dict[str, Any] = {"type": subject_type}
-    for param in params:
-        key, sep, raw = param.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--param {param!r}: expected KEY=VALUE, e.g. physical_qubits=120")
-        try:
-            value: Any = int(raw)
-        except ValueError:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-        subject[key.strip()] = value
-    return subject
+    from governance.catalog import parse_subject
+
+    return parse_subject(subject_type, params, "--param")
 
 
 def _tristate(value: str | None, option: str) -> bool | None:

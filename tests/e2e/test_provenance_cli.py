@@ -368,6 +368,26 @@ def test_audit_report_is_one_self_contained_page(cli, sample_tree: Path, tmp_pat
         assert text in html, text
 
 
+def test_audit_report_shows_declassifications_retractions_released_holds_and_keep_until(
+    cli, sample_tree: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    f = _record_fit(cli, sample_tree, tmp_path)
+    _ok(cli("role", "grant", "alice", "export_control_officer", "--json"))
+    _ok(cli("declassify", f.fit, "--reason", "reviewed: no design data", "--json"))
+    hold = _ok(cli("hold", "add", "--artifact", f.fit, "--reason", "paper under review", "--json"))
+    _ok(cli("hold", "release", hold["hold"], "--reason", "published", "--json"))
+    _ok(cli("lineage", "retract", f.activity, "--reason", "wrong input", "--json"))
+    page = tmp_path / "report.html"
+    _ok(cli("audit", "report", f.fit, "-o", str(page), "--json"))
+    html = page.read_text(encoding="utf-8")
+    changes = html[html.index('<section id="changes">') : html.index('<section id="retention">')]
+    assert "classification.declassified" in changes and "lineage.retracted" in changes, changes
+    assert "reviewed: no design data" in changes and "wrong input" in changes
+    kept = html[html.index('<section id="retention">') : html.index('<section id="integrity">')]
+    assert "hold.placed" in kept and "hold.released" in kept and "published" in kept, kept
+    assert "Keep-until dates" in kept and re.search(r"t1_fit\.csv</td><td>\d{4}-\d{2}-\d{2}</td>", kept), kept
+
+
 BAD_INPUT = [
     (
         "trace unknown id",

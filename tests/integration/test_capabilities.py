@@ -66,6 +66,24 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("keys", "rotate"): ("keys.rotate", lambda a: _req("keys", "rotate")(a)),
     ("erasure", "erase_person"): ("person.erase", lambda a: _req("erasure", "erase_person")(a, "nobody", "why")),
     ("screening", "refresh"): ("screening.load", lambda a: _req("screening", "refresh")(a)),
+    ("self_service", "my_requests"): ("access.request", lambda a: _req("self_service", "my_requests")(a)),
+    ("self_service", "preview_request"): (
+        "access.request",
+        lambda a: _req("self_service", "preview_request")(a, [NOPE], "why", "US"),
+    ),
+    ("self_service", "why_not_fetchable"): (
+        "access.request",
+        lambda a: _req("self_service", "why_not_fetchable")(a, NOPE),
+    ),
+    ("review_context", "queue_context"): ("access.queue", lambda a: _req("review_context", "queue_context")(a)),
+    ("metrics", "dashboard"): ("access.read_all", lambda a: _req("metrics", "dashboard")(a)),
+    ("event_search", "search_events"): ("audit.read", lambda a: _req("event_search", "search_events")(a)),
+    ("event_search", "event_types"): ("audit.read", lambda a: _req("event_search", "event_types")(a)),
+    ("event_search", "list_checkpoints"): ("audit.read", lambda a: _req("event_search", "list_checkpoints")(a)),
+    ("screening_clearance", "clear_match"): (
+        "screening.clear",
+        lambda a: _req("screening_clearance", "clear_match")(a, NOPE, ["el-1"], "namesake"),
+    ),
     ("provenance", "retract"): ("lineage.retract", lambda a: _req("provenance", "retract")(a, NOPE, "wrong")),
     ("provenance", "trace_lineage"): ("catalog.read", lambda a: _req("provenance", "trace_lineage")(a, NOPE)),
     ("derivation", "record_derivation"): (
@@ -104,6 +122,15 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ),
     ("audit_report", "build_report"): ("audit.read", lambda a: _req("audit_report", "build_report")(a, NOPE)),
     ("privacy", "budget_show"): ("catalog.read", lambda a: _req("privacy", "budget_show")(a, "nope")),
+    ("ingest_upload", "ingest_uploads"): (
+        "dataset.ingest",
+        lambda a: _req("ingest_upload", "ingest_uploads")(a, "nope", []),
+    ),
+    ("collaboration", "collaboration_matrix"): (
+        "catalog.read",
+        lambda a: _req("collaboration", "collaboration_matrix")(a, [], [NOPE]),
+    ),
+    ("notifications", "my_notifications"): ("access.request", lambda a: _req("notifications", "my_notifications")(a)),
     ("releases", "decide_review"): ("release.decide", lambda a: _req("releases", "decide_review")(a, NOPE, True, "ok")),
     ("releases", "review_classification"): (
         "release.decide",
@@ -240,6 +267,10 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("dataset_edit", "update_dataset"): "the dataset's owner, or dataset.update",
     ("people", "show_person"): "one's own always; anyone else's with person.read",
     ("jurisdictions", "decide_artifact"): "a step of access requests and checks, under their own; records nothing",
+    (
+        "metrics",
+        "public_figures",
+    ): "the public transparency page: policy text and aggregates, counts under 5 suppressed",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}
