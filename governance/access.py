@@ -10,6 +10,7 @@ granted go through ``qgov access request`` (a later capability).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from governance.app import App
@@ -17,6 +18,7 @@ from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
 from governance.screening import current_matcher
 from policies.access import AccessDecision, check_request, decide
+from policies.bundle import load_policies
 from policies.classify import check_item, classify
 
 
@@ -58,10 +60,16 @@ def screen_requester(app: App, requester: dict[str, Any]) -> tuple[list[dict[str
     return inputs, records
 
 
-def check(app: App, request: Any, at: datetime, source: str = "request") -> tuple[AccessDecision, dict[str, Any]]:
-    """Decide a request as given (what-if); returns the decision and its evidence."""
+def check(
+    app: App, request: Any, at: datetime, source: str = "request", policy_dir: Path | None = None
+) -> tuple[AccessDecision, dict[str, Any]]:
+    """Decide a request as given (what-if); returns the decision and its evidence.
+
+    ``policy_dir`` (default ``QGOV_POLICY_DIR``) tries a directory over the built-in bundles
+    instead of the published policy: fine for a what-if, which records nothing."""
     request = check_request(request, source)
-    bundle = app.policies.get(JURISDICTION)
+    policy_dir = policy_dir or app.settings.policy_dir
+    bundle = (load_policies(policy_dir) if policy_dir else app.policies).get(JURISDICTION)
     item = request["item"]
     if set(item) == {"artifact"}:
         with app.engine.connect() as conn:

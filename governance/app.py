@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended, sqlite_path
 from lineage.note import NoteSigner
-from policies.bundle import PolicySet, load_policies
+from policies.bundle import PolicySet
 from qgov.errors import ConfigError
 from qgov.private_files import check_private
 from storage import BlobStore, TinkKeyset, open_backend
@@ -67,9 +67,13 @@ class App:
         backend = open_backend(self.settings.storage_url, **self.settings.storage_options)
         return BlobStore(backend, self.kek)
 
-    @cached_property
+    @property
     def policies(self) -> PolicySet:
-        return load_policies(self.settings.policy_dir)
+        """The policy set in force: the one an admin published into the store (never a
+        caller's directory; see :mod:`governance.policy_store`)."""
+        from governance.policy_store import policy_in_force
+
+        return policy_in_force(self.engine)
 
     @property
     def user(self) -> str:
@@ -81,7 +85,7 @@ class App:
         The server builds one per request; the engine, key set, blob store and signer are
         shared, never rebuilt, and checkpointing stays with this instance."""
         other = App(self.settings.model_copy(update={"user": person}))
-        for name in ("engine", "kek", "blobs", "policies", "signer"):
+        for name in ("engine", "kek", "blobs", "signer"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

@@ -181,7 +181,11 @@ def require_role(conn: Connection, person: str, role: str, action: str) -> None:
 
 
 def grant_initial_admin(app: App) -> bool:
-    """On a fresh store the person running ``qgov init`` becomes its admin."""
+    """On a fresh store the person running ``qgov init`` becomes its admin (and the built-in
+    policy is published as version 1, so that a fresh store decides by it)."""
+    from governance.policy_store import publish_default_policy
+
+    publish_default_policy(app)
     with transaction(app.engine) as conn:
         if conn.execute(select(func.count()).select_from(t.role_assignments)).scalar_one():
             return False

@@ -153,11 +153,13 @@ role_assignments = Table(
     Column("granted_by", String(256), nullable=False),
 )
 
-# The people the CLI acts as (QGOV_USER) and who request data: the facts access rules need.
+# The people who act and who request data: the facts access rules need. ``os_account`` is
+# the operating-system account the embedded command line maps to this person.
 people = Table(
     "people",
     metadata,
     Column("name", String(256), primary_key=True),
+    Column("os_account", String(256), nullable=True, unique=True),
     Column("citizenships", JSON, nullable=False),
     Column("us_permanent_resident", Boolean, nullable=False),
     Column("permanent_residence", String(2), nullable=True),
@@ -336,12 +338,26 @@ local_accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Published policy sets (governance.policy_store): the one with the highest version is in
+# force for every recorded decision; ``files`` holds the YAML texts it was published from.
+policy_bundles = Table(
+    "policy_bundles",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("files", JSON, nullable=False),
+    Column("published_by", String(256), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
     "api_tokens",
     "local_accounts",
+    "policy_bundles",
     "deletion_certificates",
     "legal_holds",
     "privacy_budgets",
