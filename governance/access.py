@@ -16,6 +16,7 @@ from typing import Any
 from governance.app import App
 from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
+from governance.policy_store import in_force_or_builtin
 from governance.screening import current_matcher
 from policies.access import AccessDecision, check_request, decide
 from policies.bundle import load_policies
@@ -69,7 +70,7 @@ def check(
     instead of the published policy: fine for a what-if, which records nothing."""
     request = check_request(request, source)
     policy_dir = policy_dir or app.settings.policy_dir
-    bundle = (load_policies(policy_dir) if policy_dir else app.policies).get(JURISDICTION)
+    bundle = (load_policies(policy_dir) if policy_dir else in_force_or_builtin(app.engine)[0]).get(JURISDICTION)
     item = request["item"]
     if set(item) == {"artifact"}:
         with app.engine.connect() as conn:

@@ -33,6 +33,11 @@ class App:
         engine = make_engine(self.settings)
         migrate(engine)  # automatic on first use; a no-op once at head
         on_events_appended(engine, self._checkpoint, self._witness)
+        if self.settings.user is None and self.settings.acting_as is not None:
+            # Acting as another (qgov --as): check it and mark the engine before the first
+            # transaction, so that every event of this process records the admin.
+            self.__dict__["engine"] = engine
+            _ = self._embedded_user
         return engine
 
     @cached_property
@@ -77,7 +82,16 @@ class App:
 
     @property
     def user(self) -> str:
-        return self.settings.user
+        """The person this App acts for (see :mod:`governance.os_identity` for embedded mode)."""
+        if self.settings.user is not None:
+            return self.settings.user
+        return self._embedded_user
+
+    @cached_property
+    def _embedded_user(self) -> str:
+        from governance.os_identity import resolve_embedded_user
+
+        return resolve_embedded_user(self)
 
     def acting_for(self, person: str) -> App:
         """The same store, keys and policies, acting for another (authenticated) person.

@@ -74,6 +74,7 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("audit.read", "read the provenance log and audit reports", AUDITOR, OFFICER, ADMIN),
         # administration
         _cap("person.register", "register people", ADMIN),
+        _cap("person.act_as", "act as another person (qgov --as)", ADMIN),
         _cap("role.manage", "grant or revoke roles", ADMIN),
         _cap("token.create", "issue access tokens", ADMIN),
         _cap("token.revoke", "revoke other people's access tokens", ADMIN),

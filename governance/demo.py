@@ -58,7 +58,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     marker.touch()
     home = root / "home"
     (home / "prefect").mkdir(parents=True)
-    settings = load_settings({"QGOV_HOME": str(home), "QGOV_USER": "ada.byron"})
+    settings = load_settings({"QGOV_HOME": str(home)}).model_copy(update={"user": "ada.byron"})
 
     from flows.runtime import configure_prefect, flow_settings
 
@@ -387,7 +387,9 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         conn.execute("PRAGMA wal_checkpoint")
         conn.execute("UPDATE events SET payload = json_set(payload, '$.size', 1) WHERE seq = 4")
     copy = App(
-        load_settings({"QGOV_HOME": str(home), "QGOV_DATABASE_URL": f"sqlite:///{tampered}", "QGOV_USER": "auditor"})
+        load_settings({"QGOV_HOME": str(home), "QGOV_DATABASE_URL": f"sqlite:///{tampered}"}).model_copy(
+            update={"user": "auditor"}
+        )
     )
     with copy.engine.connect() as conn:
         broken = EventLog(conn).verify()

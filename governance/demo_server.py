@@ -41,13 +41,13 @@ def run_server_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     if root.exists() and any(root.iterdir()):
         raise InputError(f"--workdir {root}: not empty; choose an empty or new directory")
     root.mkdir(parents=True, exist_ok=True)
-    env = {"QGOV_HOME": str(root / "home"), "QGOV_USER": "admin"}
+    env = {"QGOV_HOME": str(root / "home")}
 
     def say(title: str, text: str = "") -> None:
         console.print(f"\n[bold cyan]▶ {title}[/]" + (f"\n  {text}" if text else ""))
 
     say("The admin sets up the store", f"{root / 'home'} — only the service will read its keys")
-    core = App(load_settings(env))
+    core = App(load_settings(env).model_copy(update={"user": "admin"}))
     create_key_file(core)
     grant_initial_admin(core)
     trained = date.today().isoformat()

@@ -38,6 +38,10 @@ _parsed: dict[str, PolicySet] = {}
 _lock = threading.Lock()
 
 
+class NoPolicyPublishedError(ConfigError):
+    """The store has no published policy (a store upgraded from before the policy store)."""
+
+
 @dataclass(frozen=True)
 class PublishedPolicy:
     version: int
@@ -92,7 +96,9 @@ def policy_in_force(engine: Engine) -> PolicySet:
             .limit(1)
         ).first()
         if row is None:
-            raise ConfigError("no policy is published in this store: run 'qgov init' (it publishes the built-in one)")
+            raise NoPolicyPublishedError(
+                "no policy is published in this store: run 'qgov init' (it publishes the built-in one)"
+            )
         with _lock:
             cached = _parsed.get(row.sha256)
         if cached is not None:
@@ -200,8 +206,8 @@ def what_if_policies(settings: Settings, directory: Path | None = None) -> tuple
     """The policy a what-if evaluation uses, and where it came from.
 
     ``--policy DIR`` (or ``QGOV_POLICY_DIR``) over the built-in bundles when given; else the
-    store's policy in force; else, with no store yet, the built-in bundles. Nothing evaluated
-    with it is recorded."""
+    store's policy in force; else, with no store or nothing published yet, the built-in
+    bundles. Nothing evaluated with it is recorded."""
     directory = directory or settings.policy_dir
     if directory is not None:
         return load_policies(directory), f"directory {directory} (what-if only)"
@@ -209,12 +215,22 @@ def what_if_policies(settings: Settings, directory: Path | None = None) -> tuple
         return load_policies(), "built-in bundles (no store yet)"
     core = App(settings)
     try:
-        return policy_in_force(core.engine), "the store's policy in force"
+        return in_force_or_builtin(core.engine)
     finally:
         core.close()
 
 
+def in_force_or_builtin(engine: Engine) -> tuple[PolicySet, str]:
+    """For what-if only: the policy in force, or the built-in one while nothing is published."""
+    try:
+        return policy_in_force(engine), "the store's policy in force"
+    except NoPolicyPublishedError:
+        return load_policies(), "built-in bundles (nothing published yet)"
+
+
 __all__ = [
+    "NoPolicyPublishedError",
+    "in_force_or_builtin",
     "PublishedPolicy",
     "list_policies",
     "policy_in_force",

@@ -153,13 +153,11 @@ role_assignments = Table(
     Column("granted_by", String(256), nullable=False),
 )
 
-# The people who act and who request data: the facts access rules need. ``os_account`` is
-# the operating-system account the embedded command line maps to this person.
+# The people who act and who request data: the facts access rules need.
 people = Table(
     "people",
     metadata,
     Column("name", String(256), primary_key=True),
-    Column("os_account", String(256), nullable=True, unique=True),
     Column("citizenships", JSON, nullable=False),
     Column("us_permanent_resident", Boolean, nullable=False),
     Column("permanent_residence", String(2), nullable=True),
@@ -338,6 +336,17 @@ local_accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The operating-system account the embedded command line maps to a person (one each way);
+# a person needs no registered facts to be mapped (the first admin at qgov init).
+os_accounts = Table(
+    "os_accounts",
+    metadata,
+    Column("account", String(256), primary_key=True),
+    Column("person", String(256), nullable=False, unique=True),
+    Column("mapped_at", DateTime(timezone=True), nullable=False),
+    Column("mapped_by", String(256), nullable=False),
+)
+
 # Published policy sets (governance.policy_store): the one with the highest version is in
 # force for every recorded decision; ``files`` holds the YAML texts it was published from.
 policy_bundles = Table(
@@ -357,6 +366,7 @@ __all__ = [
     "ROLES",
     "api_tokens",
     "local_accounts",
+    "os_accounts",
     "policy_bundles",
     "deletion_certificates",
     "legal_holds",

@@ -90,9 +90,9 @@ def screening_load(
 ) -> None:
     """Officer: load a list as a new version, then re-screen everyone (a Prefect flow)."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import embedded_settings
 
-    settings = load_settings()
+    settings = embedded_settings()
     configure_prefect(settings.home)
     from flows.screening import screening_refresh_flow
 

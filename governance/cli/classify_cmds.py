@@ -53,9 +53,9 @@ def declassify_command(artifact: str, reason: Reason, as_json: JsonFlag = False)
 def reclassify_command(as_json: JsonFlag = False) -> None:
     """Re-evaluate every artifact under the current policy (a Prefect flow); prints the diff."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import embedded_settings
 
-    settings = load_settings()
+    settings = embedded_settings()
     configure_prefect(settings.home)
     from flows.reclassify import reclassify_flow
 

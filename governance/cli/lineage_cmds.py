@@ -110,9 +110,9 @@ def record_command(
 ) -> None:
     """Ingest the outputs of an analysis and record that they were derived from the inputs."""
     from flows.runtime import configure_prefect
-    from governance.config import load_settings
+    from governance.cli._context import embedded_settings
 
-    settings = load_settings()
+    settings = embedded_settings()
     configure_prefect(settings.home)  # before Prefect is imported: its log level is read once
     from flows.lineage import record
 

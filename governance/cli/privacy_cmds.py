@@ -260,9 +260,9 @@ def releases_classify(
 def releases_run(as_json: JsonFlag = False) -> None:
     """Run every approved release in the queue (a Prefect flow)."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import embedded_settings
 
-    settings = load_settings()
+    settings = embedded_settings()
     configure_prefect(settings.home)
     from flows.privacy import release_queue_flow
 

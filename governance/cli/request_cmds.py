@@ -24,6 +24,10 @@ def person_add(
     us_permanent_resident: Annotated[bool, typer.Option("--us-permanent-resident", help="Green-card holder.")] = False,
     training: Annotated[str | None, typer.Option("--training-completed-on", help="YYYY-MM-DD.")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="Role (repeatable).")] = None,
+    os_account: Annotated[
+        str | None,
+        typer.Option("--os-account", help="The operating-system account this person runs qgov as (embedded mode)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: register or update a person with the facts access decisions need."""
@@ -38,9 +42,9 @@ def person_add(
         affiliation,
         training_date(training),
     )
-    register_person(open_app(), person, role or ["researcher"])
+    register_person(open_app(), person, role or ["researcher"], os_account)
     if as_json:
-        print_json(person.as_requester() | {"roles": role or ["researcher"]})
+        print_json(person.as_requester() | {"roles": role or ["researcher"], "os_account": os_account})
         return
     console.print(f"registered {name}")
 
@@ -116,9 +120,9 @@ def revoke_command(grant: str, reason: Annotated[str, typer.Option(help="Why.")]
 def sweep_command(as_json: JsonFlag = False) -> None:
     """Record the expiry of every grant that has run out (a Prefect flow)."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import embedded_settings
 
-    settings = load_settings()
+    settings = embedded_settings()
     configure_prefect(settings.home)
     from flows.grants import expiry_sweep_flow
 

@@ -98,10 +98,10 @@ def retention_sweep(
 ) -> None:
     """Act on every artifact whose retention has ended (a Prefect flow); a dry run unless --yes."""
     from flows.runtime import configure_prefect, flow_settings
-    from governance.config import load_settings
+    from governance.cli._context import embedded_settings
     from qgov.canonical import parse_iso
 
-    settings = load_settings()
+    settings = embedded_settings()
     when = parse_iso(at, "--at") if at else None
     configure_prefect(settings.home)
     from flows.retention import retention_sweep_flow

@@ -73,7 +73,6 @@ def served(issuer: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     tmp: Path = tmp_path_factory.mktemp("oidc")
     env = {
         "QGOV_HOME": str(tmp / "home"),
-        "QGOV_USER": "alice",
         "QGOV_OIDC_ISSUER": issuer,
         "QGOV_OIDC_AUDIENCE": CLIENT,
     }

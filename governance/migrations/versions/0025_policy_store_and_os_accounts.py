@@ -30,14 +30,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("version", name=op.f("pk_policy_bundles")),
     )
     op.create_index(op.f("ix_policy_bundles_sha256"), "policy_bundles", ["sha256"], unique=False)
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("os_account", sa.String(length=256), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_people_os_account"), ["os_account"])
+    op.create_table(
+        "os_accounts",
+        sa.Column("account", sa.String(length=256), nullable=False),
+        sa.Column("person", sa.String(length=256), nullable=False),
+        sa.Column("mapped_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("mapped_by", sa.String(length=256), nullable=False),
+        sa.PrimaryKeyConstraint("account", name=op.f("pk_os_accounts")),
+        sa.UniqueConstraint("person", name=op.f("uq_os_accounts_person")),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_people_os_account"), type_="unique")
-        batch_op.drop_column("os_account")
+    op.drop_table("os_accounts")
     op.drop_index(op.f("ix_policy_bundles_sha256"), table_name="policy_bundles")
     op.drop_table("policy_bundles")
