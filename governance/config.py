@@ -16,6 +16,7 @@
 | QGOV_OIDC_ISSUER    | unset                                | OpenID Connect issuer whose ID tokens count |
 | QGOV_OIDC_AUDIENCE  | unset                                | client id the tokens are issued to |
 | QGOV_OIDC_USERNAME_CLAIM | preferred_username              | the claim naming the registered person    |
+| QGOV_OIDC_CLIENT_SECRET | unset                             | client secret for browser sign-in (PKCE only if unset) |
 | QGOV_WITNESS_DIR    | $QGOV_HOME/witness                   | the checkpoint witness (append-only, 0700) |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables). No
@@ -48,6 +49,7 @@ SETTINGS_VARIABLES = (
     "QGOV_OIDC_ISSUER",
     "QGOV_OIDC_AUDIENCE",
     "QGOV_OIDC_USERNAME_CLAIM",
+    "QGOV_OIDC_CLIENT_SECRET",
     "QGOV_WITNESS_DIR",
 )
 
@@ -75,6 +77,7 @@ class Settings(BaseModel):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_username_claim: str = "preferred_username"
+    oidc_client_secret: SecretStr | None = None
     witness_dir: Path
 
     @property
@@ -143,6 +146,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_issuer=issuer,
         oidc_audience=audience,
         oidc_username_claim=env.get("QGOV_OIDC_USERNAME_CLAIM") or "preferred_username",
+        oidc_client_secret=SecretStr(env["QGOV_OIDC_CLIENT_SECRET"]) if env.get("QGOV_OIDC_CLIENT_SECRET") else None,
         witness_dir=Path(env.get("QGOV_WITNESS_DIR") or home / "witness").expanduser(),
     )
 
