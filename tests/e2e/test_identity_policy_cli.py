@@ -90,6 +90,7 @@ def test_acting_as_another_is_recorded_with_the_admin(cli, lab: dict[str, str]) 
     # both name the admin who typed them, as a pseudonymous actor reference
     admin_ref = requested["payload"]["acting_admin"]
     assert denied["payload"]["acting_admin"] == admin_ref and len(admin_ref) == 64
+    assert requested["acting_admin"] == denied["acting_admin"] == "alice"
     # a person nobody registered cannot be acted as
     ghost = cli("access", "queue", "--json", acting_as="ghost")
     _refused(ghost, "'ghost' is not a registered person")
