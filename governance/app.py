@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine
 
 from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended, sqlite_path
+from governance.os_account import resolve_embedded_user
+from governance.policy_reader import policy_in_force
 from lineage.note import NoteSigner
 from policies.bundle import PolicySet
 from qgov.errors import ConfigError
@@ -76,8 +78,6 @@ class App:
     def policies(self) -> PolicySet:
         """The policy set in force: the one an admin published into the store (never a
         caller's directory; see :mod:`governance.policy_store`)."""
-        from governance.policy_store import policy_in_force
-
         return policy_in_force(self.engine)
 
     @property
@@ -89,9 +89,7 @@ class App:
 
     @cached_property
     def _embedded_user(self) -> str:
-        from governance.os_identity import resolve_embedded_user
-
-        return resolve_embedded_user(self)
+        return resolve_embedded_user(self.engine, self.settings.acting_as)
 
     def acting_for(self, person: str) -> App:
         """The same store, keys and policies, acting for another (authenticated) person.

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from governance.catalog import roles_of
+from governance import tables as t
 from qgov.errors import AccessDenied, InputError
 
 RESEARCHER = "researcher"
@@ -85,6 +85,13 @@ CAPABILITIES: dict[str, Capability] = {
 }
 
 
+def roles_of(conn: Connection, person: str) -> set[str]:
+    """The roles ``person`` holds now (this module imports only the tables: every service and
+    the identity code below them may use it)."""
+    rows = conn.execute(select(t.role_assignments.c.role).where(t.role_assignments.c.person == person))
+    return {r.role for r in rows}
+
+
 def capability(action: str) -> Capability:
     try:
         return CAPABILITIES[action]
@@ -132,5 +139,6 @@ __all__ = [
     "authorize",
     "can",
     "capability",
+    "roles_of",
     "table_rows",
 ]

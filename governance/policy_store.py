@@ -14,7 +14,6 @@ content, and parsed sets are cached by it (parsing is ~100 ms, the lookup a prim
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,20 +25,14 @@ from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
 from governance.config import Settings
-from governance.db import snapshot, sqlite_path, transaction
+from governance.db import sqlite_path, transaction
+from governance.policy_reader import NoPolicyPublishedError, parse_published, policy_in_force, remember
 from lineage import EventLog, NewEvent
 from policies.bundle import PolicySet, load_policies, load_policy_files, policy_files
-from qgov.errors import ConfigError, NotFoundError, PolicyError
+from qgov.errors import NotFoundError, PolicyError
 
 # The jurisdiction whose access rules every recorded decision needs (governance.access).
 REQUIRED_JURISDICTION = "US-EAR"
-_CACHE_SIZE = 8
-_parsed: dict[str, PolicySet] = {}
-_lock = threading.Lock()
-
-
-class NoPolicyPublishedError(ConfigError):
-    """The store has no published policy (a store upgraded from before the policy store)."""
 
 
 @dataclass(frozen=True)
@@ -64,49 +57,6 @@ class PublishedPolicy:
             "policy_versions": self.bundles,
             "in_force": self.in_force,
         }
-
-
-def _parse(sha256: str, files: dict[str, str], version: int) -> PolicySet:
-    with _lock:
-        cached = _parsed.get(sha256)
-    if cached is not None:
-        return cached
-    policies = load_policy_files(files, {k: f"published policy v{version}: {k}" for k in files})
-    if policies.digest != sha256:
-        # The row was edited after publication (or by hand): refuse rather than decide on it.
-        raise PolicyError(
-            f"published policy v{version}: content hash {policies.digest[:16]}… does not match "
-            f"the recorded {sha256[:16]}…; publish the policy again"
-        )
-    with _lock:
-        if len(_parsed) >= _CACHE_SIZE:
-            _parsed.pop(next(iter(_parsed)))
-        _parsed[sha256] = policies
-    return policies
-
-
-def policy_in_force(engine: Engine) -> PolicySet:
-    """The published set with the highest version (what every recorded decision uses).
-
-    Read on a snapshot: callers are often inside a writing transaction of their own."""
-    with snapshot(engine) as conn:
-        row = conn.execute(
-            select(t.policy_bundles.c.version, t.policy_bundles.c.sha256)
-            .order_by(t.policy_bundles.c.version.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            raise NoPolicyPublishedError(
-                "no policy is published in this store: run 'qgov init' (it publishes the built-in one)"
-            )
-        with _lock:
-            cached = _parsed.get(row.sha256)
-        if cached is not None:
-            return cached
-        files = conn.execute(
-            select(t.policy_bundles.c.files).where(t.policy_bundles.c.version == row.version)
-        ).scalar_one()
-    return _parse(row.sha256, dict(files), int(row.version))
 
 
 def _validate(policies: PolicySet, source: str) -> None:
@@ -134,8 +84,7 @@ def _insert(conn: Connection, files: dict[str, str], policies: PolicySet, by: st
             occurred_at=now,
         )
     )
-    with _lock:
-        _parsed.setdefault(policies.digest, policies)
+    remember(policies)
     return PublishedPolicy(version, policies.digest, by, now, note, tuple(sorted(files)), bundles, True)
 
 
@@ -173,7 +122,7 @@ def _from_row(row: Any, in_force: bool, with_files: bool = False) -> PublishedPo
     files = dict(row.files)
     bundles: dict[str, str] = {}
     if with_files:
-        policies = _parse(row.sha256, files, int(row.version))
+        policies = parse_published(row.sha256, files, int(row.version))
         bundles = {j: b.version for j, b in sorted(policies.bundles.items())}
     published_at = row.published_at if row.published_at.tzinfo else row.published_at.replace(tzinfo=UTC)
     return PublishedPolicy(
@@ -199,7 +148,7 @@ def published_policy(app: App, version: int | None = None) -> tuple[PublishedPol
     if row is None:
         raise NotFoundError(f"policy version {version}: not published (see 'qgov policy list')")
     record = _from_row(row, in_force=row.version == newest, with_files=True)
-    return record, _parse(row.sha256, dict(row.files), int(row.version))
+    return record, parse_published(row.sha256, dict(row.files), int(row.version))
 
 
 def what_if_policies(settings: Settings, directory: Path | None = None) -> tuple[PolicySet, str]:
@@ -229,11 +178,9 @@ def in_force_or_builtin(engine: Engine) -> tuple[PolicySet, str]:
 
 
 __all__ = [
-    "NoPolicyPublishedError",
     "in_force_or_builtin",
     "PublishedPolicy",
     "list_policies",
-    "policy_in_force",
     "publish_default_policy",
     "publish_policy",
     "published_policy",

@@ -25,6 +25,7 @@ from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
 from governance.consistency import check_classification
 from governance.db import transaction
+from governance.os_account import check_account_name, map_account
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request, decide
 from qgov.canonical import as_utc
@@ -58,7 +59,6 @@ class Person:
 def register_person(app: App, person: Person, roles: list[str], os_account: str | None = None) -> Person:
     """An admin registers a person with the facts access rules need, and their roles (and the
     operating-system account they run the embedded command line as, when given)."""
-    from governance.os_identity import check_account_name, map_account
 
     if os_account is not None:
         check_account_name(os_account)

@@ -125,7 +125,8 @@ def init(
     access yourself; an admin still needs a grant to read controlled content."""
     from governance.db import current_revision
     from governance.keys import create_key_file
-    from governance.os_identity import os_account, register_initial_admin
+    from governance.os_account import os_account
+    from governance.os_identity import register_initial_admin
     from governance.policy_store import publish_default_policy
     from governance.requests import Person, training_date
     from governance.signing import create_signing_key

@@ -57,7 +57,8 @@ def new_store(env: dict[str, str]) -> App:
     and acting for alice."""
     from governance.config import load_settings
     from governance.keys import create_key_file
-    from governance.os_identity import os_account, register_initial_admin
+    from governance.os_account import os_account
+    from governance.os_identity import register_initial_admin
     from governance.policy_store import publish_default_policy
 
     core = App(load_settings(env).model_copy(update={"user": "alice"}))

@@ -151,7 +151,6 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("oidc", "authenticate_jwt"): "authentication itself",
     ("oidc", "verify_id_token"): "authentication itself",
     ("oidc", "person_of"): "authentication itself",
-    ("os_identity", "resolve_embedded_user"): "authentication itself; checks person.act_as for --as",
     ("os_identity", "register_initial_admin"): "only on a store with no role at all (qgov init)",
     ("policy_store", "publish_default_policy"): "qgov init, only while nothing is published",
     ("privacy", "privacy_policy"): "reads the policy bundle",

@@ -8,8 +8,8 @@ import pytest
 
 from governance.app import App
 from governance.config import load_settings
-from governance.identity import AuthenticationError
-from governance.os_identity import os_account, register_initial_admin
+from governance.os_account import os_account
+from governance.os_identity import register_initial_admin
 from governance.requests import Person, register_person
 from qgov.errors import AccessDenied, InputError, NotFoundError
 
@@ -27,7 +27,7 @@ def _person(name: str) -> Person:
 def test_an_unmapped_account_acts_for_nobody(app: App, env: dict[str, str]) -> None:
     embedded = _embedded({**env, "QGOV_USER": "alice"})  # the variable names nobody
     try:
-        with pytest.raises(AuthenticationError, match=f"account '{os_account()}' is not mapped to a registered person"):
+        with pytest.raises(AccessDenied, match=f"account '{os_account()}' is not mapped to a registered person"):
             _ = embedded.user
     finally:
         embedded.close()
