@@ -27,6 +27,7 @@ from governance.consistency import check_classification
 from governance.db import transaction
 from governance.ids import resolve
 from governance.jurisdictions import as_one_decision, decide_artifact
+from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
 from governance.screening_clearance import clear_for_review, without_cleared
 from lineage import EventLog, NewEvent
@@ -59,8 +60,12 @@ class Person:
         }
 
 
-def register_person(app: App, person: Person, roles: list[str]) -> Person:
-    """An admin registers a person with the facts access rules need, and their roles."""
+def register_person(app: App, person: Person, roles: list[str], os_account: str | None = None) -> Person:
+    """An admin registers a person with the facts access rules need, and their roles (and the
+    operating-system account they run the embedded command line as, when given)."""
+
+    if os_account is not None:
+        check_account_name(os_account)
     check_request({"requester": person.as_requester(), "item": {}, "destination": "US"}, "person")
     for role in roles:
         if role not in t.ROLES:
@@ -86,14 +91,11 @@ def register_person(app: App, person: Person, roles: list[str]) -> Person:
                     )
                 )
         log = EventLog(conn)
-        log.append(
-            NewEvent(
-                "person.registered",
-                app.user,
-                [],
-                {"person_ref": log.actor_ref(person.name), "roles": roles, "updated": bool(exists)},
-            )
-        )
+        payload = {"person_ref": log.actor_ref(person.name), "roles": roles, "updated": bool(exists)}
+        if os_account is not None:
+            map_account(conn, person.name, os_account, app.user)
+            payload["os_account_ref"] = log.personal_ref(person.name, os_account)
+        log.append(NewEvent("person.registered", app.user, [], payload))
     return person
 
 

@@ -136,6 +136,13 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         "release.decide",
         lambda a: _req("releases", "review_classification")(a, NOPE, "EAR99", "ok"),
     ),
+    ("policy_store", "publish_policy"): (
+        "policy.publish",
+        # a directory with no YAML: the built-in policy, already in force (publishes nothing new)
+        lambda a: _req("policy_store", "publish_policy")(a, Path(__file__).resolve().parents[1] / "data" / "merkle"),
+    ),
+    ("policy_store", "list_policies"): ("catalog.read", lambda a: _req("policy_store", "list_policies")(a)),
+    ("policy_store", "published_policy"): ("catalog.read", lambda a: _req("policy_store", "published_policy")(a)),
     ("releases", "reconcile"): (
         "budget.reconcile",
         lambda a: _req("releases", "reconcile")(a, "nope", NOPE, "refund", "x"),
@@ -245,6 +252,10 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("keys", "fence_pending_keys"): "inside an ingest's committing transaction",
     ("keys", "readable_key"): "inside reads that checked their grant",
     ("oidc", "authenticate_jwt"): "authentication itself",
+    ("oidc", "verify_id_token"): "authentication itself",
+    ("oidc", "person_of"): "authentication itself",
+    ("os_identity", "register_initial_admin"): "only on a store with no role at all (qgov init)",
+    ("policy_store", "publish_default_policy"): "qgov init, only while nothing is published",
     ("privacy", "privacy_policy"): "reads the policy bundle",
     ("privacy", "set_profile"): "the dataset's owner, or budget.set; an officer to give budget back",
     ("provenance", "dataset_for_record"): "a step of lineage record, under lineage.record",
