@@ -30,7 +30,6 @@ def test_the_python_api_page_runs_as_written(tmp_path: Path, prefect_api: str) -
     env = {
         **os.environ,
         "QGOV_HOME": str(tmp_path / "home"),
-        "QGOV_USER": "alice",
         "PREFECT_API_URL": prefect_api,
         "PYTHONPATH": str(ROOT),
     }
