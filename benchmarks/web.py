@@ -210,7 +210,7 @@ def main() -> None:
         scratch = Path(scratch_dir)
         home = scratch / "home"
         home.mkdir(mode=0o700)
-        core = App(load_settings({"QGOV_HOME": str(home), "QGOV_USER": "alice"}))
+        core = App(load_settings({"QGOV_HOME": str(home)}).model_copy(update={"user": "alice"}))
         create_key_file(core)
         grant_initial_admin(core)
         note(f"queueing {args.pending} requests")

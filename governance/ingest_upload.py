@@ -19,7 +19,8 @@ from typing import IO, Any
 
 from governance.app import App
 from governance.catalog import authorize, get_dataset
-from governance.ingest import BatchResult, finish_run, ingest_batch, plan_ingest, record_dvc_lineage
+from governance.ingest import BatchResult, finish_run, ingest_batch, plan_ingest
+from governance.ingest_dvc import record_dvc_lineage
 from qgov.errors import InputError
 from qgov.private_files import private_umask
 

@@ -3,7 +3,8 @@
     import qgov
 
     qg = qgov.Client()                      # QGOV_URL + QGOV_TOKEN: the server; else the local store
-    qg = qgov.Client.embedded("~/lab/.qgov", user="li.wei")   # a local store, explicitly
+    qg = qgov.Client.embedded("~/lab/.qgov")                  # a local store, as its OS account's person
+    qg = qgov.Client.embedded("~/lab/.qgov", user="li.wei")   # an admin acting as li.wei (recorded)
     for ds in qg.datasets(): print(ds["name"], ds["artifacts"])
     asked = qg.request_access([artifact_id], purpose="T1 benchmark")
     qg.fetch(artifact_id, "t1.csv")
@@ -40,8 +41,9 @@ class Client:
 
     def __init__(self, url: str | None = None, token: str | None = None) -> None:
         """With neither argument, read the environment as the command line does (``QGOV_URL``
-        and ``QGOV_TOKEN`` for a server; otherwise ``QGOV_HOME``, ``QGOV_USER``, … for the
-        local store). With both, connect to that server."""
+        and ``QGOV_TOKEN`` for a server; otherwise ``QGOV_HOME``, … for the local store, acting
+        as the person mapped to this process's operating-system account). With both, connect
+        to that server."""
         if url is None and token is None:
             self._backend: Backend = settings_client(load_settings())
         elif url and token:
@@ -52,16 +54,24 @@ class Client:
 
     @classmethod
     def embedded(cls, home: str | Path, user: str | None = None) -> Client:
-        """The store under ``home`` (created by ``qgov init``), acting as ``user`` (default:
-        ``QGOV_USER`` or the operating-system account). ``QGOV_URL`` is ignored."""
+        """The store under ``home`` (created by ``qgov init``), acting as the person an admin
+        mapped to this process's operating-system account. With ``user``, that person must be
+        an admin and acts as ``user``, like ``qgov --as``: every event it writes records the
+        admin beside ``user`` (ADR 0026). ``QGOV_URL`` is ignored."""
         env = {k: v for k, v in os.environ.items() if k not in ("QGOV_URL", "QGOV_TOKEN")}
         env["QGOV_HOME"] = str(Path(home).expanduser())
-        if user is not None:
-            env["QGOV_USER"] = user
         from governance.app import App
 
+        settings = load_settings(env).model_copy(update={"acting_as": user.strip() if user else None})
+        app = App(settings)
+        if user is not None:
+            try:
+                _ = app.user  # refuse a non-admin (or an unknown person) here, not at the first call
+            except BaseException:
+                app.close()
+                raise
         client = cls.__new__(cls)
-        client._backend = EmbeddedClient(App(load_settings(env)))
+        client._backend = EmbeddedClient(app)
         return client
 
     @property

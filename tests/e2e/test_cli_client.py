@@ -64,9 +64,11 @@ def test_a_researcher_requests_and_an_officer_approves_through_the_server(
         QGOV_POLICY_DIR="/nonexistent/weakened-rules",
     )
     assert other.returncode == 0 and json.loads(other.stdout)["outcome"] == "license_required", other.stderr
-    # QGOV_USER names the officer, but the token is li's: it has no effect
-    posing = _as(remote, "li", "access", "approve", doc["request"], "--licence", "x", QGOV_USER="olga")
-    assert posing.returncode != 0 and "user 'li' may not approve" in posing.stderr
+    # the token is li's: li may not approve, and a client of a server cannot act as another
+    posing = _as(remote, "li", "access", "approve", doc["request"], "--licence", "x")
+    assert posing.returncode == 3 and "user 'li' may not approve" in posing.stderr
+    posing = _as(remote, "li", "--as", "olga", "access", "approve", doc["request"], "--licence", "x")
+    assert posing.returncode == 2 and "--as olga: not available with QGOV_URL" in posing.stderr
     queue = _as(remote, "olga", "access", "queue", "--json")
     assert doc["request"] in [q["request"] for q in json.loads(queue.stdout)["queue"]]
     approved = _as(remote, "olga", "access", "approve", doc["request"], "--licence", "BIS D1", "--json")

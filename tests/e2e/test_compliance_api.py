@@ -20,7 +20,7 @@ from tests.e2e import server_support
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     tmp = tmp_path_factory.mktemp("site")
     with server_support.database(request.param, tmp) as db_url:
-        env = {"QGOV_HOME": str(tmp / "home"), "QGOV_DATABASE_URL": db_url, "QGOV_USER": "alice"}
+        env = {"QGOV_HOME": str(tmp / "home"), "QGOV_DATABASE_URL": db_url}
         core = server_support.new_store(env)
         ids = server_support.build_lab(core, tmp)
         ann = core.acting_for("ann")

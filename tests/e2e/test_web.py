@@ -39,7 +39,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             pytest.fail(f"{CHROMIUM} is missing: the browser tests must run in CI (scripts/chromium.sh installs it)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     tmp: Path = tmp_path_factory.mktemp("web")
-    env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
+    env = {"QGOV_HOME": str(tmp / "home")}
     core = server_support.new_store(env)
     ids = server_support.build_lab(core, tmp)
     register_person(core, Person("dana", ["US"], False, None, "US", "Lab B", server_support.TRAINED), ["data_manager"])

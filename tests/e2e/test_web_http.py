@@ -20,7 +20,7 @@ from tests.e2e import server_support
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp: Path = tmp_path_factory.mktemp("webhttp")
-    env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
+    env = {"QGOV_HOME": str(tmp / "home")}
     core = server_support.new_store(env)
     ids = server_support.build_lab(core, tmp)
     core.close()

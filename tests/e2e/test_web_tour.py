@@ -36,7 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             pytest.fail(f"{CHROMIUM} is missing: the browser tests must run in CI")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     tmp: Path = tmp_path_factory.mktemp("tour")
-    env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice", "TMPDIR": str(tmp / "uploads")}
+    env = {"QGOV_HOME": str(tmp / "home"), "TMPDIR": str(tmp / "uploads")}
     (tmp / "uploads").mkdir(mode=0o700)
     core = server_support.new_store(env)
     server_support.build_lab(core, tmp)  # the people; the tour makes its own dataset
