@@ -120,20 +120,14 @@ class EmbeddedOps(ClientOps):
         return {"person": person, "role": role, "revoked": revoke_role(self.app, person, role)}
 
     def datasets(self) -> list[dict[str, Any]]:
-        from governance.catalog import list_datasets
+        from governance.catalog_views import datasets_doc
 
-        return [ds.to_json(n, b) for ds, n, b in list_datasets(self.app)]
+        return datasets_doc(self.app)
 
     def dataset(self, name: str) -> dict[str, Any]:
-        from governance.catalog import find_dataset, list_artifacts, list_quarantine
-        from governance.disclosure import Disclosure
+        from governance.catalog_views import dataset_doc
 
-        ds = find_dataset(self.app, name)
-        arts = list_artifacts(self.app, name)
-        listed, quarantined = Disclosure(self.app).redact(
-            [[a.summary() for a in arts], list_quarantine(self.app, name)]
-        )
-        return ds.to_json(len(arts), sum(a.size for a in arts)) | {"artifact_list": listed, "quarantine": quarantined}
+        return dataset_doc(self.app, name)
 
     def update_dataset(self, name: str, changes: DatasetChanges) -> dict[str, Any]:
         from governance.dataset_edit import update_dataset
@@ -141,29 +135,14 @@ class EmbeddedOps(ClientOps):
         return update_dataset(self.app, name, changes).to_json()
 
     def artifacts(self, dataset: str | None = None) -> list[dict[str, Any]]:
-        from governance.catalog import list_artifacts
-        from governance.disclosure import Disclosure
+        from governance.catalog_views import artifacts_doc
 
-        rows = [
-            a.summary() | {"dataset": a.dataset, "classification": a.classification}
-            for a in list_artifacts(self.app, dataset)
-        ]
-        return list(Disclosure(self.app).redact(rows))
+        return artifacts_doc(self.app, dataset)
 
     def artifact(self, artifact: str) -> dict[str, Any]:
-        from governance.catalog import find_artifact
-        from governance.disclosure import Disclosure
+        from governance.catalog_views import artifact_doc
 
-        art = find_artifact(self.app, artifact)
-        doc = art.summary() | {
-            "dataset": art.dataset,
-            "classification": art.classification,
-            "controlled": art.controlled,
-            "classification_basis": art.classification_basis,
-            "format": art.format,
-            "source": art.source,
-        }
-        return dict(Disclosure(self.app).redact(doc))
+        return artifact_doc(self.app, artifact)
 
     def ingest(self, path: Path, dataset: str) -> dict[str, Any]:
         from flows.runtime import configure_prefect, flow_settings
@@ -178,9 +157,9 @@ class EmbeddedOps(ClientOps):
         return dataclasses.asdict(report)
 
     def classify(self, item: dict[str, Any], jurisdiction: str = "US-EAR") -> dict[str, Any]:
-        from policies.classify import check_item, classify
+        from governance.catalog_views import classify_doc
 
-        return classify(check_item(item, "item"), self.app.policies.get(jurisdiction)).to_json()
+        return classify_doc(self.app, item, jurisdiction)
 
     def trace(
         self, node: str, direction: str = "upstream", depth: int | None = None, as_of: datetime | None = None
@@ -206,14 +185,9 @@ class EmbeddedOps(ClientOps):
     def events(
         self, subject: str | None = None, where: EventFilter | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        from governance.audit import list_events
-        from governance.disclosure import Disclosure
+        from governance.catalog_views import events_doc
 
-        disclosure = Disclosure(self.app)
-        # a digest the user may not see is looked up as an unknown id: no answer confirms a guess
-        if not disclosure.may_look_up(subject):
-            return []
-        return list(disclosure.redact(list_events(self.app, subject, limit, where)))
+        return events_doc(self.app, subject, where, limit)
 
     def checkpoints(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         from governance.audit import list_checkpoints

@@ -63,7 +63,10 @@ def _ftm_entry(entity: dict[str, Any], where: str) -> ListEntry | None:
     details = {f"properties.{k}": _detail(v) for k, v in props.items() if k not in used}
     details |= {"properties.country": sorted(codes)} if codes else {}
     details |= {k: _detail(v) for k, v in entity.items() if k not in {"id", "schema", "properties", "caption"}}
-    first = lambda p: (_strings(props.get(p), where, p) or [""])[0]  # noqa: E731 - a local reader
+
+    def first(prop: str) -> str:
+        return (_strings(props.get(prop), where, prop) or [""])[0]
+
     return ListEntry(
         entry_id=entity_id.strip(),
         name=names[0],

@@ -50,6 +50,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version as package_version
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -378,7 +379,8 @@ class Matcher:
                 [max(s for _, s in sims[v]) * self._vweight[v] for v in hit_vids],
                 [len(self._postings[v]) for v in hit_vids],
             )
-            hit: npt.NDArray[np.float64] = np.bincount(ids, weights=gains, minlength=len(self._names))
+            # with weights, bincount returns float64 (numpy's stubs say integers)
+            hit = cast("npt.NDArray[np.float64]", np.bincount(ids, weights=gains, minlength=len(self._names)))
             # one pass over every name beats sorting the postings (np.unique) at 100,000 names
             keep = np.flatnonzero((hit > 0) & (hit >= self._needed))
             if len(keep) > _MAX_CANDIDATES:

@@ -93,16 +93,16 @@ class DatasetChangesIn(BaseModel):
 
 @router.get("/datasets", tags=["catalog"])
 def list_datasets(request: Request, who: Who, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    from governance.client import EmbeddedClient
+    from governance.catalog_views import datasets_doc
 
-    return _page(EmbeddedClient(_acting(request, who)).datasets(), limit, offset)
+    return _page(datasets_doc(_acting(request, who)), limit, offset)
 
 
 @router.get("/datasets/{name}", tags=["catalog"])
 def show_dataset(name: str, request: Request, who: Who) -> dict[str, Any]:
-    from governance.client import EmbeddedClient
+    from governance.catalog_views import dataset_doc
 
-    return EmbeddedClient(_acting(request, who)).dataset(name)
+    return dataset_doc(_acting(request, who), name)
 
 
 @router.patch("/datasets/{name}", tags=["catalog"])
@@ -119,24 +119,24 @@ def update_dataset(name: str, body: DatasetChangesIn, request: Request, who: Who
 def list_artifacts(
     request: Request, who: Who, dataset: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    from governance.client import EmbeddedClient
+    from governance.catalog_views import artifacts_doc
 
-    return _page(EmbeddedClient(_acting(request, who)).artifacts(dataset), limit, offset)
+    return _page(artifacts_doc(_acting(request, who), dataset), limit, offset)
 
 
 @router.get("/artifacts/{artifact_id}", tags=["catalog"])
 def show_artifact(artifact_id: str, request: Request, who: Who) -> dict[str, Any]:
-    from governance.client import EmbeddedClient
+    from governance.catalog_views import artifact_doc
 
-    return EmbeddedClient(_acting(request, who)).artifact(artifact_id)
+    return artifact_doc(_acting(request, who), artifact_id)
 
 
 @router.post("/classifications", tags=["catalog"])
 def classify(body: dict[str, Any], request: Request, who: Who, jurisdiction: str = "US-EAR") -> dict[str, Any]:
     """What-if: classify an ITEM document against the policy in force; nothing is recorded."""
-    from governance.client import EmbeddedClient
+    from governance.catalog_views import classify_doc
 
-    return EmbeddedClient(_acting(request, who)).classify(body, jurisdiction)
+    return classify_doc(_acting(request, who), body, jurisdiction)
 
 
 @router.get("/lineage/{node_id}", tags=["lineage"])
@@ -211,10 +211,10 @@ def events(
 ) -> dict[str, Any]:
     """Provenance events, oldest first, by type, actor, subject and time (``until`` exclusive)."""
     from governance.audit import EventFilter
-    from governance.client import EmbeddedClient
+    from governance.catalog_views import events_doc
 
     where = EventFilter(tuple(type or ()), actor, _when(since, "since"), _when(until, "until"))
-    found = EmbeddedClient(_acting(request, who)).events(subject, where, offset + limit + 1)
+    found = events_doc(_acting(request, who), subject, where, offset + limit + 1)
     items = found[offset : offset + limit]
     more = len(found) > offset + limit
     return {"items": items, "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
