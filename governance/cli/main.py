@@ -430,10 +430,11 @@ def ingest(
         check_dvc_pull(path)
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
+    from flows.session import flow_args
 
     with _ingest_progress() as sink, progress.watching(sink), flow_settings():
         report = ingest_flow(
-            settings,
+            *flow_args(settings),
             str(path),
             dataset,
             batch_files=batch_files,
