@@ -14,11 +14,14 @@ through :func:`open_client` work the same way against it, and every other comman
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from governance.app import App
-from governance.client import Client, settings_client
 from governance.config import Settings, load_settings
 from qgov.errors import ConfigError, NoStoreError
+
+if TYPE_CHECKING:  # imported when a command opens the store, not when the CLI is built
+    from governance.app import App
+    from governance.client import Client
 
 
 def require_store(settings: Settings) -> Settings:
@@ -40,11 +43,15 @@ def store_settings() -> Settings:
 
 def open_local_app(create: bool = False) -> App:
     """This machine's store; ``create`` only for the commands that make one (init, serve)."""
+    from governance.app import App
+
     settings = load_settings()
     return App(settings if create else require_store(settings))
 
 
 def open_app() -> App:
+    from governance.app import App
+
     settings = load_settings()
     if settings.server_url:
         raise ConfigError(
@@ -55,6 +62,8 @@ def open_app() -> App:
 
 
 def open_client() -> Client:
+    from governance.client import settings_client
+
     settings = load_settings()
     return settings_client(settings if settings.server_url else require_store(settings))
 
