@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
@@ -171,6 +169,8 @@ def load_document(path: Path, what: str) -> Any:
         raise InputError(f"{what} file {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{what} file {path}: cannot be read ({exc})") from None
+    import yaml
+
     try:
         return yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
@@ -450,6 +450,8 @@ def ingest(
 
 class _ingest_progress:  # noqa: N801 - used as a context manager like a function
     def __enter__(self) -> Any:
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
+
         self.bar = progress(
             TextColumn("[bold]ingest[/]"),
             BarColumn(),
@@ -601,6 +603,8 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
 @keys_app.command("rotate")
 def keys_rotate(as_json: JsonFlag = False) -> None:
     """Add a new key-encryption key and re-wrap every data key under it (no data is re-encrypted)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
     from governance.keys import rotate
 
     with progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn()) as bar:
