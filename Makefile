@@ -26,6 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict qgov storage lineage policies
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python benchmarks/classify.py

@@ -100,7 +100,7 @@ def build_store(env: dict[str, str], scratch: Path, size: int) -> dict[str, Any]
     from governance.keys import create_key_file
     from governance.requests import Person, register_person, request_access
 
-    core = App(load_settings(env))
+    core = App(load_settings(env).model_copy(update={"user": "admin"}))
     create_key_file(core)
     grant_initial_admin(core)
     folder = scratch / "data"
@@ -209,7 +209,6 @@ def measure(kind: str, pg_base: str | None, scratch: Path, size: int, small: int
     env = {
         "QGOV_HOME": str(scratch / "home"),
         "QGOV_DATABASE_URL": database_url(kind, pg_base, scratch),
-        "QGOV_USER": "admin",
     }
     note(f"{kind}: building the store ({size >> 20} MiB artifact)")
     store = build_store(env, scratch, size)

@@ -88,7 +88,7 @@ def bench_reclassify(m: int) -> dict:
 
     scratch = Path(tempfile.mkdtemp(prefix="qgov-bench-classify-"))
     try:
-        app = App(load_settings({"QGOV_HOME": str(scratch), "QGOV_USER": "bench"}))
+        app = App(load_settings({"QGOV_HOME": str(scratch)}).model_copy(update={"user": "bench"}))
         ds = register_dataset(
             app,
             DatasetSpec(

@@ -56,10 +56,10 @@ def main() -> None:
     parser.add_argument("--noise", type=int, default=100_000)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="qgov-consistency-"))
-    env = {"QGOV_HOME": str(home / "home"), "QGOV_USER": "alice"}
+    env = {"QGOV_HOME": str(home / "home")}
     if args.url:
         env["QGOV_DATABASE_URL"] = args.url
-    app = App(load_settings(env))
+    app = App(load_settings(env).model_copy(update={"user": "alice"}))
     create_key_file(app)
     grant_initial_admin(app)
     trained = (date.today() - timedelta(days=60)).isoformat()

@@ -229,7 +229,7 @@ def make_store(home: Path) -> Any:
     from governance.config import load_settings
     from governance.keys import create_key_file
 
-    settings = load_settings({"QGOV_HOME": str(home), "QGOV_USER": USER})
+    settings = load_settings({"QGOV_HOME": str(home)}).model_copy(update={"user": USER})
     app = App(settings)
     try:
         create_key_file(app)
@@ -422,7 +422,7 @@ def child_main(args: argparse.Namespace) -> None:
     from flows.runtime import configure_prefect
     from governance.config import load_settings
 
-    settings = load_settings({"QGOV_HOME": args.home, "QGOV_USER": USER})
+    settings = load_settings({"QGOV_HOME": args.home}).model_copy(update={"user": USER})
     configure_prefect(settings.home)
     import flows.ingest  # noqa: F401
 
@@ -447,13 +447,13 @@ def child_main(args: argparse.Namespace) -> None:
 # -- main: generate, run worker, RSS child and CLI, report ------------------------------
 def cli_env(scratch: Path, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QGOV_")}
-    env.update(QGOV_HOME=str(home), QGOV_USER=USER, PREFECT_HOME=str(scratch / "prefect-cli"))
+    env.update(QGOV_HOME=str(home), PREFECT_HOME=str(scratch / "prefect-cli"))
     return env
 
 
 def cli_store(qgov: list[str], scratch: Path, home: Path, timeout: float) -> dict[str, float]:
     env = cli_env(scratch, home)
-    init_s, _, _ = run([*qgov, "init", "--json"], env=env, timeout=timeout)
+    init_s, _, _ = run([*qgov, "init", "--name", USER, "--json"], env=env, timeout=timeout)
     register_s, _, _ = run([*qgov, "dataset", "register", DATASET, "--json"], env=env, timeout=timeout)
     return {"init_s": _r(init_s), "register_s": _r(register_s)}
 

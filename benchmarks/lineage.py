@@ -413,10 +413,10 @@ def bench_checkpoint_cost(app: App, seconds: float, preload: int = 2000) -> dict
 
 
 def _app(home: Path, url: str | None = None) -> App:
-    env = {"QGOV_HOME": str(home), "QGOV_USER": "bench"}
+    env = {"QGOV_HOME": str(home)}
     if url:
         env["QGOV_DATABASE_URL"] = url
-    return App(load_settings(env))
+    return App(load_settings(env).model_copy(update={"user": "bench"}))
 
 
 def checkpoint_cost(seconds: float, pg_url: str | None) -> dict[str, Any]:

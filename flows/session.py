@@ -38,13 +38,15 @@ def flow_args(settings: Settings) -> tuple[str, str]:
     home = str(settings.home)
     with _lock:
         _registered[home] = settings
-    return home, settings.user
+    return home, settings.user or app_for(settings).user  # embedded: the person this process acts for
 
 
 def settings_at(home: str | None, principal: str | None = None) -> Settings:
     """The settings of the store at ``home``: this process's caller's, or the environment's."""
     with _lock:
         settings = _registered.get(home) if home else None
+    if settings is not None and principal and settings.user is None and app_for(settings).user == principal:
+        return settings  # the caller's own (keeps ``qgov --as`` recording the admin)
     if settings is None:
         env = dict(os.environ)
         if home:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from governance.app import App
 from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
 from governance.jurisdictions import as_one_decision, decide_artifact
+from governance.policy_store import in_force_or_builtin
 from governance.screening import current_matcher, screening_warnings
 from policies.access import AccessDecision, check_request, decide
+from policies.bundle import load_policies
 from policies.classify import check_item, classify
 from policies.screening import ScreeningResult
 
@@ -68,10 +71,16 @@ def screen_requester(
     return inputs, records
 
 
-def check(app: App, request: Any, at: datetime, source: str = "request") -> tuple[AccessDecision, dict[str, Any]]:
-    """Decide a request as given (what-if); returns the decision and its evidence."""
+def check(
+    app: App, request: Any, at: datetime, source: str = "request", policy_dir: Path | None = None
+) -> tuple[AccessDecision, dict[str, Any]]:
+    """Decide a request as given (what-if); returns the decision and its evidence.
+
+    ``policy_dir`` (default ``QGOV_POLICY_DIR``) tries a directory over the built-in bundles
+    instead of the published policy: fine for a what-if, which records nothing."""
     request = check_request(request, source)
-    bundle = app.policies.get(JURISDICTION)
+    policy_dir = policy_dir or app.settings.policy_dir
+    bundle = (load_policies(policy_dir) if policy_dir else in_force_or_builtin(app.engine)[0]).get(JURISDICTION)
     item = request["item"]
     screening, records = screen_requester(app, request["requester"], at)
     _, list_check = screening_warnings(app, at)

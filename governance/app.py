@@ -11,8 +11,10 @@ from sqlalchemy import Connection, Engine
 
 from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended, sqlite_path
+from governance.os_account import resolve_embedded_user
+from governance.policy_reader import policy_in_force
 from lineage.note import NoteSigner
-from policies.bundle import PolicySet, load_policies
+from policies.bundle import PolicySet
 from qgov.errors import ConfigError
 from qgov.private_files import check_private
 from storage import BlobStore, TinkKeyset, open_backend
@@ -33,6 +35,11 @@ class App:
         engine = make_engine(self.settings)
         migrate(engine)  # automatic on first use; a no-op once at head
         on_events_appended(engine, self._checkpoint, self._witness)
+        if self.settings.user is None and self.settings.acting_as is not None:
+            # Acting as another (qgov --as): check it and mark the engine before the first
+            # transaction, so that every event of this process records the admin.
+            self.__dict__["engine"] = engine
+            _ = self._embedded_user
         return engine
 
     @cached_property
@@ -67,13 +74,22 @@ class App:
         backend = open_backend(self.settings.storage_url, **self.settings.storage_options)
         return BlobStore(backend, self.kek)
 
-    @cached_property
+    @property
     def policies(self) -> PolicySet:
-        return load_policies(self.settings.policy_dir)
+        """The policy set in force: the one an admin published into the store (never a
+        caller's directory; see :mod:`governance.policy_store`)."""
+        return policy_in_force(self.engine)
 
     @property
     def user(self) -> str:
-        return self.settings.user
+        """The person this App acts for (see :mod:`governance.os_identity` for embedded mode)."""
+        if self.settings.user is not None:
+            return self.settings.user
+        return self._embedded_user
+
+    @cached_property
+    def _embedded_user(self) -> str:
+        return resolve_embedded_user(self.engine, self.settings.acting_as)
 
     def acting_for(self, person: str) -> App:
         """The same store, keys and policies, acting for another (authenticated) person.
@@ -81,7 +97,7 @@ class App:
         The server builds one per request; the engine, key set, blob store and signer are
         shared, never rebuilt, and checkpointing stays with this instance."""
         other = App(self.settings.model_copy(update={"user": person}))
-        for name in ("engine", "kek", "blobs", "policies", "signer"):
+        for name in ("engine", "kek", "blobs", "signer"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

@@ -363,9 +363,14 @@ def iter_events(app: App, subject: str | None = None, where: EventFilter | None 
 
 
 def _event_dicts(log: EventLog, events: Sequence[StoredEvent]) -> Iterator[dict[str, Any]]:
-    names = log.actor_names(sorted({e.body.actor_ref for e in events}))
+    refs = {e.body.actor_ref for e in events}
+    # qgov --as: the admin who acted for the actor (governance.os_identity)
+    refs |= {str(e.body.payload["acting_admin"]) for e in events if "acting_admin" in e.body.payload}
+    names = log.actor_names(sorted(refs))
     for e in events:
-        yield {
+        admin = e.body.payload.get("acting_admin")
+        acting = {"acting_admin": names.get(str(admin), "[unknown]")} if admin is not None else {}
+        yield acting | {
             "seq": e.body.seq,
             "event_id": e.body.event_id,
             "type": e.body.type,

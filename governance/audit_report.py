@@ -33,6 +33,8 @@ from qgov.errors import IntegrityError
 REPORT_SCHEMA = "qgov.audit-report/v1"
 ACCESS_TYPES = ("access.", "artifact.fetched", "release.", "grant.")
 RETENTION_TYPES = ("retention.", "hold.", "artifact.deleted", "deletion.", "person.erased")
+# officers' changes to what the lineage says: declassifications, overrides, retracted derivations
+CHANGE_TYPES = ("classification.declassified", "classification.overridden", "lineage.retracted")
 _SUMMARY_KEYS = ("outcome", "request", "grant", "licence", "purpose", "reason", "expires_at", "epsilon", "path")
 _CHUNK = 2000
 
@@ -49,7 +51,9 @@ def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, 
         touching = _events_touching(conn, log, ids)
         access = [e for e in touching if e.body.type.startswith(ACCESS_TYPES)]
         retention = [e for e in touching if e.body.type.startswith(RETENTION_TYPES)]
-        names = log.actor_names(sorted({e.body.actor_ref for e in [*access, *retention]}))
+        retention = _with_hold_releases(conn, log, retention)
+        changes = [e for e in touching if e.body.type in CHANGE_TYPES]
+        names = log.actor_names(sorted({e.body.actor_ref for e in [*access, *retention, *changes]}))
         merkle = MerkleStore(conn)
         proofs = [
             (
@@ -62,7 +66,7 @@ def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, 
                     checkpoint.note,
                 ),
             )
-            for e in [*access, *retention]
+            for e in [*access, *retention, *changes]
         ]
         classifications = _classifications(conn, trace["nodes"], trace["as_of"])
     verifiers = trusted_verifiers(app, keys)
@@ -81,6 +85,8 @@ def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, 
         "classifications": classifications,
         "access": [_event_row(e, names) for e in access],
         "retention": [_event_row(e, names) for e in retention],
+        "changes": [_event_row(e, names) for e in changes],
+        "keep_until": _keep_until(app, [n for n in trace["nodes"] if n["type"] == "artifact"]),
         "integrity": {
             "chain_ok": log_report.chain.ok,
             "checkpoint_ok": log_report.checkpoints.ok,
@@ -100,6 +106,38 @@ def build_report(app: App, node_id: str, keys: Sequence[str] = ()) -> dict[str, 
             "public_key": app.signer.verifier_key(),
         },
     }
+
+
+def _with_hold_releases(conn: Connection, log: EventLog, retention: list[StoredEvent]) -> list[StoredEvent]:
+    """A hold's release names only the hold: follow each hold placed on the lineage to it."""
+    holds = sorted({str(e.body.payload["hold"]) for e in retention if e.body.type == "hold.placed"})
+    seen = {e.body.seq for e in retention}
+    released = [e for e in _events_touching(conn, log, holds) if e.body.type == "hold.released"]
+    return sorted([*retention, *(e for e in released if e.body.seq not in seen)], key=lambda e: e.body.seq)
+
+
+def _keep_until(app: App, artifacts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each artifact's keep-until date, end action and the holds keeping it (deleted ones: none)."""
+    from governance.catalog import ArtifactDeletedError
+    from governance.retention import retention_of
+
+    out = []
+    for node in artifacts:
+        try:
+            kept = retention_of(app, node["id"])
+        except ArtifactDeletedError:
+            continue  # deleted: its tombstone and certificate are in the retention events
+        out.append(
+            {
+                "artifact": node["id"],
+                "name": node["name"],
+                "keep_until": kept["keep_until"],
+                "action": kept["action"],
+                "schedule": kept["schedule"],
+                "holds": [h["hold"] for h in kept["holds"]],
+            }
+        )
+    return sorted(out, key=lambda k: (str(k["name"]), k["artifact"]))
 
 
 def _events_touching(conn: Connection, log: EventLog, ids: Sequence[str]) -> list[StoredEvent]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from governance.catalog import roles_of
+from governance import tables as t
 from qgov.errors import AccessDenied, InputError
 
 RESEARCHER = "researcher"
@@ -57,6 +57,7 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("access.decide", "approve or deny access requests", OFFICER),
         _cap("access.revoke", "revoke grants", OFFICER),
         _cap("screening.load", "load screening lists", OFFICER),
+        _cap("screening.clear", "clear screening matches as false positives", OFFICER),
         _cap("classification.override", "override or declassify classifications", OFFICER),
         _cap("classification.reclassify", "reclassify the catalog", OFFICER, ADMIN),
         # privacy
@@ -81,6 +82,7 @@ CAPABILITIES: dict[str, Capability] = {
         # administration
         _cap("person.register", "register people", ADMIN),
         _cap("person.read", "read other people's registered facts", ADMIN, OFFICER, AUDITOR),
+        _cap("person.act_as", "act as another person (qgov --as)", ADMIN),
         _cap("role.manage", "grant or revoke roles", ADMIN),
         _cap("token.create", "issue access tokens", ADMIN),
         _cap("token.revoke", "revoke other people's access tokens", ADMIN),
@@ -89,6 +91,13 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("policy.publish", "publish policy bundles", ADMIN),
     )
 }
+
+
+def roles_of(conn: Connection, person: str) -> set[str]:
+    """The roles ``person`` holds now (this module imports only the tables: every service and
+    the identity code below them may use it)."""
+    rows = conn.execute(select(t.role_assignments.c.role).where(t.role_assignments.c.person == person))
+    return {r.role for r in rows}
 
 
 def capability(action: str) -> Capability:
@@ -138,5 +147,6 @@ __all__ = [
     "authorize",
     "can",
     "capability",
+    "roles_of",
     "table_rows",
 ]

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, func, insert, select
 
 from governance import tables as t
 from governance.app import App
+from governance.capabilities import authorize as check
+from governance.capabilities import roles_of
 from governance.db import transaction
 from governance.keys import readable_key
 from governance.validation import build_expectations
@@ -181,6 +183,24 @@ class Artifact:
         }
 
 
+def parse_subject(subject_type: str, params: list[str], field: str) -> dict[str, Any]:
+    """A subject from its type and ``KEY=VALUE`` parameters (numbers become numbers)."""
+    subject: dict[str, Any] = {"type": subject_type}
+    for param in params:
+        key, sep, raw = param.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{field} {param!r}: expected KEY=VALUE, e.g. physical_qubits=120")
+        value: Any = raw
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                continue
+        subject[key.strip()] = value
+    return subject
+
+
 def artifact_id(dataset_id: str, path: str, sha256: str) -> str:
     """Deterministic id: the same file content at the same path of a dataset is one artifact."""
     return str(uuid.uuid5(_NAMESPACE, f"{dataset_id}\x00{path}\x00{sha256}"))
@@ -188,15 +208,8 @@ def artifact_id(dataset_id: str, path: str, sha256: str) -> str:
 
 # -- roles --------------------------------------------------------------------
 def authorize(conn: Connection, person: str, action: str) -> None:
-    """The capability table's check (:mod:`governance.capabilities` imports this module)."""
-    from governance.capabilities import authorize as check
-
+    """The capability table's check."""
     check(conn, person, action)
-
-
-def roles_of(conn: Connection, person: str) -> set[str]:
-    rows = conn.execute(select(t.role_assignments.c.role).where(t.role_assignments.c.person == person))
-    return {r.role for r in rows}
 
 
 def require_role(conn: Connection, person: str, role: str, action: str) -> None:
@@ -206,7 +219,11 @@ def require_role(conn: Connection, person: str, role: str, action: str) -> None:
 
 
 def grant_initial_admin(app: App) -> bool:
-    """On a fresh store the person running ``qgov init`` becomes its admin."""
+    """On a fresh store the person running ``qgov init`` becomes its admin (and the built-in
+    policy is published as version 1, so that a fresh store decides by it)."""
+    from governance.policy_store import publish_default_policy
+
+    publish_default_policy(app)
     with transaction(app.engine) as conn:
         if conn.execute(select(func.count()).select_from(t.role_assignments)).scalar_one():
             return False

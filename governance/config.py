@@ -9,7 +9,6 @@
 | QGOV_KEK            | unset                                | the same keyset as JSON text, instead of a file |
 | QGOV_SIGNING_KEY_FILE | $QGOV_HOME/keys/checkpoint.key     | the Ed25519 key that signs log checkpoints (mode 0600) |
 | QGOV_SIGNING_KEY    | unset                                | the same key as text (PRIVATE+KEY+…), instead of a file |
-| QGOV_USER           | the OS user                          | who the command line acts as              |
 | QGOV_S3_ENDPOINT_URL| unset                                | endpoint of an S3-compatible store (MinIO, Ceph, moto) |
 | QGOV_POLICY_DIR     | unset                                | an organisation's own policy bundles  |
 | QGOV_URL            | unset                                | a qgov server: the command line becomes its client |
@@ -17,14 +16,16 @@
 | QGOV_OIDC_ISSUER    | unset                                | OpenID Connect issuer whose ID tokens count |
 | QGOV_OIDC_AUDIENCE  | unset                                | client id the tokens are issued to |
 | QGOV_OIDC_USERNAME_CLAIM | preferred_username              | the claim naming the registered person    |
+| QGOV_OIDC_CLIENT_SECRET | unset                             | client secret for browser sign-in (PKCE only if unset) |
 | QGOV_WITNESS_DIR    | $QGOV_HOME/witness                   | the checkpoint witness (append-only, 0700) |
 
-Nothing else in qgov reads the environment (Prefect and DVC read their own variables).
+Nothing else in qgov reads the environment (Prefect and DVC read their own variables). No
+variable names the acting person: the embedded command line acts as the person mapped to the
+operating-system account (``governance.os_identity``), the server as the authenticated one.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,7 +42,6 @@ SETTINGS_VARIABLES = (
     "QGOV_KEK",
     "QGOV_SIGNING_KEY_FILE",
     "QGOV_SIGNING_KEY",
-    "QGOV_USER",
     "QGOV_S3_ENDPOINT_URL",
     "QGOV_POLICY_DIR",
     "QGOV_URL",
@@ -49,6 +49,7 @@ SETTINGS_VARIABLES = (
     "QGOV_OIDC_ISSUER",
     "QGOV_OIDC_AUDIENCE",
     "QGOV_OIDC_USERNAME_CLAIM",
+    "QGOV_OIDC_CLIENT_SECRET",
     "QGOV_WITNESS_DIR",
 )
 
@@ -65,7 +66,10 @@ class Settings(BaseModel):
     kek_json: SecretStr | None = None
     signing_key_file: Path
     signing_key: SecretStr | None = None
-    user: str
+    # Who acts: set in-process only (the server, after authentication); None means the
+    # person mapped to this process's operating-system account, or ``acting_as`` (qgov --as).
+    user: str | None = None
+    acting_as: str | None = None
     s3_endpoint_url: str | None = None
     policy_dir: Path | None = None
     server_url: str | None = None
@@ -73,6 +77,7 @@ class Settings(BaseModel):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_username_claim: str = "preferred_username"
+    oidc_client_secret: SecretStr | None = None
     witness_dir: Path
 
     @property
@@ -95,7 +100,7 @@ class Settings(BaseModel):
             "storage_url": self.storage_url,
             "key": "QGOV_KEK (environment)" if self.kek_json else str(self.key_file),
             "signing_key": "QGOV_SIGNING_KEY (environment)" if self.signing_key else str(self.signing_key_file),
-            "user": self.user,
+            "user": self.user or "the person mapped to this operating-system account",
             "witness_dir": str(self.witness_dir),
         }
 
@@ -112,9 +117,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
     storage_url = env.get("QGOV_STORAGE_URL") or str(home / "blobs")
-    user = env.get("QGOV_USER") or _os_user()
-    if not user.strip():
-        raise ConfigError("QGOV_USER: expected a user name, got an empty value")
     server_url = (env.get("QGOV_URL") or "").rstrip("/") or None
     token = env.get("QGOV_TOKEN") or None
     if server_url and not server_url.startswith(("https://", "http://127.", "http://localhost", "http://[::1]")):
@@ -137,7 +139,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kek_json=SecretStr(kek) if kek else None,
         signing_key_file=Path(env.get("QGOV_SIGNING_KEY_FILE") or home / "keys" / "checkpoint.key").expanduser(),
         signing_key=SecretStr(signing_key) if signing_key else None,
-        user=user.strip(),
         s3_endpoint_url=env.get("QGOV_S3_ENDPOINT_URL") or None,
         policy_dir=Path(env["QGOV_POLICY_DIR"]).expanduser() if env.get("QGOV_POLICY_DIR") else None,
         server_url=server_url,
@@ -145,15 +146,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_issuer=issuer,
         oidc_audience=audience,
         oidc_username_claim=env.get("QGOV_OIDC_USERNAME_CLAIM") or "preferred_username",
+        oidc_client_secret=SecretStr(env["QGOV_OIDC_CLIENT_SECRET"]) if env.get("QGOV_OIDC_CLIENT_SECRET") else None,
         witness_dir=Path(env.get("QGOV_WITNESS_DIR") or home / "witness").expanduser(),
     )
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
 
 
 __all__ = ["SETTINGS_VARIABLES", "Settings", "load_settings"]

@@ -41,7 +41,7 @@ from qgov.chunks import chunked
 from qgov.errors import IntegrityError
 
 BUDGET_TYPES = ("privacy.configured", "budget.reserved", "release.published", "release.failed", "budget.reconciled")
-GRANT_TYPES = ("access.granted", "access.revoked", "access.suspended", "access.expired")
+GRANT_TYPES = ("access.granted", "access.revoked", "access.suspended", "access.reinstated", "access.expired")
 HOLD_TYPES = ("hold.placed", "hold.released")
 CLASSIFICATION_TYPES = ("artifact.classified", "classification.overridden")
 _BUDGET_FIELDS = ("epsilon", "delta", "spent_epsilon", "spent_delta", "reserved_epsilon", "reserved_delta")
@@ -328,6 +328,8 @@ class GrantFold:
             self.values["revoked_at"] = event.occurred_at
         elif event.type == "access.suspended":
             self.values["suspended_at"] = event.occurred_at
+        elif event.type == "access.reinstated":  # a cleared screening match lifts the suspension
+            self.values["suspended_at"] = None
         elif event.type == "access.expired":
             self.values["expired_recorded"] = True
 

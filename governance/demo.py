@@ -23,9 +23,12 @@ from rich.table import Table
 
 from governance.app import App
 from governance.audit import list_events, verify_blobs, verify_log
-from governance.catalog import DatasetSpec, fetch, grant_initial_admin, list_quarantine, register_dataset
+from governance.catalog import DatasetSpec, fetch, list_quarantine, register_dataset
 from governance.config import load_settings
 from governance.keys import create_key_file
+from governance.os_account import os_account
+from governance.os_identity import register_initial_admin
+from governance.policy_store import publish_default_policy
 from governance.sample_data import calibration_table, write_dvc_repo, write_sample_folder
 from lineage import EventLog
 from qgov.errors import InputError
@@ -58,7 +61,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     marker.touch()
     home = root / "home"
     (home / "prefect").mkdir(parents=True)
-    settings = load_settings({"QGOV_HOME": str(home), "QGOV_USER": "ada.byron"})
+    settings = load_settings({"QGOV_HOME": str(home)}).model_copy(update={"user": "ada.byron"})
 
     from flows.runtime import configure_prefect, flow_settings
 
@@ -102,7 +105,10 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     )
     app = App(settings)
     create_key_file(app)
-    grant_initial_admin(app)
+    # as 'qgov init' does: the built-in policy, and the admin mapped to your account (so that
+    # 'qgov …' with this QGOV_HOME acts as the admin afterwards)
+    publish_default_policy(app)
+    register_initial_admin(app, app.user, os_account())
 
     say(
         "Register the dataset",
@@ -393,7 +399,9 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
         conn.execute("PRAGMA wal_checkpoint")
         conn.execute("UPDATE events SET payload = json_set(payload, '$.size', 1) WHERE seq = 4")
     copy = App(
-        load_settings({"QGOV_HOME": str(home), "QGOV_DATABASE_URL": f"sqlite:///{tampered}", "QGOV_USER": "auditor"})
+        load_settings({"QGOV_HOME": str(home), "QGOV_DATABASE_URL": f"sqlite:///{tampered}"}).model_copy(
+            update={"user": "auditor"}
+        )
     )
     with copy.engine.connect() as conn:
         broken = EventLog(conn).verify()

@@ -16,11 +16,14 @@ from typing import Any
 from rich.console import Console
 
 from governance.app import App
-from governance.catalog import DatasetSpec, grant_initial_admin, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.config import load_settings
 from governance.identity import create_token
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.keys import create_key_file
+from governance.os_account import os_account
+from governance.os_identity import register_initial_admin
+from governance.policy_store import publish_default_policy
 from governance.requests import Person, register_person
 from governance.sample_data import write_sample_folder
 from governance.serve_process import serving
@@ -41,15 +44,18 @@ def run_server_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     if root.exists() and any(root.iterdir()):
         raise InputError(f"--workdir {root}: not empty; choose an empty or new directory")
     root.mkdir(parents=True, exist_ok=True)
-    env = {"QGOV_HOME": str(root / "home"), "QGOV_USER": "admin"}
+    env = {"QGOV_HOME": str(root / "home")}
 
     def say(title: str, text: str = "") -> None:
         console.print(f"\n[bold cyan]▶ {title}[/]" + (f"\n  {text}" if text else ""))
 
     say("The admin sets up the store", f"{root / 'home'} — only the service will read its keys")
-    core = App(load_settings(env))
+    core = App(load_settings(env).model_copy(update={"user": "admin"}))
     create_key_file(core)
-    grant_initial_admin(core)
+    # as 'qgov init' does: the built-in policy, and the admin mapped to your account (so that
+    # 'qgov …' with this QGOV_HOME acts as the admin afterwards)
+    publish_default_policy(core)
+    register_initial_admin(core, core.user, os_account())
     trained = date.today().isoformat()
     for name, citizenship, role, _ in PEOPLE:
         register_person(core, Person(name, [citizenship], False, None, "US", "Lab B", trained), [role])

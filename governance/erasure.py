@@ -36,6 +36,8 @@ NAME_COLUMNS: tuple[Column[Any], ...] = (
     t.grants.c.person,
     t.screening_lists.c.loaded_by,
     t.person_screenings.c.person,
+    t.screening_clearances.c.person,
+    t.screening_clearances.c.cleared_by,
     t.privacy_budgets.c.updated_by,
     t.privacy_ledger.c.by,
     t.releases.c.requester,

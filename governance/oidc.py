@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from typing import Any
 
 import httpx
 import jwt
@@ -24,22 +25,33 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
+def discovery(issuer: str) -> dict[str, Any]:
+    """The issuer's discovery document (its endpoints and JWKS address), fetched once."""
+    try:
+        document = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+    except (httpx.HTTPError, ValueError) as exc:
+        raise AuthenticationError(f"OIDC issuer {issuer}: discovery failed ({type(exc).__name__})") from None
+    if str(document.get("issuer", "")).rstrip("/") != issuer:
+        raise AuthenticationError(f"OIDC issuer {issuer}: its discovery document names {document.get('issuer')!r}")
+    return document
+
+
+@lru_cache(maxsize=4)
 def _jwks_client(issuer: str) -> jwt.PyJWKClient:
     try:
-        discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
-        if discovery.get("issuer", "").rstrip("/") != issuer:
-            raise AuthenticationError(f"OIDC issuer {issuer}: its discovery document names {discovery.get('issuer')!r}")
-        return jwt.PyJWKClient(discovery["jwks_uri"], cache_keys=True, lifespan=300)
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
-        raise AuthenticationError(f"OIDC issuer {issuer}: discovery failed ({type(exc).__name__})") from None
+        return jwt.PyJWKClient(discovery(issuer)["jwks_uri"], cache_keys=True, lifespan=300)
+    except KeyError:
+        raise AuthenticationError(f"OIDC issuer {issuer}: its discovery document has no jwks_uri") from None
 
 
 def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2 and token.startswith("eyJ")
 
 
-def authenticate_jwt(app: App, token: str) -> Principal:
-    """The registered person an ID token from the configured issuer stands for."""
+def verify_id_token(app: App, token: str) -> dict[str, Any]:
+    """The claims of an ID token signed by the configured issuer for our client id, unexpired."""
     settings = app.settings
     if not settings.oidc_issuer or not settings.oidc_audience:
         raise AuthenticationError("bearer token: a JWT, but this server has no OpenID Connect issuer configured")
@@ -55,7 +67,7 @@ def authenticate_jwt(app: App, token: str) -> Principal:
             if len(keys) != 1:
                 raise AuthenticationError(f"bearer JWT: no key id, and the issuer publishes {len(keys)} keys")
             key = keys[0]
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
             algorithms=ALGORITHMS,
@@ -65,6 +77,12 @@ def authenticate_jwt(app: App, token: str) -> Principal:
         )
     except jwt.PyJWTError as exc:
         raise AuthenticationError(f"bearer JWT: {exc}") from None
+    return claims
+
+
+def person_of(app: App, claims: dict[str, Any]) -> Principal:
+    """The registered person the username claim names (an identity creates no person)."""
+    settings = app.settings
     name = claims.get(settings.oidc_username_claim)
     if not isinstance(name, str) or not name.strip():
         raise AuthenticationError(f"bearer JWT: no {settings.oidc_username_claim!r} claim naming a person")
@@ -72,4 +90,9 @@ def authenticate_jwt(app: App, token: str) -> Principal:
         return principal_for(conn, name.strip(), f"oidc:{settings.oidc_issuer}")
 
 
-__all__ = ["authenticate_jwt", "looks_like_jwt"]
+def authenticate_jwt(app: App, token: str) -> Principal:
+    """The registered person an ID token from the configured issuer stands for."""
+    return person_of(app, verify_id_token(app, token))
+
+
+__all__ = ["authenticate_jwt", "discovery", "looks_like_jwt", "person_of", "verify_id_token"]

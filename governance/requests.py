@@ -27,7 +27,9 @@ from governance.consistency import check_classification
 from governance.db import transaction
 from governance.ids import resolve
 from governance.jurisdictions import as_one_decision, decide_artifact
+from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
+from governance.screening_clearance import clear_for_review, without_cleared
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request
 from qgov.canonical import as_utc
@@ -58,8 +60,12 @@ class Person:
         }
 
 
-def register_person(app: App, person: Person, roles: list[str]) -> Person:
-    """An admin registers a person with the facts access rules need, and their roles."""
+def register_person(app: App, person: Person, roles: list[str], os_account: str | None = None) -> Person:
+    """An admin registers a person with the facts access rules need, and their roles (and the
+    operating-system account they run the embedded command line as, when given)."""
+
+    if os_account is not None:
+        check_account_name(os_account)
     check_request({"requester": person.as_requester(), "item": {}, "destination": "US"}, "person")
     for role in roles:
         if role not in t.ROLES:
@@ -85,14 +91,11 @@ def register_person(app: App, person: Person, roles: list[str]) -> Person:
                     )
                 )
         log = EventLog(conn)
-        log.append(
-            NewEvent(
-                "person.registered",
-                app.user,
-                [],
-                {"person_ref": log.actor_ref(person.name), "roles": roles, "updated": bool(exists)},
-            )
-        )
+        payload = {"person_ref": log.actor_ref(person.name), "roles": roles, "updated": bool(exists)}
+        if os_account is not None:
+            map_account(conn, person.name, os_account, app.user)
+            payload["os_account_ref"] = log.personal_ref(person.name, os_account)
+        log.append(NewEvent("person.registered", app.user, [], payload))
     return person
 
 
@@ -137,6 +140,7 @@ def request_access(
             {k: v for k, v in r.items() if k != "query"} | {"query_ref": log.personal_ref(person.name, r["query"])}
             for r in records
         ]
+        screening = without_cleared(conn, person.name, screening, records)  # an officer's findings hold
         per_artifact = []
         for artifact in artifacts:
             art = get_artifact(conn, artifact)
@@ -358,12 +362,16 @@ def approve(app: App, request_id: str, licence: str | None, at: datetime | None 
         row = _queued(conn, request_id)
         if row.requester == app.user:
             raise AccessDenied(f"user {app.user!r} may not approve their own request {request_id}")
+        log = EventLog(conn)
+        # a re-screening review: the suspended grant comes back as it was, never re-issued
+        reinstated = clear_for_review(conn, log, row, app.user, at)
+        if reinstated is not None:
+            return reinstated
         if row.outcome == "license_required" and not (licence and licence.strip()):
             raise InputError(
                 "--licence: this request needs a licence or licence-exception reference (e.g. a BIS licence number)"
             )
         _decide_once(conn, request_id, status="granted", decided_at=at, decided_by=app.user, licence=licence)
-        log = EventLog(conn)
         log.append(NewEvent("access.approved", app.user, [request_id], {"request": request_id, "licence": licence}, at))
         return _grant(
             conn,

@@ -20,6 +20,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.classification import JURISDICTION
 from governance.db import transaction
+from governance.screening_clearance import cleared_entries
 from lineage import EventLog, NewEvent
 from policies.list_age import ListCheck, ListInForce, check_list
 from policies.screening import Matcher, ScreeningList, parse_list
@@ -153,7 +154,7 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                 )
             else:
                 conn.execute(insert(t.person_screenings).values(person=person.name, **values))
-            fresh = sorted(set(hits) - before)
+            fresh = sorted(set(hits) - before - cleared_entries(conn, person.name, version))
             if not fresh:
                 continue
             suspended = []
@@ -206,6 +207,10 @@ def refresh(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                                 }
                                 for a in grant.artifacts
                             ],
+                            # what clearing this review needs: the grant as it stood, the hit
+                            "suspended_grant": grant.id,
+                            "entries": fresh,
+                            "list_version": version,
                         },
                         created_at=at,
                     )

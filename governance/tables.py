@@ -155,7 +155,7 @@ role_assignments = Table(
     Column("granted_by", String(256), nullable=False),
 )
 
-# The people the CLI acts as (QGOV_USER) and who request data: the facts access rules need.
+# The people who act and who request data: the facts access rules need.
 people = Table(
     "people",
     metadata,
@@ -226,6 +226,19 @@ person_screenings = Table(
     Column("list_version", String(64), nullable=False),
     Column("hits", JSON, nullable=False),
     Column("screened_at", DateTime(timezone=True), nullable=False),
+)
+
+# An officer's finding that a screening match is a false positive: it holds for that person,
+# that listed entry and that list version only (a new list version screens afresh).
+screening_clearances = Table(
+    "screening_clearances",
+    metadata,
+    Column("person", String(256), primary_key=True),
+    Column("entry_id", String(256), primary_key=True),
+    Column("list_version", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("cleared_by", String(256), nullable=False),
+    Column("cleared_at", DateTime(timezone=True), nullable=False),
 )
 
 # Differential privacy: each dataset's profile and budget (exact fractions as "n/d" text),
@@ -338,18 +351,45 @@ local_accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The operating-system account the embedded command line maps to a person (one each way);
+# a person needs no registered facts to be mapped (the first admin at qgov init).
+os_accounts = Table(
+    "os_accounts",
+    metadata,
+    Column("account", String(256), primary_key=True),
+    Column("person", String(256), nullable=False, unique=True),
+    Column("mapped_at", DateTime(timezone=True), nullable=False),
+    Column("mapped_by", String(256), nullable=False),
+)
+
+# Published policy sets (governance.policy_store): the one with the highest version is in
+# force for every recorded decision; ``files`` holds the YAML texts it was published from.
+policy_bundles = Table(
+    "policy_bundles",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("files", JSON, nullable=False),
+    Column("published_by", String(256), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+
 ROLES = ("data_manager", "researcher", "export_control_officer", "auditor", "admin")
 
 __all__ = [
     "ROLES",
     "api_tokens",
     "local_accounts",
+    "os_accounts",
+    "policy_bundles",
     "deletion_certificates",
     "legal_holds",
     "privacy_budgets",
     "privacy_ledger",
     "releases",
     "person_screenings",
+    "screening_clearances",
     "screening_lists",
     "access_requests",
     "grants",

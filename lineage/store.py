@@ -88,6 +88,11 @@ class NewEvent:
     nodes: Sequence[NodeSpec] = ()
 
 
+# Set in ``Connection.info`` by a process acting for another person (``qgov --as``): every
+# event appended on that connection records the acting admin beside its actor.
+ACTING_ADMIN = "qgov.acting_admin"
+
+
 class EventLog:
     """Append and read provenance events on one database connection."""
 
@@ -151,8 +156,12 @@ class EventLog:
         stored: list[StoredEvent] = []
         rows: list[dict[str, Any]] = []
         subject_rows: list[dict[str, Any]] = []
+        acting_admin = self.conn.info.get(ACTING_ADMIN)
         for new in new_events:
             seq += 1
+            payload = dict(new.payload)
+            if acting_admin is not None and acting_admin != new.actor:
+                payload["acting_admin"] = self.actor_ref(acting_admin)
             body = EventBody(
                 seq=seq,
                 event_id=str(uuid.uuid4()),
@@ -160,7 +169,7 @@ class EventLog:
                 occurred_at=as_utc(new.occurred_at or now),
                 actor_ref=self.actor_ref(new.actor),
                 subjects=tuple(new.subjects),
-                payload=dict(new.payload),
+                payload=payload,
                 prev_hash=prev,
                 hash_scheme=CURRENT_HASH_SCHEME,
             )
@@ -321,4 +330,4 @@ class EventLog:
         return verify_chain(self.iter_events(), head_seq, head_hash)
 
 
-__all__ = ["NODE_KINDS", "RELATIONS", "EdgeSpec", "EventLog", "NewEvent", "NodeSpec"]
+__all__ = ["ACTING_ADMIN", "NODE_KINDS", "RELATIONS", "EdgeSpec", "EventLog", "NewEvent", "NodeSpec"]

@@ -28,6 +28,8 @@ from qgov.canonical import canonical_hash
 from qgov.errors import InputError, PolicyError
 
 BUILTIN_DIR = Path(__file__).parent / "bundles"
+ORG_PREFIX = "org/"
+MAX_POLICY_BYTES = 4 * 1024 * 1024
 STATUSES = ("V", "P", "U")
 SUBJECT_TYPES = (
     "quantum_computer",
@@ -222,6 +224,11 @@ class PolicySet:
         known = ", ".join(f"{a} ({j})" for a, j in sorted(self.aliases.items())) or ", ".join(sorted(self.bundles))
         raise InputError(f"{where} {name!r}: no policy bundle of that name; expected one of {known}")
 
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the canonical content of every bundle: what a published set is known by."""
+        return canonical_hash({j: b.content() for j, b in self.bundles.items()})
+
     def get(self, jurisdiction: str) -> Bundle:
         try:
             return self.bundles[jurisdiction]
@@ -385,11 +392,11 @@ def _carveout(ctx: _Ctx, raw: Any, where: str, jurisdiction: str) -> CarveOut:
 
 
 def _parse_file(
-    path: Path,
+    path: str, text: str
 ) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut], AccessPolicy | None, frozenset[str] | None]:
-    ctx = _Ctx(str(path))
+    ctx = _Ctx(path)
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
+        raw = load_yaml(text)
     except YamlError as exc:
         raise PolicyError(f"{path}: not valid YAML ({exc})") from None
     data = ctx.mapping(raw, "bundle", _TOP_KEYS, ("jurisdiction",))
@@ -413,7 +420,7 @@ def _parse_file(
         raise ctx.fail("rules", "expected lists of rules and carveouts")
     rules = [_rule(ctx, r, f"rules[{i}]", jurisdiction) for i, r in enumerate(rules_raw)]
     carveouts = [_carveout(ctx, c, f"carveouts[{i}]", jurisdiction) for i, c in enumerate(carve_raw)]
-    access = parse_access(data["access"], str(path), jurisdiction) if "access" in data else None
+    access = parse_access(data["access"], path, jurisdiction) if "access" in data else None
     covers = None
     if "covers" in data:
         # Which subject types this jurisdiction's rules speak to: any other subject is
@@ -460,17 +467,55 @@ def _qubit_interval(rule: ControlRule) -> _Interval:
     return _Interval(-math.inf, math.inf, True) if band is None else _Interval(*band.interval())
 
 
-def load_policies(extra_dir: Path | None = None) -> PolicySet:
-    """Load the built-in bundles, then an organisation's directory over them."""
-    partial: dict[str, dict[str, Any]] = {}
-    aliases: dict[str, str] = {}
-    for path in sorted(BUILTIN_DIR.glob("*/*.yaml")):
-        aliases[path.parent.name.casefold()] = _merge(partial, path, override=False)
+def policy_files(extra_dir: Path | None = None) -> dict[str, str]:
+    """The files a policy set is made of: the built-in bundles, then an organisation's directory.
+
+    Keys are ``builtin/<bundle>/<file>.yaml`` and ``org/<path>.yaml``; this mapping is what
+    ``qgov policy publish`` stores, so a published set loads the same on any qgov version."""
+    return {key: text for key, (_, text) in _collect(extra_dir).items()}
+
+
+def _collect(extra_dir: Path | None) -> dict[str, tuple[Path, str]]:
+    found = {f"builtin/{p.relative_to(BUILTIN_DIR).as_posix()}": p for p in sorted(BUILTIN_DIR.glob("*/*.yaml"))}
     if extra_dir is not None:
         if not extra_dir.is_dir():
-            raise PolicyError(f"QGOV_POLICY_DIR {extra_dir}: not a directory")
+            raise PolicyError(f"policy directory {extra_dir}: not a directory")
         for path in sorted(extra_dir.rglob("*.yaml")):
-            _merge(partial, path, override=True)
+            found[f"{ORG_PREFIX}{path.relative_to(extra_dir).as_posix()}"] = path
+    files = {key: (path, _read(path)) for key, path in found.items()}
+    total = sum(len(text) for _, text in files.values())
+    if total > MAX_POLICY_BYTES:
+        raise PolicyError(f"policy directory {extra_dir}: {total} bytes of YAML, expected at most {MAX_POLICY_BYTES}")
+    return files
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot be read as UTF-8 text ({exc.__class__.__name__})") from None
+
+
+def load_policies(extra_dir: Path | None = None) -> PolicySet:
+    """Load the built-in bundles, then an organisation's directory over them."""
+    collected = _collect(extra_dir)
+    return load_policy_files(
+        {key: text for key, (_, text) in collected.items()}, {key: str(path) for key, (path, _) in collected.items()}
+    )
+
+
+def load_policy_files(files: Mapping[str, str], shown_as: Mapping[str, str] | None = None) -> PolicySet:
+    """Parse a policy set from its files (see :func:`policy_files`): built-in ones first, each
+    rule id once; then the organisation's, whose rules extend or replace them. Errors name a
+    file as ``shown_as`` says (default: its key)."""
+    partial: dict[str, dict[str, Any]] = {}
+    ordered = sorted(files, key=lambda name: (name.startswith(ORG_PREFIX), name))
+    aliases: dict[str, str] = {}
+    for name in ordered:
+        shown = (shown_as or {}).get(name, name)
+        jurisdiction = _merge(partial, shown, files[name], override=name.startswith(ORG_PREFIX))
+        if name.startswith("builtin/"):
+            aliases[name.split("/")[1].casefold()] = jurisdiction
     bundles = {}
     for jurisdiction, part in partial.items():
         if part["unlisted"] is None:
@@ -494,8 +539,8 @@ def load_policies(extra_dir: Path | None = None) -> PolicySet:
     return PolicySet(bundles, aliases)
 
 
-def _merge(partial: dict[str, dict[str, Any]], path: Path, override: bool) -> str:
-    jurisdiction, title, unlisted, rules, carveouts, access, covers = _parse_file(path)
+def _merge(partial: dict[str, dict[str, Any]], path: str, text: str, override: bool) -> str:
+    jurisdiction, title, unlisted, rules, carveouts, access, covers = _parse_file(path, text)
     part = partial.setdefault(
         jurisdiction,
         {
@@ -543,4 +588,6 @@ __all__ = [
     "PolicySet",
     "Unlisted",
     "load_policies",
+    "load_policy_files",
+    "policy_files",
 ]

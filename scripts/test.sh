@@ -17,7 +17,8 @@ else
   echo "warning: PostgreSQL not available; its tests will be skipped" >&2
 fi
 if [ "${CI:-}" = "true" ]; then
-  bash scripts/chromium.sh  # the audit report's browser tests must run in CI: no Chromium fails the run
+  bash scripts/chromium.sh  # the audit report's and the web interface's browser tests must run in CI
+  bash scripts/tools.sh     # jq and curl: the README tour's test must run in CI
 fi
 # Two workers (pytest-xdist): each test has its own database, so they run side by side.
 .venv/bin/python -m pytest -n "${QGOV_TEST_WORKERS:-auto}" "$@"

@@ -74,19 +74,21 @@ def env(tmp_path: Path, db_url: str) -> dict[str, str]:
     return {
         "QGOV_HOME": str(tmp_path / "home"),
         "QGOV_DATABASE_URL": db_url,
-        "QGOV_USER": "alice",
     }
 
 
 @pytest.fixture
 def app(env: dict[str, str]) -> Iterator[object]:
-    """An initialised store: schema, key file, and alice as admin."""
+    """An initialised store: schema, key file, the built-in policy, and alice as admin.
+
+    In-process, the App acts for whom its settings name (as the server does after sign-in);
+    the command line's own identity (the operating-system account) is tested end to end."""
     from governance.app import App
     from governance.catalog import grant_initial_admin
     from governance.config import load_settings
     from governance.keys import create_key_file
 
-    qg = App(load_settings(env))
+    qg = App(load_settings(env).model_copy(update={"user": "alice"}))
     create_key_file(qg)
     grant_initial_admin(qg)
     yield qg
@@ -173,10 +175,16 @@ def cli(env: dict[str, str], prefect_api: str):  # type: ignore[no-untyped-def]
     """Run the installed ``qgov`` command as a user would; returns the CompletedProcess."""
 
     def _cli(
-        *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
+        *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300, acting_as: str | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """``qgov ARGS`` as this test's operating-system account, which ``cli("init", "--name",
+        "alice")`` maps to the admin alice; ``acting_as`` runs it as ``qgov --as NAME`` (the
+        admin acting for another person, recorded as such)."""
         environ = {**os.environ, **env, "PREFECT_API_URL": prefect_api, **(extra_env or {})}
-        return subprocess.run([QGOV, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False)
+        prefix = ["--as", acting_as] if acting_as else []
+        return subprocess.run(
+            [QGOV, *prefix, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     return _cli
 

@@ -25,13 +25,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from governance.app import App
-from governance.identity import AuthenticationError, Principal, SignInThrottle, authenticate_token
+from governance.identity import AuthenticationError, IssuedToken, Principal, SignInThrottle, authenticate_token
+from governance.oidc_login import PENDING_SECONDS, OidcLogins
 from lineage import EventLog, NewEvent
 from qgov.errors import AccessDenied, InputError, IntegrityError, NotFoundError, QgovError, StorageError
 
@@ -121,6 +122,9 @@ class _TooManySignInsError(Exception):
 SESSION_COOKIE = "qgov_session"
 CSRF_COOKIE = "qgov_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+# Binds an OIDC sign-in's state to the browser that started it; SameSite=Lax so that it
+# comes back on the issuer's top-level redirect to the callback.
+OIDC_STATE_COOKIE = "qgov_oidc_state"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -194,10 +198,15 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     )
     api.state.core = core
     api.state.throttle = throttle
+    logins = OidcLogins()
 
     @api.exception_handler(QgovError)
-    async def _qgov_error(_request: Request, exc: QgovError) -> JSONResponse:
+    async def _qgov_error(request: Request, exc: QgovError) -> Response:
         status = _status_of(exc)
+        if request.url.path.startswith("/ui/"):  # a page: the refusal as a page, not problem+json
+            from governance.web import error_page
+
+            return error_page(request, status, exc.diagnostics())
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         fields = getattr(exc, "problem_fields", None)  # e.g. why a fetch is refused: grant_status
         return problem(status, exc.diagnostics(), headers, fields() if callable(fields) else None)
@@ -244,13 +253,52 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
         except AuthenticationError as exc:
             _record_failed_sign_in(core, client, exc, throttle.failed(client))
             raise
-        age = int((issued.expires_at - datetime.now(UTC)).total_seconds())
-        cookie = {"max_age": age, "secure": True, "samesite": "strict", "path": "/"}
-        response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **cookie)  # type: ignore[arg-type]
-        response.set_cookie(CSRF_COOKIE, csrf_token(issued.token), httponly=False, **cookie)  # type: ignore[arg-type]
+        _set_session(response, issued)
         return {
             "token": issued.token,
             "id": issued.id,
+            "expires_at": issued.expires_at.isoformat(),
+            "csrf_token": csrf_token(issued.token),
+        }
+
+    @api.get(
+        f"{API}/auth/oidc/login",
+        tags=["identity"],
+        status_code=302,
+        responses={302: {"description": "To the issuer's authorization endpoint"}, 401: _ERRORS[401]},
+    )
+    def oidc_login(request: Request) -> Response:
+        """Browser sign-in through the institution's OpenID Connect issuer: redirects there with
+        an authorization-code request (PKCE S256, state, nonce)."""
+        url, state = logins.start(core, str(request.url_for("oidc_callback")))
+        redirect = RedirectResponse(url, status_code=302)
+        redirect.set_cookie(
+            OIDC_STATE_COOKIE, state, max_age=PENDING_SECONDS, httponly=True, secure=True, samesite="lax", path=API
+        )
+        return redirect
+
+    @api.get(f"{API}/auth/oidc/callback", tags=["identity"], responses={401: _ERRORS[401], 422: _ERRORS[422]})
+    def oidc_callback(
+        request: Request,
+        response: Response,
+        code: Annotated[str, Query(min_length=1, max_length=2048)],
+        state: Annotated[str, Query(min_length=1, max_length=256)],
+    ) -> dict[str, Any]:
+        """Where the issuer sends the browser back: the code is exchanged, the ID token checked
+        against the issuer's keys, and the registered person it names gets a session cookie."""
+        client = request.client.host if request.client else "unknown"
+        wait = throttle.blocked_for(client)
+        if wait > 0:
+            raise _TooManySignInsError(wait)
+        try:
+            issued = logins.finish(core, code, state, request.cookies.get(OIDC_STATE_COOKIE))
+        except AuthenticationError as exc:
+            _record_failed_sign_in(core, client, exc, throttle.failed(client))
+            raise
+        _set_session(response, issued)
+        response.delete_cookie(OIDC_STATE_COOKIE, path=API)
+        return {
+            "signed_in": issued.person,
             "expires_at": issued.expires_at.isoformat(),
             "csrf_token": csrf_token(issued.token),
         }
@@ -372,6 +420,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)
+    from governance.web import mount
+
+    mount(api)  # the pages (governance.web) over the same services
     return api
 
 
@@ -388,6 +439,14 @@ def _b64(hex_digest: str) -> str:
     import base64
 
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def _set_session(response: Response, issued: IssuedToken) -> None:
+    """A browser session: the token in an HttpOnly cookie, its CSRF token readable by the page."""
+    age = int((issued.expires_at - datetime.now(UTC)).total_seconds())
+    cookie = {"max_age": age, "secure": True, "samesite": "strict", "path": "/"}
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **cookie)  # type: ignore[arg-type]
+    response.set_cookie(CSRF_COOKIE, csrf_token(issued.token), httponly=False, **cookie)  # type: ignore[arg-type]
 
 
 def _record_failed_sign_in(core: App, client: str, error: AuthenticationError, failures: int) -> None:

@@ -23,6 +23,20 @@ if TYPE_CHECKING:  # imported when a command opens the store, not when the CLI i
     from governance.app import App
     from governance.client import Client
 
+_acting_as: str | None = None  # the global ``qgov --as NAME`` option
+
+
+def set_acting_as(name: str | None) -> None:
+    global _acting_as
+    _acting_as = name.strip() if name else None
+
+
+def embedded_settings() -> Settings:
+    """Settings for a local store: the acting person is the one mapped to this process's
+    operating-system account, or with ``--as`` (admins only, recorded) the person named
+    (:func:`governance.os_identity.resolve_embedded_user`)."""
+    return load_settings().model_copy(update={"acting_as": _acting_as})
+
 
 def require_store(settings: Settings) -> Settings:
     """``settings`` if their store exists; otherwise NoStoreError naming where it looked."""
@@ -38,21 +52,21 @@ def require_store(settings: Settings) -> Settings:
 
 def store_settings() -> Settings:
     """The settings of an existing local store (for commands that start a Prefect flow)."""
-    return require_store(load_settings())
+    return require_store(embedded_settings())
 
 
 def open_local_app(create: bool = False) -> App:
     """This machine's store; ``create`` only for the commands that make one (init, serve)."""
     from governance.app import App
 
-    settings = load_settings()
+    settings = embedded_settings()
     return App(settings if create else require_store(settings))
 
 
 def open_app() -> App:
     from governance.app import App
 
-    settings = load_settings()
+    settings = embedded_settings()
     if settings.server_url:
         raise ConfigError(
             f"QGOV_URL is set ({settings.server_url}): this command is not available through the server yet; "
@@ -64,8 +78,18 @@ def open_app() -> App:
 def open_client() -> Client:
     from governance.client import settings_client
 
-    settings = load_settings()
+    settings = embedded_settings()
+    if settings.server_url and _acting_as:
+        raise ConfigError(f"--as {_acting_as}: not available with QGOV_URL (the token says who acts)")
     return settings_client(settings if settings.server_url else require_store(settings))
 
 
-__all__ = ["open_app", "open_client", "open_local_app", "require_store", "store_settings"]
+__all__ = [
+    "embedded_settings",
+    "open_app",
+    "open_client",
+    "open_local_app",
+    "require_store",
+    "set_acting_as",
+    "store_settings",
+]

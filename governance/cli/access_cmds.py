@@ -50,6 +50,12 @@ def access_check_command(
         Path, typer.Argument(metavar="REQUEST.json", help="The request (DESIGN.md REQUEST schema).")
     ],
     at: Annotated[str | None, typer.Option("--at", help="Evaluation time, ISO 8601 (default now).")] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="What-if: this policy directory over the built-in bundles (default QGOV_POLICY_DIR)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What-if: decide an access request as given; nothing is recorded. A denial is an answer (exit 0)."""
@@ -61,7 +67,7 @@ def access_check_command(
 
     when = parse_iso(at, "--at") if at else datetime.now(UTC)
     request = check_request(load_document(request_file, "request"), str(request_file))
-    decision, evidence = check(open_app(), request, when, str(request_file))  # its messages are more specific
+    decision, evidence = check(open_app(), request, when, str(request_file), policy)  # its messages are more specific
     validate(request, "access-request.schema.json", str(request_file))
     if as_json:
         print_json(decision.to_json() | evidence)

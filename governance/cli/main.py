@@ -11,7 +11,13 @@ import typer
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
-from governance.cli._context import open_app, open_client, open_local_app, store_settings
+from governance.cli._context import (
+    embedded_settings,
+    open_app,
+    open_client,
+    set_acting_as,
+    store_settings,
+)
 from governance.cli._render import (
     console,
     diagnostics,
@@ -123,20 +129,76 @@ policy_app.command("impact")(impact_command)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 
 
+@app.callback()
+def _global_options(
+    acting_as: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="NAME",
+            help="Admins only: act as this registered person; every event records the admin too.",
+        ),
+    ] = None,
+) -> None:
+    """Governance and provenance for quantum research outputs."""
+    set_acting_as(acting_as)
+
+
 # -- init -------------------------------------------------------------------
 @app.command()
-def init(as_json: JsonFlag = False) -> None:
-    """Create the store under QGOV_HOME: database schema, key file (0600), first admin."""
-    from governance.catalog import grant_initial_admin
+def init(
+    name: Annotated[
+        str | None, typer.Option("--name", help="The first admin's name (default: your operating-system account).")
+    ] = None,
+    citizenship: Annotated[
+        list[str] | None, typer.Option("--citizenship", help="The admin's citizenship, ISO code (repeatable).")
+    ] = None,
+    location: Annotated[str | None, typer.Option(help="Where the admin works now (ISO code).")] = None,
+    affiliation: Annotated[str | None, typer.Option(help="The admin's employer or institution.")] = None,
+    permanent_residence: Annotated[str | None, typer.Option("--permanent-residence", help="ISO code.")] = None,
+    us_permanent_resident: Annotated[bool, typer.Option("--us-permanent-resident", help="Green-card holder.")] = False,
+    training: Annotated[str | None, typer.Option("--training-completed-on", help="YYYY-MM-DD.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the store under QGOV_HOME: schema, key file (0600), built-in policy as version 1,
+    and you (your operating-system account) as its first admin.
+
+    Give your facts (--citizenship, --location, --affiliation, …) to be able to request
+    access yourself; an admin still needs a grant to read controlled content."""
     from governance.db import current_revision
     from governance.keys import create_key_file
+    from governance.os_account import os_account
+    from governance.os_identity import register_initial_admin
+    from governance.policy_store import publish_default_policy
+    from governance.requests import Person, training_date
     from governance.signing import create_signing_key
 
-    qg = open_local_app(create=True)
+    account = os_account()
+    admin_name = (name or account).strip()
+    facts = None
+    if citizenship or location or affiliation or permanent_residence or training or us_permanent_resident:
+        if not (citizenship and location and affiliation):
+            raise InputError("--citizenship, --location and --affiliation: give all three to register your facts")
+        facts = Person(
+            admin_name,
+            [c.upper() for c in citizenship],
+            us_permanent_resident,
+            permanent_residence.upper() if permanent_residence else None,
+            location.upper(),
+            affiliation,
+            training_date(training),
+        )
+    from governance.app import App
+    from governance.config import load_settings
+
+    qg = App(load_settings().model_copy(update={"user": admin_name}))
     created_key = create_key_file(qg)
     created_signing_key = create_signing_key(qg)
     revision = current_revision(qg.engine)
-    admin = grant_initial_admin(qg)
+    admin = register_initial_admin(qg, admin_name, account, facts)
+    # On a store that has its admin already, the policy (if none is published yet: a store
+    # upgraded to the policy store) is published by the person this account is mapped to.
+    publish_default_policy(qg if admin else App(embedded_settings()))
     result = {
         "home": str(qg.settings.home),
         "settings": qg.settings.redacted(),
@@ -145,6 +207,7 @@ def init(as_json: JsonFlag = False) -> None:
         "signing_key_created": created_signing_key,
         "public_key": qg.signer.verifier_key(),
         "admin_granted_to": qg.user if admin else None,
+        "os_account": account,
     }
     if as_json:
         print_json(result)
@@ -158,7 +221,7 @@ def init(as_json: JsonFlag = False) -> None:
     )
     console.print(f"  public key (give it to your auditors) {result['public_key']}")
     if admin:
-        console.print(f"  admin     {qg.user}")
+        console.print(f"  admin     {qg.user} (operating-system account {account})")
 
 
 # -- datasets ---------------------------------------------------------------
@@ -180,20 +243,9 @@ def load_document(path: Path, what: str) -> Any:
 
 
 def _parse_subject(subject_type: str, params: list[str]) -> dict[str, Any]:
-    subject: dict[str, Any] = {"type": subject_type}
-    for param in params:
-        key, sep, raw = param.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--param {param!r}: expected KEY=VALUE, e.g. physical_qubits=120")
-        try:
-            value: Any = int(raw)
-        except ValueError:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-        subject[key.strip()] = value
-    return subject
+    from governance.catalog import parse_subject
+
+    return parse_subject(subject_type, params, "--param")
 
 
 def _tristate(value: str | None, option: str) -> bool | None:

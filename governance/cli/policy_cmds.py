@@ -1,4 +1,8 @@
-"""`qgov classify`, `qgov policy show`, `qgov policy test`: what-if evaluation and the rules."""
+"""`qgov classify`, `qgov policy show|list|publish|test`: what-if evaluation and the rules in force.
+
+What-if commands take ``--policy DIR`` (default ``QGOV_POLICY_DIR``) to try a directory over
+the built-in bundles; recorded decisions only ever use the policy published in the store.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,21 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON d
 Jurisdiction = Annotated[str, typer.Option("--jurisdiction", help="Policy bundle to use, e.g. US-EAR or CA-ECL.")]
 
 
-def _policies() -> Any:
-    return open_app().policies
+PolicyDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="What-if: evaluate with this policy directory over the built-in bundles (default QGOV_POLICY_DIR; "
+        "otherwise the policy published in the store). Never used for a recorded decision.",
+    ),
+]
+
+
+def _policies(directory: Path | None = None) -> Any:
+    from governance.config import load_settings
+    from governance.policy_store import what_if_policies
+
+    return what_if_policies(load_settings(), directory)[0]
 
 
 def classify_command(
@@ -31,6 +48,7 @@ def classify_command(
             "--compare", help="Answer under every jurisdiction side by side, with the thresholds that differ."
         ),
     ] = False,
+    policy: PolicyDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What-if: classify an item against the control list; nothing is recorded.
@@ -45,7 +63,7 @@ def classify_command(
 
     item = check_item(load_document(item_file, "item"), str(item_file))
     validate(item, "item.schema.json", str(item_file))
-    policies = _policies()
+    policies = _policies(policy)
     if compare:
         from policies.jurisdictions import compare as compare_all
 
@@ -55,11 +73,12 @@ def classify_command(
         else:
             _render_comparison(comparison, item.get("name") or str(item_file))
         return
-    answer = classify(item, policies.get(policies.resolve(jurisdiction)))
+    bundle = policies.get(policies.resolve(jurisdiction))
+    answer = classify(item, bundle)
     if as_json:
         print_json(answer.to_json())
         return
-    explain(answer, item.get("name") or str(item_file))
+    explain(answer, item.get("name") or str(item_file), bundle)
 
 
 _STATUS = {"V": "verified", "P": "partly verified", "U": "UNVERIFIED"}
@@ -101,11 +120,7 @@ def _render_comparison(comparison: Any, name: str) -> None:
     console.print("[dim]decision support, not legal advice[/]")
 
 
-def _carveout_ids(jurisdiction: str) -> Any:
-    return _policies().get(jurisdiction).carveouts
-
-
-def explain(answer: Any, name: str) -> None:
+def explain(answer: Any, name: str, bundle: Any) -> None:
     """The decision in plain words, with the rules and citations behind it."""
     headline = {
         "NOT_SUBJECT": "is [green]not subject[/] to these controls",
@@ -124,7 +139,7 @@ def explain(answer: Any, name: str) -> None:
         if reason.citation:
             console.print(f"    [dim]{reason.rule}: {reason.citation} ({status})[/]")
     for seen in answer.considered:
-        carve_out = seen.rule in {c.id for c in _carveout_ids(answer.jurisdiction)}
+        carve_out = seen.rule in {c.id for c in bundle.carveouts}
         if carve_out and seen.outcome in {"excepted", "not_applicable"}:
             console.print(f"  [dim]not cleared by {seen.rule}: {seen.why}[/]")
     if answer.missing:
@@ -136,20 +151,41 @@ def explain(answer: Any, name: str) -> None:
 
 @policy_app.command("show")
 def policy_show(
-    jurisdiction: Annotated[str | None, typer.Option(help="Only this bundle.")] = None, as_json: JsonFlag = False
+    jurisdiction: Annotated[str | None, typer.Option(help="Only this bundle.")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="A published version (default: in force).")] = None,
+    policy: PolicyDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """List the rules of each bundle with their citation, verification status and version."""
-    policies = _policies()
+    """List the rules of each bundle with their citation, verification status and version.
+
+    Shows the policy published in the store (``--version N`` for an earlier one), or with
+    ``--policy DIR`` what that directory would be."""
+    from governance.config import load_settings
+
+    published = None
+    if version is not None or (policy is None and load_settings().policy_dir is None and _has_store()):
+        from governance.policy_store import published_policy
+
+        published, policies = published_policy(open_app(), version)
+    else:
+        policies = _policies(policy)
     bundles = [policies.get(jurisdiction)] if jurisdiction else [policies.bundles[k] for k in sorted(policies.bundles)]
     if as_json:
         print_json(
             {
+                "published": published.to_json() if published else None,
                 "bundles": [
                     b.content() | {"policy_version": b.version, "overridden": list(b.overridden)} for b in bundles
-                ]
+                ],
             }
         )
         return
+    if published is not None:
+        state = "in force" if published.in_force else "superseded"
+        console.print(
+            f"published policy v{published.version} ({state}), {published.sha256[:16]}…, "
+            f"by {published.published_by} at {published.published_at.isoformat()}"
+        )
     for bundle in bundles:
         table = Table(
             "rule",
@@ -181,6 +217,55 @@ def policy_show(
         console.print(table)
 
 
+def _has_store() -> bool:
+    from governance.config import load_settings
+    from governance.db import sqlite_path
+
+    settings = load_settings()
+    db = sqlite_path(settings.database_url) if settings.is_sqlite else None
+    return not settings.is_sqlite or (db is not None and db.exists())
+
+
+@policy_app.command("publish")
+def policy_publish(
+    directory: Annotated[
+        Path,
+        typer.Argument(metavar="DIR", help="The organisation's policy directory (YAML over the built-in bundles)."),
+    ],
+    note: Annotated[str, typer.Option(help="Why this version (kept with it).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Admin: validate DIR and publish it as the policy in force for every recorded decision."""
+    from governance.policy_store import publish_policy
+
+    published, new = publish_policy(open_app(), directory, note)
+    if as_json:
+        print_json(published.to_json() | {"new": new})
+        return
+    if not new:
+        console.print(f"unchanged: this content is already in force as policy v{published.version}")
+        return
+    console.print(f"published policy v{published.version} ({published.sha256[:16]}…), now in force")
+    for jurisdiction, bundle_version in published.bundles.items():
+        console.print(f"  {jurisdiction}: {bundle_version[:16]}…")
+
+
+@policy_app.command("list")
+def policy_list(as_json: JsonFlag = False) -> None:
+    """The published policy versions, newest (in force) first."""
+    from governance.policy_store import list_policies
+
+    versions = list_policies(open_app())
+    if as_json:
+        print_json({"versions": [v.to_json() for v in versions]})
+        return
+    table = Table("version", "sha256", "published by", "at", "note", title="published policies")
+    for v in versions:
+        mark = " (in force)" if v.in_force else ""
+        table.add_row(f"{v.version}{mark}", v.sha256[:16] + "…", v.published_by, v.published_at.isoformat(), v.note)
+    console.print(table)
+
+
 @policy_app.command("test")
 def policy_test(
     cases: Annotated[
@@ -189,12 +274,13 @@ def policy_test(
             metavar="CASES.yaml", help="Table of item → classification or request → decision, with rule and citation."
         ),
     ],
+    policy: PolicyDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run table-driven cases against the policy (like `opa test`); exit 1 on any failure."""
     from policies.cases import run_cases
 
-    results = run_cases(cases, _policies())
+    results = run_cases(cases, _policies(policy))
     failed = [r for r in results if not r.passed]
     if as_json:
         print_json(

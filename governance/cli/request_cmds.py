@@ -24,6 +24,10 @@ def person_add(
     us_permanent_resident: Annotated[bool, typer.Option("--us-permanent-resident", help="Green-card holder.")] = False,
     training: Annotated[str | None, typer.Option("--training-completed-on", help="YYYY-MM-DD.")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="Role (repeatable).")] = None,
+    os_account: Annotated[
+        str | None,
+        typer.Option("--os-account", help="The operating-system account this person runs qgov as (embedded mode)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: register or update a person with the facts access decisions need."""
@@ -38,9 +42,9 @@ def person_add(
         affiliation,
         training_date(training),
     )
-    register_person(open_app(), person, role or ["researcher"])
+    register_person(open_app(), person, role or ["researcher"], os_account)
     if as_json:
-        print_json(person.as_requester() | {"roles": role or ["researcher"]})
+        print_json(person.as_requester() | {"roles": role or ["researcher"], "os_account": os_account})
         return
     console.print(f"registered {name}")
 

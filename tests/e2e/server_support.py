@@ -52,14 +52,19 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
 
 
 def new_store(env: dict[str, str]) -> App:
-    """A fresh store for ``env`` (key file, signing key on first use, its first admin), open."""
-    from governance.catalog import grant_initial_admin
+    """A fresh store for ``env`` as ``qgov init --name alice`` makes it (key file, signing key on
+    first use, the built-in policy, alice as admin mapped to this operating-system account), open
+    and acting for alice."""
     from governance.config import load_settings
     from governance.keys import create_key_file
+    from governance.os_account import os_account
+    from governance.os_identity import register_initial_admin
+    from governance.policy_store import publish_default_policy
 
-    core = App(load_settings(env))
+    core = App(load_settings(env).model_copy(update={"user": "alice"}))
     create_key_file(core)
-    grant_initial_admin(core)
+    publish_default_policy(core)
+    register_initial_admin(core, "alice", os_account())
     return core
 
 

@@ -104,7 +104,7 @@ def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None: 
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout) if proc.stdout else {}
 
-    cli("init")
+    cli("init", "--name", "alice")
     ok(
         cli(
             "dataset",
@@ -166,25 +166,23 @@ def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None: 
             "--purpose",
             "readout benchmark",
             "--json",
-            extra_env={"QGOV_USER": "li"},
+            acting_as="li",
         )
     )
     assert (asked["outcome"], asked["status"]) == ("license_required", "queued")
-    refused = cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), extra_env={"QGOV_USER": "li"})
+    refused = cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), acting_as="li")
     assert refused.returncode == 3 and "no valid grant covers it" in refused.stderr
-    waiting = ok(cli("access", "queue", "--json", extra_env={"QGOV_USER": "olga"}))["queue"]
+    waiting = ok(cli("access", "queue", "--json", acting_as="olga"))["queue"]
     assert [w["request"] for w in waiting] == [asked["request"]]
-    no_licence = cli("access", "approve", asked["request"], extra_env={"QGOV_USER": "olga"})
+    no_licence = cli("access", "approve", asked["request"], acting_as="olga")
     assert no_licence.returncode == 2 and "--licence" in no_licence.stderr
-    grant = ok(
-        cli(
-            "access", "approve", asked["request"], "--licence", "BIS D123456", "--json", extra_env={"QGOV_USER": "olga"}
-        )
-    )["grant"]
-    ok(cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), "--json", extra_env={"QGOV_USER": "li"}))
+    grant = ok(cli("access", "approve", asked["request"], "--licence", "BIS D123456", "--json", acting_as="olga"))[
+        "grant"
+    ]
+    ok(cli("fetch", csv["id"], "-o", str(tmp_path / "x.csv"), "--json", acting_as="li"))
     assert (tmp_path / "x.csv").read_bytes() == (sample_tree / "calibration.csv").read_bytes()
-    ok(cli("access", "revoke", grant, "--reason", "project ended", "--json", extra_env={"QGOV_USER": "olga"}))
-    again = cli("fetch", csv["id"], "-o", str(tmp_path / "y.csv"), extra_env={"QGOV_USER": "li"})
+    ok(cli("access", "revoke", grant, "--reason", "project ended", "--json", acting_as="olga"))
+    again = cli("fetch", csv["id"], "-o", str(tmp_path / "y.csv"), acting_as="li")
     assert again.returncode == 3 and not (tmp_path / "y.csv").exists()
     assert ok(cli("access", "sweep", "--json"))["expired"] == []
     sample = (Path(__file__).resolve().parents[2] / "policies" / "data" / "restricted-parties-sample.csv").read_text()
@@ -192,7 +190,7 @@ def test_workflow_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None: 
         sample
         + 'el-9999-001,Entity List (EL) - Bureau of Industry and Security,,Entity,,University of Maryland,,"College Park, MD, US",99 FR 1,2026-11-20,,N,For all items subject to the EAR.,Case-by-case review.,,,,,,,,,,,,,,,\n'
     )
-    refreshed = ok(cli("screening", "load", str(tmp_path / "csl.csv"), "--json", extra_env={"QGOV_USER": "olga"}))
+    refreshed = ok(cli("screening", "load", str(tmp_path / "csl.csv"), "--json", acting_as="olga"))
     assert refreshed["list"]["new"] and [h["person"] for h in refreshed["new_hits"]] == ["li"]
 
 

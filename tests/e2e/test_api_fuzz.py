@@ -29,7 +29,7 @@ SEEN: Counter[str] = Counter()
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
+    env = {"QGOV_HOME": str(tmp / "home")}
     core = server_support.new_store(env)
     ids = server_support.build_lab(core, tmp)
     core.close()

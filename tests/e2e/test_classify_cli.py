@@ -123,7 +123,7 @@ def test_a_broken_org_policy_is_one_line_naming_the_rule(tmp_path: Path) -> None
 
 
 def test_officer_workflow_from_the_cli(cli, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     cli(
         "dataset",
         "register",
@@ -148,9 +148,7 @@ def test_officer_workflow_from_the_cli(cli, sample_tree: Path) -> None:  # type:
         == 0
     )
     assert cli("role", "grant", "olga", "export_control_officer").returncode == 0
-    done = cli(
-        "override", csv["id"], "--as", "EAR99", "--reason", "aggregates only", "--json", extra_env={"QGOV_USER": "olga"}
-    )
+    done = cli("override", csv["id"], "--as", "EAR99", "--reason", "aggregates only", "--json", acting_as="olga")
     assert json.loads(done.stdout)["changes"][0]["new"] == "EAR99"
     shown = json.loads(cli("artifact", "show", csv["id"], "--json").stdout)
     assert shown["classification"] == "EAR99" and {h["source"] for h in shown["classification_history"]} == {

@@ -34,7 +34,7 @@ def _one_line_error(proc, code: int, *fragments: str) -> None:  # type: ignore[n
 
 
 def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    init = _ok(cli("init", "--json"))
+    init = _ok(cli("init", "--name", "alice", "--json"))
     assert init["admin_granted_to"] == "alice" and init["key_created"]
     spec = tmp_path / "spec.yaml"
     spec.write_text(
@@ -66,7 +66,7 @@ def test_story_init_register_ingest_fetch_verify(cli, sample_tree: Path, tmp_pat
 def test_quarantine_exits_1_and_says_why(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from governance.sample_data import calibration_table
 
-    cli("init")
+    cli("init", "--name", "alice")
     exp = tmp_path / "exp.yaml"
     exp.write_text(EXPECTATIONS)
     _ok(cli("dataset", "register", "calib", "--expectations", str(exp), "--json"))
@@ -80,7 +80,7 @@ def test_quarantine_exits_1_and_says_why(cli, tmp_path: Path) -> None:  # type: 
 def test_tampered_log_exits_1_naming_the_event(cli, env, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
     if not env["QGOV_DATABASE_URL"].startswith("sqlite"):
         pytest.skip("edits the SQLite file directly")
-    cli("init")
+    cli("init", "--name", "alice")
     cli("dataset", "register", "calib")
     cli("ingest", str(sample_tree), "-d", "calib")
     db = env["QGOV_DATABASE_URL"].removeprefix("sqlite:///")
@@ -94,7 +94,7 @@ def test_tampered_log_exits_1_naming_the_event(cli, env, sample_tree: Path) -> N
 
 
 def test_tampered_blob_is_named_by_verify_and_fetch_leaves_nothing(cli, env, sample_tree: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     cli("dataset", "register", "calib")
     arts = _ok(cli("ingest", str(sample_tree), "-d", "calib", "--json"))["artifacts"]
     h5 = next(a for a in arts if a["path"].endswith(".h5"))
@@ -157,7 +157,7 @@ BAD_INPUT = [
 def test_bad_input_gets_one_line_naming_the_problem(
     cli, sample_tree: Path, tmp_path: Path, case, argv, code, fragments
 ) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     cli("dataset", "register", "calib")
     (tmp_path / "exp.yaml").write_text("- expectation: expect_the_moon\n  column: x\n")
     (tmp_path / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
@@ -173,7 +173,7 @@ def test_commands_before_init_say_what_to_do(cli, env, sample_tree: Path) -> Non
 
 
 def test_key_file_readable_by_others_is_refused(cli, env, sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     cli("dataset", "register", "calib")
     key = Path(env["QGOV_HOME"]) / "keys" / "kek.json"
     key.chmod(0o644)
@@ -181,7 +181,7 @@ def test_key_file_readable_by_others_is_refused(cli, env, sample_tree: Path) -> 
 
 
 def test_key_rotation_from_the_cli(cli, sample_tree: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     cli("dataset", "register", "calib")
     arts = _ok(cli("ingest", str(sample_tree), "-d", "calib", "--json"))["artifacts"]
     rotated = _ok(cli("keys", "rotate", "--json"))

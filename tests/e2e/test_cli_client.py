@@ -17,7 +17,7 @@ from tests.e2e import server_support
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     tmp: Path = tmp_path_factory.mktemp("remote")
-    env = {"QGOV_HOME": str(tmp / "server-home"), "QGOV_USER": "alice"}
+    env = {"QGOV_HOME": str(tmp / "server-home")}
     core = server_support.new_store(env)
     ids = server_support.build_lab(core, tmp)
     core.close()

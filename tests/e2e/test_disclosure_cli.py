@@ -24,7 +24,7 @@ def _ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[s
 
 def _store(cli, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     """alice (admin) ingests one small file; bob is a registered researcher with no grant."""
-    _ok(cli("init"))
+    _ok(cli("init", "--name", "alice"))
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "bias.txt").write_bytes(CONTENT)
@@ -38,7 +38,6 @@ def _store(cli, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
 
 
 def _everything_bob_sees(cli, artifact: str) -> str:  # type: ignore[no-untyped-def]
-    bob = {"QGOV_USER": "bob"}
     views = [
         ("artifact", "list"),
         ("artifact", "list", "--json"),
@@ -50,10 +49,10 @@ def _everything_bob_sees(cli, artifact: str) -> str:  # type: ignore[no-untyped-
     ]
     out = []
     for view in views:
-        proc = _ok(cli(*view, extra_env=bob))
+        proc = _ok(cli(*view, acting_as="bob"))
         out.append(proc.stdout + proc.stderr)
     for view in (("audit", "events"), ("audit", "events", "--json")):  # the whole log is for auditors
-        proc = cli(*view, extra_env=bob)
+        proc = cli(*view, acting_as="bob")
         assert proc.returncode != 0 and "may not read the provenance log" in proc.stderr, proc.stderr
         out.append(proc.stdout + proc.stderr)
     return "\n".join(out)
@@ -64,13 +63,12 @@ def test_a_researcher_without_grant_cannot_confirm_a_guessed_content(cli, tmp_pa
     seen = _everything_bob_sees(cli, artifact)
     assert GUESS[:12] not in seen and "hmac-sha256:" in seen
     # a lookup by the guessed digest answers exactly as for a digest nobody stored
-    bob = {"QGOV_USER": "bob"}
-    guessed = json.loads(_ok(cli("audit", "events", "--subject", GUESS, "--json", extra_env=bob)).stdout)
-    unknown = json.loads(_ok(cli("audit", "events", "--subject", "0" * 64, "--json", extra_env=bob)).stdout)
+    guessed = json.loads(_ok(cli("audit", "events", "--subject", GUESS, "--json", acting_as="bob")).stdout)
+    unknown = json.loads(_ok(cli("audit", "events", "--subject", "0" * 64, "--json", acting_as="bob")).stdout)
     assert guessed == unknown == {"events": []}
     # the keyed reference is stable: the same in every view, so listings can still be compared
-    listed = json.loads(_ok(cli("artifact", "list", "--json", extra_env=bob)).stdout)["artifacts"][0]["sha256"]
-    shown = json.loads(_ok(cli("artifact", "show", artifact, "--json", extra_env=bob)).stdout)["sha256"]
+    listed = json.loads(_ok(cli("artifact", "list", "--json", acting_as="bob")).stdout)["artifacts"][0]["sha256"]
+    shown = json.loads(_ok(cli("artifact", "show", artifact, "--json", acting_as="bob")).stdout)["sha256"]
     assert listed == shown and listed.startswith("hmac-sha256:")
 
 
@@ -78,7 +76,6 @@ def test_the_digest_is_shown_under_a_grant_and_to_administrators(cli, tmp_path: 
     artifact = _store(cli, tmp_path)
     admin = json.loads(_ok(cli("artifact", "show", artifact, "--json")).stdout)
     assert admin["sha256"] == GUESS
-    bob = {"QGOV_USER": "bob"}
-    asked = cli("access", "request", "--artifact", artifact, "--purpose", "analysis", "--json", extra_env=bob)
+    asked = cli("access", "request", "--artifact", artifact, "--purpose", "analysis", "--json", acting_as="bob")
     assert json.loads(_ok(asked).stdout)["status"] == "granted"
-    assert json.loads(_ok(cli("artifact", "show", artifact, "--json", extra_env=bob)).stdout)["sha256"] == GUESS
+    assert json.loads(_ok(cli("artifact", "show", artifact, "--json", acting_as="bob")).stdout)["sha256"] == GUESS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def test_hostile_names_and_links_are_reported_escaped_and_exit_1(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli("init").returncode == 0
+    assert cli("init", "--name", "alice").returncode == 0
     assert cli("dataset", "register", "calib", "--subject-type", "none").returncode == 0
     folder = tmp_path / "run"
     folder.mkdir()
@@ -43,7 +43,7 @@ def test_hostile_names_and_links_are_reported_escaped_and_exit_1(cli, tmp_path: 
 
 
 def test_csv_errors_name_row_and_column_never_a_value(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli("init").returncode == 0
+    assert cli("init", "--name", "alice").returncode == 0
     assert cli("dataset", "register", "calib", "--subject-type", "none").returncode == 0
     folder = tmp_path / "run"
     folder.mkdir()

@@ -22,7 +22,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     tmp: Path = tmp_path_factory.mktemp("accounts")
-    env = {"QGOV_HOME": str(tmp / "home"), "QGOV_USER": "alice"}
+    env = {"QGOV_HOME": str(tmp / "home")}
     core = server_support.new_store(env)
     register_person(core, Person("li", ["US"], False, None, "US", "Lab B", "2026-05-01"), ["researcher"])
     core.close()
@@ -104,7 +104,7 @@ def test_sign_in_still_works_after_the_key_encryption_key_is_rotated(lab: dict[s
 
     rotated = subprocess.run(
         [QGOV, "keys", "rotate", "--json"],
-        env={**os.environ, "QGOV_HOME": lab["QGOV_HOME"], "QGOV_USER": "alice"},
+        env={**os.environ, "QGOV_HOME": lab["QGOV_HOME"]},
         capture_output=True,
         text=True,
         check=False,

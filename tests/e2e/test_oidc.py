@@ -73,9 +73,9 @@ def served(issuer: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     tmp: Path = tmp_path_factory.mktemp("oidc")
     env = {
         "QGOV_HOME": str(tmp / "home"),
-        "QGOV_USER": "alice",
         "QGOV_OIDC_ISSUER": issuer,
         "QGOV_OIDC_AUDIENCE": CLIENT,
+        "QGOV_OIDC_CLIENT_SECRET": "lab-b-secret",
     }
     core = server_support.new_store(env)
     register_person(core, Person("li", ["US"], False, None, "US", "Lab B", "2026-05-01"), ["researcher"])
@@ -119,3 +119,59 @@ def test_an_unsigned_token_is_refused(served: str, issuer: str) -> None:
     unsigned = jwt.encode(claims, None, algorithm="none")
     answer = _whoami(served, unsigned)
     assert answer.status_code == 401
+
+
+# -- browsers: the authorization-code flow with PKCE, driven by the server ------------------
+def _start(served: str) -> tuple[str, dict[str, list[str]], str]:
+    """A browser asks qgov to sign in: the redirect to the issuer and the state cookie."""
+    start = httpx.get(f"{served}/api/v1/auth/oidc/login")
+    assert start.status_code == 302, start.text
+    location = start.headers["location"]
+    cookie = next(c for c in start.headers.get_list("set-cookie") if c.startswith("qgov_oidc_state="))
+    assert "HttpOnly" in cookie and "Secure" in cookie
+    return location, parse_qs(urlparse(location).query), start.cookies["qgov_oidc_state"]
+
+
+def _choose(location: str, sub: str) -> str:
+    """At the issuer the person signs in (the test issuer's form takes a subject)."""
+    chosen = httpx.post(location, data={"sub": sub})
+    assert chosen.status_code == 302, chosen.text
+    return str(chosen.headers["location"])
+
+
+def test_a_browser_signs_in_through_the_issuer_with_pkce(served: str, issuer: str) -> None:
+    location, query, state_cookie = _start(served)
+    assert location.startswith(f"{issuer}/oauth2/authorize?")
+    assert query["client_id"] == [CLIENT] and query["response_type"] == ["code"]
+    assert query["redirect_uri"] == [f"{served}/api/v1/auth/oidc/callback"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43  # SHA-256, base64url
+    assert query["state"] == [state_cookie] and len(query["nonce"][0]) >= 32
+    back = _choose(location, "u-1001")
+    assert back.startswith(f"{served}/api/v1/auth/oidc/callback?")
+    signed = httpx.get(back, cookies={"qgov_oidc_state": state_cookie})
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["signed_in"] == "li"
+    session = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("qgov_session="))
+    assert "HttpOnly" in session and "Secure" in session and "SameSite=strict" in session
+    me = httpx.get(f"{served}/api/v1/whoami", cookies={"qgov_session": signed.cookies["qgov_session"]})
+    assert me.status_code == 200 and me.json()["name"] == "li"
+    assert me.json()["authenticated_by"].startswith("token:")
+    # the code and state are spent: the same redirect again signs nobody in
+    again = httpx.get(back, cookies={"qgov_oidc_state": state_cookie})
+    assert again.status_code == 401 and "unknown or expired state" in again.json()["detail"]
+
+
+def test_a_code_cannot_be_completed_in_another_browser(served: str, issuer: str) -> None:
+    location, _, state_cookie = _start(served)
+    back = _choose(location, "u-1001")
+    elsewhere = httpx.get(back)  # no state cookie: not the browser that started the sign-in
+    assert elsewhere.status_code == 401 and "does not match this browser" in elsewhere.json()["detail"]
+    forged = httpx.get(back, cookies={"qgov_oidc_state": state_cookie + "x"})
+    assert forged.status_code == 401
+
+
+def test_a_browser_identity_without_a_registered_person_is_refused(served: str, issuer: str) -> None:
+    location, _, state_cookie = _start(served)
+    refused = httpx.get(_choose(location, "u-1002"), cookies={"qgov_oidc_state": state_cookie})
+    assert refused.status_code == 401 and "'ghost' is not a registered person" in refused.json()["detail"]
+    assert "qgov_session" not in refused.cookies

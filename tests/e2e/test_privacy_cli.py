@@ -28,7 +28,7 @@ def _one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str
 @pytest.fixture
 def store(cli, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     """A controlled calibration table with a privacy profile (ε 1) and alice registered."""
-    _ok(cli("init", "--json"))
+    _ok(cli("init", "--name", "alice", "--json"))
     table = tmp_path / "calib"
     table.mkdir()
     calibration_table(qubits=500, seed=4).to_csv(table / "calibration.csv", index=False)
@@ -72,13 +72,14 @@ def test_above_the_cap_an_officer_approves_and_classifies(cli, store) -> None:  
         cli("release", store, "--stat", "mean", "--column", "t1_us", "--epsilon", "0.8", "--purpose", "p", "--json")
     )
     assert queued["status"] == "review" and queued["epsilon_spent"] == 0.0
-    olga = {"QGOV_USER": "olga"}
     assert (
         cli("person", "add", "olga", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B").returncode
         == 0
     )
     assert cli("role", "grant", "olga", "export_control_officer").returncode == 0
-    done = _ok(cli("releases", "approve", queued["release_id"], "--reason", "aggregate only", "--json", extra_env=olga))
+    done = _ok(
+        cli("releases", "approve", queued["release_id"], "--reason", "aggregate only", "--json", acting_as="olga")
+    )
     assert done["status"] == "released"
     classified = _ok(
         cli(
@@ -90,7 +91,7 @@ def test_above_the_cap_an_officer_approves_and_classifies(cli, store) -> None:  
             "--reason",
             "a mean",
             "--json",
-            extra_env=olga,
+            acting_as="olga",
         )
     )
     assert classified["classification"] == "EAR99"
@@ -125,7 +126,7 @@ def test_bad_release_requests_are_one_line_errors(cli, store, args, code, text) 
 
 
 def test_a_profile_with_bad_bounds_registers_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _ok(cli("init", "--json"))
+    _ok(cli("init", "--name", "alice", "--json"))
     profile = tmp_path / "privacy.yaml"
     profile.write_text("contributions: 1\ncolumns: {t1_us: {bounds: [5]}}\n")
     _one_line_error(cli("dataset", "register", "x", "--privacy", str(profile)), 2, "columns.t1_us.bounds")
@@ -180,7 +181,7 @@ def test_a_release_left_unfinished_by_a_kill_is_an_error_not_an_empty_success(cl
     from tests.conftest import QGOV
 
     engine = create_engine(env["QGOV_DATABASE_URL"])
-    environ = {**os.environ, **env, "QGOV_USER": "alice"}
+    environ = {**os.environ, **env}
     try:
         for attempt in range(8):  # the kill must land between the reservation and the commit
             ask = ["release", store, "--stat", "mean", "--column", "t1_us", "--purpose", f"try {attempt}"]

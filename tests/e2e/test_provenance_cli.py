@@ -66,7 +66,7 @@ class Fit:
 
 
 def _record_fit(cli, sample_tree: Path, tmp_path: Path) -> Fit:  # type: ignore[no-untyped-def]
-    _ok(cli("init", "--json"))
+    _ok(cli("init", "--name", "alice", "--json"))
     _ok(cli("dataset", "register", "calib", "--json"))
     ingested = _ok(cli("ingest", str(sample_tree), "-d", "calib", "--json"))["artifacts"]
     raw = next(a["id"] for a in ingested if a["path"] == "calibration.csv")
@@ -211,7 +211,7 @@ def test_retraction_needs_an_officer_and_leaves_earlier_traces_intact(cli, sampl
 def test_proofs_verify_offline_with_only_the_public_key(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from lineage.note import NoteSigner, generate_signing_key
 
-    init = _ok(cli("init", "--json"))
+    init = _ok(cli("init", "--name", "alice", "--json"))
     old = _ok(cli("audit", "checkpoint", "--json"))
     _ok(cli("dataset", "register", "calib", "--json"))
     new = _ok(cli("audit", "checkpoint", "--json"))
@@ -274,7 +274,7 @@ def test_proofs_verify_offline_with_only_the_public_key(cli, tmp_path: Path) -> 
 
 
 def test_verify_proof_without_a_key_and_without_a_store_asks_for_the_key(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     proof = tmp_path / "proof.json"
     _done(cli("audit", "prove", "1", "-o", str(proof)))
     offline = tmp_path / "third-party"
@@ -304,7 +304,7 @@ def test_verify_passes_then_names_the_event_edited_in_the_database(cli, env) -> 
 
     from lineage import schema
 
-    _ok(cli("init", "--json"))
+    _ok(cli("init", "--name", "alice", "--json"))
     _ok(cli("dataset", "register", "calib", "--json"))
     _ok(cli("dataset", "register", "readout", "--json"))
     events = _ok(cli("audit", "events", "--json"))["events"]
@@ -336,7 +336,7 @@ def test_log_exports_to_csv_and_parquet_with_every_event(cli, sample_tree: Path,
     import pandas as pd
     import pyarrow.parquet as pq
 
-    cli("init")
+    cli("init", "--name", "alice")
     cli("dataset", "register", "calib")
     _done(cli("ingest", str(sample_tree), "-d", "calib"))
     events = _ok(cli("audit", "events", "--json"))["events"]
@@ -366,6 +366,26 @@ def test_audit_report_is_one_self_contained_page(cli, sample_tree: Path, tmp_pat
     assert "<svg" in html
     for text in ("t1_fit.csv", "calibration.csv", "fit T1", "Integrity verified"):
         assert text in html, text
+
+
+def test_audit_report_shows_declassifications_retractions_released_holds_and_keep_until(
+    cli, sample_tree: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    f = _record_fit(cli, sample_tree, tmp_path)
+    _ok(cli("role", "grant", "alice", "export_control_officer", "--json"))
+    _ok(cli("declassify", f.fit, "--reason", "reviewed: no design data", "--json"))
+    hold = _ok(cli("hold", "add", "--artifact", f.fit, "--reason", "paper under review", "--json"))
+    _ok(cli("hold", "release", hold["hold"], "--reason", "published", "--json"))
+    _ok(cli("lineage", "retract", f.activity, "--reason", "wrong input", "--json"))
+    page = tmp_path / "report.html"
+    _ok(cli("audit", "report", f.fit, "-o", str(page), "--json"))
+    html = page.read_text(encoding="utf-8")
+    changes = html[html.index('<section id="changes">') : html.index('<section id="retention">')]
+    assert "classification.declassified" in changes and "lineage.retracted" in changes, changes
+    assert "reviewed: no design data" in changes and "wrong input" in changes
+    kept = html[html.index('<section id="retention">') : html.index('<section id="integrity">')]
+    assert "hold.placed" in kept and "hold.released" in kept and "published" in kept, kept
+    assert "Keep-until dates" in kept and re.search(r"t1_fit\.csv</td><td>\d{4}-\d{2}-\d{2}</td>", kept), kept
 
 
 BAD_INPUT = [
@@ -431,7 +451,7 @@ NOT_FOUND = {"trace unknown id", "report unknown id", "unknown event", "unknown 
 @pytest.mark.parametrize(("case", "argv", "match"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_gets_one_line_naming_it_and_exit_2(cli, tmp_path: Path, case, argv, match) -> None:  # type: ignore[no-untyped-def]
     """Bad input is exit 2; an id that names nothing is exit 4 (not found)."""
-    cli("init")
+    cli("init", "--name", "alice")
     (tmp_path / "fit.csv").write_text("qubit,t1_us\n0,81.2\n")
     (tmp_path / "list.json").write_text("[1]\n")
     code = 4 if case in NOT_FOUND else 2

@@ -25,7 +25,7 @@ def _one_line(proc: subprocess.CompletedProcess[str], code: int, text: str) -> N
 
 @pytest.fixture
 def ids(cli, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    _ok(cli("init", "--json"))
+    _ok(cli("init", "--name", "alice", "--json"))
     cli_add_self(cli)
     folder = tmp_path / "d"
     folder.mkdir()

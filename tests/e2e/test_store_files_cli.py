@@ -37,7 +37,7 @@ def login_umask() -> Iterator[None]:
 
 @pytest.mark.usefixtures("login_umask")
 def test_fresh_store_is_private_from_creation(cli, env: dict[str, str], sample_tree: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli("init").returncode == 0
+    assert cli("init", "--name", "alice").returncode == 0
     assert cli("dataset", "register", "run", "--subject-type", "none").returncode == 0
     done = cli("ingest", str(sample_tree), "--dataset", "run")
     assert done.returncode == 0, done.stderr
@@ -50,7 +50,7 @@ def test_fresh_store_is_private_from_creation(cli, env: dict[str, str], sample_t
 @pytest.mark.usefixtures("login_umask")
 @pytest.mark.parametrize("which", ["home", "database"])
 def test_store_open_to_others_is_refused(cli, env: dict[str, str], which: str) -> None:  # type: ignore[no-untyped-def]
-    assert cli("init").returncode == 0
+    assert cli("init", "--name", "alice").returncode == 0
     if which == "home":
         target, expected = Path(env["QGOV_HOME"]), "700"
         target.chmod(0o755)

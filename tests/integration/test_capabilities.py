@@ -66,6 +66,24 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("keys", "rotate"): ("keys.rotate", lambda a: _req("keys", "rotate")(a)),
     ("erasure", "erase_person"): ("person.erase", lambda a: _req("erasure", "erase_person")(a, "nobody", "why")),
     ("screening", "refresh"): ("screening.load", lambda a: _req("screening", "refresh")(a)),
+    ("self_service", "my_requests"): ("access.request", lambda a: _req("self_service", "my_requests")(a)),
+    ("self_service", "preview_request"): (
+        "access.request",
+        lambda a: _req("self_service", "preview_request")(a, [NOPE], "why", "US"),
+    ),
+    ("self_service", "why_not_fetchable"): (
+        "access.request",
+        lambda a: _req("self_service", "why_not_fetchable")(a, NOPE),
+    ),
+    ("review_context", "queue_context"): ("access.queue", lambda a: _req("review_context", "queue_context")(a)),
+    ("metrics", "dashboard"): ("access.read_all", lambda a: _req("metrics", "dashboard")(a)),
+    ("event_search", "search_events"): ("audit.read", lambda a: _req("event_search", "search_events")(a)),
+    ("event_search", "event_types"): ("audit.read", lambda a: _req("event_search", "event_types")(a)),
+    ("event_search", "list_checkpoints"): ("audit.read", lambda a: _req("event_search", "list_checkpoints")(a)),
+    ("screening_clearance", "clear_match"): (
+        "screening.clear",
+        lambda a: _req("screening_clearance", "clear_match")(a, NOPE, ["el-1"], "namesake"),
+    ),
     ("provenance", "retract"): ("lineage.retract", lambda a: _req("provenance", "retract")(a, NOPE, "wrong")),
     ("provenance", "trace_lineage"): ("catalog.read", lambda a: _req("provenance", "trace_lineage")(a, NOPE)),
     ("derivation", "record_derivation"): (
@@ -104,11 +122,27 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ),
     ("audit_report", "build_report"): ("audit.read", lambda a: _req("audit_report", "build_report")(a, NOPE)),
     ("privacy", "budget_show"): ("catalog.read", lambda a: _req("privacy", "budget_show")(a, "nope")),
+    ("ingest_upload", "ingest_uploads"): (
+        "dataset.ingest",
+        lambda a: _req("ingest_upload", "ingest_uploads")(a, "nope", []),
+    ),
+    ("collaboration", "collaboration_matrix"): (
+        "catalog.read",
+        lambda a: _req("collaboration", "collaboration_matrix")(a, [], [NOPE]),
+    ),
+    ("notifications", "my_notifications"): ("access.request", lambda a: _req("notifications", "my_notifications")(a)),
     ("releases", "decide_review"): ("release.decide", lambda a: _req("releases", "decide_review")(a, NOPE, True, "ok")),
     ("releases", "review_classification"): (
         "release.decide",
         lambda a: _req("releases", "review_classification")(a, NOPE, "EAR99", "ok"),
     ),
+    ("policy_store", "publish_policy"): (
+        "policy.publish",
+        # a directory with no YAML: the built-in policy, already in force (publishes nothing new)
+        lambda a: _req("policy_store", "publish_policy")(a, Path(__file__).resolve().parents[1] / "data" / "merkle"),
+    ),
+    ("policy_store", "list_policies"): ("catalog.read", lambda a: _req("policy_store", "list_policies")(a)),
+    ("policy_store", "published_policy"): ("catalog.read", lambda a: _req("policy_store", "published_policy")(a)),
     ("releases", "reconcile"): (
         "budget.reconcile",
         lambda a: _req("releases", "reconcile")(a, "nope", NOPE, "refund", "x"),
@@ -218,6 +252,10 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("keys", "fence_pending_keys"): "inside an ingest's committing transaction",
     ("keys", "readable_key"): "inside reads that checked their grant",
     ("oidc", "authenticate_jwt"): "authentication itself",
+    ("oidc", "verify_id_token"): "authentication itself",
+    ("oidc", "person_of"): "authentication itself",
+    ("os_identity", "register_initial_admin"): "only on a store with no role at all (qgov init)",
+    ("policy_store", "publish_default_policy"): "qgov init, only while nothing is published",
     ("privacy", "privacy_policy"): "reads the policy bundle",
     ("privacy", "set_profile"): "the dataset's owner, or budget.set; an officer to give budget back",
     ("provenance", "dataset_for_record"): "a step of lineage record, under lineage.record",
@@ -240,6 +278,10 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("dataset_edit", "update_dataset"): "the dataset's owner, or dataset.update",
     ("people", "show_person"): "one's own always; anyone else's with person.read",
     ("jurisdictions", "decide_artifact"): "a step of access requests and checks, under their own; records nothing",
+    (
+        "metrics",
+        "public_figures",
+    ): "the public transparency page: policy text and aggregates, counts under 5 suppressed",
 }
 
 SKIP_MODULES = {"app", "config", "db", "tables", "demo", "demo_server", "sample_data", "client", "capabilities"}

@@ -14,6 +14,7 @@ from governance.catalog import DatasetSpec, grant_role, list_artifacts, register
 from governance.classification import declassify, history, override, reclassify_all, set_research
 from governance.derivation import record_derivation
 from governance.ingest import finish_run, ingest_batch, plan_ingest
+from governance.policy_store import publish_policy
 from lineage import EventLog
 from policies.bundle import load_policies
 from policies.classify import classify
@@ -153,12 +154,16 @@ def test_policy_edit_reclassifies_once(app, tmp_path: Path, env) -> None:  # typ
         "     hardware: 4A906, software: 4D906, technology: 4E906,\n"
         "     citation: 'org reading of 4A906.a.2', status: P, effective: 2026-11-01}\n"
     )
-    edited = App(app.settings.model_copy(update={"policy_dir": org}))
+    before = app.policies.get("US-EAR").version
+    # a caller's directory changes nothing recorded: only a published policy does
+    posing = App(app.settings.model_copy(update={"policy_dir": org}))
     try:
-        changes = reclassify_all(edited)
-        assert [(c.artifact, c.old, c.new) for c in changes] == [(ids["t1.csv"], "4E906", "EAR99")]
-        assert reclassify_all(edited) == []  # idempotent
-        latest = [h for h in history(edited, ids["t1.csv"]) if h["active"] and h["source"] == "automatic"][0]
-        assert latest["policy_version"] == edited.policies.get("US-EAR").version != app.policies.get("US-EAR").version
+        assert reclassify_all(posing) == []
     finally:
-        edited.close()
+        posing.close()
+    publish_policy(app, org, "a.2 error bound")
+    changes = reclassify_all(app)
+    assert [(c.artifact, c.old, c.new) for c in changes] == [(ids["t1.csv"], "4E906", "EAR99")]
+    assert reclassify_all(app) == []  # idempotent
+    latest = [h for h in history(app, ids["t1.csv"]) if h["active"] and h["source"] == "automatic"][0]
+    assert latest["policy_version"] == app.policies.get("US-EAR").version != before

@@ -293,7 +293,7 @@ def test_raising_the_total_after_spending_needs_an_officer_and_a_reason(app, con
 # -- per-requester caps (item 10b) -------------------------------------------------------
 @pytest.fixture
 def capped(app, env, tmp_path: Path) -> tuple[App, dict[str, str]]:  # type: ignore[no-untyped-def]
-    """The bundled access policy with ``per_requester_epsilon: "0.3"``."""
+    """The bundled access policy with ``per_requester_epsilon: "0.3"``, published as the policy in force."""
     bundled = Path(__file__).resolve().parents[2] / "policies" / "bundles" / "ear" / "access.yaml"
     org = tmp_path / "org-policy"
     org.mkdir()
@@ -301,9 +301,10 @@ def capped(app, env, tmp_path: Path) -> tuple[App, dict[str, str]]:  # type: ign
     line = '    max_epsilon_per_release: "1.0"\n'
     assert line in body
     (org / "access.yaml").write_text(body.replace(line, line + '    per_requester_epsilon: "0.3"\n'))
-    capped_app = App(app.settings.model_copy(update={"policy_dir": org}))
-    yield capped_app, {**env, "QGOV_POLICY_DIR": str(org)}
-    capped_app.close()
+    from governance.policy_store import publish_policy
+
+    publish_policy(app, org, "per-requester cap")  # the store's policy: a caller's directory is not read
+    yield app, env
 
 
 def test_one_requester_cannot_spend_more_than_the_per_requester_cap(app, controlled, capped) -> None:  # type: ignore[no-untyped-def]

@@ -153,7 +153,7 @@ _RACE = textwrap.dedent(
     from governance.config import load_settings
     from qgov.errors import QgovError
     env, what, artifact = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
-    app = App(load_settings(env))
+    app = App(load_settings(env).model_copy(update={"user": "alice"}))
     try:
         if what == "hold":
             from governance.retention import place_hold

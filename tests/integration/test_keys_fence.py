@@ -198,7 +198,7 @@ KILL_SCRIPT = textwrap.dedent(
             if len(hits) == nth:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    rotate(App(load_settings()), batch=2, on_step=on_step)
+    rotate(App(load_settings().model_copy(update={"user": "alice"})), batch=2, on_step=on_step)
     """
 )
 

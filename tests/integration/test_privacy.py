@@ -313,7 +313,7 @@ _WORKER = textwrap.dedent(
             time.sleep(pause)
             return real(*a, **k)
         governance.dp.release = slow
-    app = App(load_settings(env))
+    app = App(load_settings(env).model_copy(update={"user": "alice"}))
     try:
         doc = request_release(app, "sponsor-calib", "sum", "t1_us", eps, purpose=purpose)
         print(json.dumps({"status": doc["status"]}), flush=True)

@@ -13,7 +13,8 @@ def test_defaults_live_under_qgov_home(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'qgov.db'}"
     assert settings.storage_url == str(tmp_path / "blobs")
     assert settings.key_file == tmp_path / "keys" / "kek.json"
-    assert settings.user == "ada"
+    # no variable names the acting person: the OS account's person acts (governance.os_identity)
+    assert settings.user is None and settings.acting_as is None
 
 
 def test_plain_postgresql_urls_use_psycopg_3() -> None:
