@@ -56,31 +56,28 @@ def test_a_killed_reclassification_resumes_and_does_each_artifact_once(app, tmp_
     before = app.policies.get("US-EAR").version
     publish_policy(app, org, "a.2 error bound")
     edited = app
-    try:
-        version = edited.policies.get("US-EAR").version
-        assert version != before
+    version = edited.policies.get("US-EAR").version
+    assert version != before
 
-        def kill_after_two(batches: int, done: int) -> None:
-            if batches == 2:
-                raise KilledError(f"killed after {done} artifacts")
+    def kill_after_two(batches: int, done: int) -> None:
+        if batches == 2:
+            raise KilledError(f"killed after {done} artifacts")
 
-        with pytest.raises(KilledError, match="after 10 artifacts"):
-            reclassify_all(edited, batch_size=5, after_batch=kill_after_two)
-        decisions, _ = _under(edited, version)
-        assert sum(decisions.values()) == 10  # two batches committed, the third never started
+    with pytest.raises(KilledError, match="after 10 artifacts"):
+        reclassify_all(edited, batch_size=5, after_batch=kill_after_two)
+    decisions, _ = _under(edited, version)
+    assert sum(decisions.values()) == 10  # two batches committed, the third never started
 
-        resumed: list[int] = []
-        changes = reclassify_all(edited, batch_size=5, after_batch=lambda b, done: resumed.append(done))
-        assert resumed == [2]  # only what the kill left: the committed batches were skipped
-        assert {c.artifact for c in changes} <= set(ids.values()) and len(changes) == 2
+    resumed: list[int] = []
+    changes = reclassify_all(edited, batch_size=5, after_batch=lambda b, done: resumed.append(done))
+    assert resumed == [2]  # only what the kill left: the committed batches were skipped
+    assert {c.artifact for c in changes} <= set(ids.values()) and len(changes) == 2
 
-        decisions, events = _under(edited, version)
-        assert decisions == Counter(dict.fromkeys(ids.values(), 1))  # every artifact exactly once
-        assert events == Counter(dict.fromkeys(ids.values(), 1))  # and one event each, none repeated
-        assert reclassify_all(edited, batch_size=5) == []  # nothing left
-        assert _under(edited, version) == (decisions, events)
-    finally:
-        pass
+    decisions, events = _under(edited, version)
+    assert decisions == Counter(dict.fromkeys(ids.values(), 1))  # every artifact exactly once
+    assert events == Counter(dict.fromkeys(ids.values(), 1))  # and one event each, none repeated
+    assert reclassify_all(edited, batch_size=5) == []  # nothing left
+    assert _under(edited, version) == (decisions, events)
 
 
 def test_batch_size_must_be_positive(app) -> None:  # type: ignore[no-untyped-def]
