@@ -244,10 +244,11 @@ def timed_flow(settings: Any, path: Path) -> tuple[float, Any]:
     """The flow's own wall time, measured around the ``ingest_flow`` call only."""
     from flows.ingest import ingest_flow
     from flows.runtime import flow_settings
+    from flows.session import flow_args
 
     with flow_settings():
         started = time.perf_counter()
-        report = ingest_flow(settings, str(path), DATASET)
+        report = ingest_flow(*flow_args(settings), str(path), DATASET)
         elapsed = time.perf_counter() - started
     if report.failed or report.quarantined:
         raise RuntimeError(f"ingest of {path}: failed={report.failed[:3]} quarantined={report.quarantined[:3]}")

@@ -17,8 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from flows.progress import advance
-from flows.session import app_for
-from governance.config import Settings
+from flows.session import app_at
 from governance.ingest import BatchResult, IngestPlan, finish_run, ingest_batch, plan_ingest
 from governance.ingest_dvc import absent_summary, pull_outputs, record_dvc_lineage
 
@@ -45,18 +44,18 @@ class IngestReport:
 
 
 @task(name="dvc-pull", cache_policy=NO_CACHE, persist_result=False)
-def pull_task(settings: Settings, path: str, dataset: str) -> dict[str, Any]:
-    return pull_outputs(app_for(settings), Path(path), dataset)
+def pull_task(home: str, principal: str, path: str, dataset: str) -> dict[str, Any]:
+    return pull_outputs(app_at(home, principal), Path(path), dataset)
 
 
 @task(name="plan-ingest", cache_policy=NO_CACHE, persist_result=False)
-def plan_task(settings: Settings, path: str, dataset: str, follow_symlinks: bool = False) -> IngestPlan:
-    return plan_ingest(app_for(settings), Path(path), dataset, follow_symlinks)
+def plan_task(home: str, principal: str, path: str, dataset: str, follow_symlinks: bool = False) -> IngestPlan:
+    return plan_ingest(app_at(home, principal), Path(path), dataset, follow_symlinks)
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, persist_result=False)
 def batch_task(
-    settings: Settings, plan: IngestPlan, index: int, batch: tuple[Any, ...], done: tuple[int, int]
+    home: str, principal: str, plan: IngestPlan, index: int, batch: tuple[Any, ...], done: tuple[int, int]
 ) -> BatchResult:
     files_done, bytes_done = done
 
@@ -66,24 +65,25 @@ def batch_task(
         bytes_done += size
         advance("ingest", files_done, len(plan.files), bytes_done, plan.total_bytes)
 
-    return ingest_batch(app_for(settings), plan, batch, progress=tick)
+    return ingest_batch(app_at(home, principal), plan, batch, progress=tick)
 
 
 @task(name="record-dvc-lineage", cache_policy=NO_CACHE, persist_result=False)
-def lineage_task(settings: Settings, plan: IngestPlan, artifacts: list[dict[str, Any]]) -> int:
-    return record_dvc_lineage(app_for(settings), plan, artifacts)
+def lineage_task(home: str, principal: str, plan: IngestPlan, artifacts: list[dict[str, Any]]) -> int:
+    return record_dvc_lineage(app_at(home, principal), plan, artifacts)
 
 
 @task(name="record-run", cache_policy=NO_CACHE, persist_result=False)
 def finish_task(
-    settings: Settings, plan: IngestPlan, result: BatchResult, started_at: datetime, stages: int
+    home: str, principal: str, plan: IngestPlan, result: BatchResult, started_at: datetime, stages: int
 ) -> dict[str, str | None]:
-    return finish_run(app_for(settings), plan, result, started_at, stages)
+    return finish_run(app_at(home, principal), plan, result, started_at, stages)
 
 
 @flow(name="qgov-ingest", persist_result=False, validate_parameters=False)
 def ingest_flow(
-    settings: Settings,
+    home: str,
+    principal: str,
     path: str,
     dataset: str,
     batch_files: int = 1000,
@@ -91,17 +91,17 @@ def ingest_flow(
     dvc_pull: bool = False,
 ) -> IngestReport:
     started = datetime.now(UTC)
-    pulled = pull_task(settings, path, dataset) if dvc_pull else None
-    plan = plan_task(settings, path, dataset, follow_symlinks)
+    pulled = pull_task(home, principal, path, dataset) if dvc_pull else None
+    plan = plan_task(home, principal, path, dataset, follow_symlinks)
     advance("ingest", 0, len(plan.files), 0, plan.total_bytes)
     total = BatchResult()
     # quote(): Prefect would otherwise walk the whole plan (every file of it) on each
     # task call to look for futures; measured at 0.1–0.3 s per call for 10,000 files.
     for index, batch in enumerate(plan.batches(max_files=batch_files)):
         done = (total.files_seen, total.bytes_seen)
-        total.merge(batch_task(settings, quote(plan), index, quote(batch), done))
-    stages = lineage_task(settings, quote(plan), quote(total.ingested + total.unchanged + total.concurrent))
-    classes = finish_task(settings, quote(plan), quote(total), started, stages)
+        total.merge(batch_task(home, principal, quote(plan), index, quote(batch), done))
+    stages = lineage_task(home, principal, quote(plan), quote(total.ingested + total.unchanged + total.concurrent))
+    classes = finish_task(home, principal, quote(plan), quote(total), started, stages)
     found = sorted(total.ingested + total.unchanged + total.concurrent, key=lambda a: a["path"])
     remote = plan.dvc.remote if plan.dvc else None
     return IngestReport(

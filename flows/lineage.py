@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import ingest_flow
 from flows.runtime import configure_prefect, flow_settings
-from flows.session import app_for
+from flows.session import app_at, flow_args
 from governance.config import Settings, load_settings
 from governance.derivation import record_derivation
 from governance.provenance import dataset_for_record
@@ -46,14 +46,16 @@ class RecordReport:
 
 
 @task(name="record-derivation", cache_policy=NO_CACHE, persist_result=False)
-def derivation_task(settings: Settings, name: str, used: list[str], generated: list[str]) -> tuple[str, list[Any]]:
-    activity, changes = record_derivation(app_for(settings), name, used, generated)
+def derivation_task(
+    home: str, principal: str, name: str, used: list[str], generated: list[str]
+) -> tuple[str, list[Any]]:
+    activity, changes = record_derivation(app_at(home, principal), name, used, generated)
     return activity, [c.to_json() for c in changes]
 
 
 @flow(name="qgov-record-lineage", persist_result=False, validate_parameters=False)
 def record_flow(
-    settings: Settings, name: str, used: list[str], generated: list[str], dataset: str | None = None
+    home: str, principal: str, name: str, used: list[str], generated: list[str], dataset: str | None = None
 ) -> RecordReport:
     if not name.strip():
         raise InputError("--activity: expected a name for what was done, e.g. 'fit T1'")
@@ -62,15 +64,15 @@ def record_flow(
     for path in generated:
         if not Path(path).exists():
             raise InputError(f"--generated {path}: no such file or directory")
-    target = dataset_for_record(app_for(settings), used, dataset)
+    target = dataset_for_record(app_at(home, principal), used, dataset)
     outputs: list[dict[str, Any]] = []
     for path in generated:
-        report = ingest_flow(settings, path, target)
+        report = ingest_flow(home, principal, path, target)
         if report.failed or report.quarantined or report.skipped or report.deleted:
             problem = (report.failed or report.quarantined or report.skipped or report.deleted)[0]
             raise InputError(f"--generated {path}: not ingested ({problem.get('error') or problem.get('reason')})")
         outputs += report.artifacts
-    activity, changes = derivation_task(settings, name, list(used), [a["id"] for a in outputs])
+    activity, changes = derivation_task(home, principal, name, list(used), [a["id"] for a in outputs])
     return RecordReport(activity, name, target, list(used), outputs, changes)
 
 
@@ -85,7 +87,7 @@ def record(
     settings = settings or load_settings()
     configure_prefect(settings.home)
     with flow_settings():
-        return record_flow(settings, name, list(used), [str(p) for p in generated], dataset)
+        return record_flow(*flow_args(settings), name, list(used), [str(p) for p in generated], dataset)
 
 
 class _Activity:

@@ -7,20 +7,19 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.session import app_for
+from flows.session import app_at
 from governance.classification import reclassify_all
-from governance.config import Settings
 
 
 @task(name="reclassify-artifacts", cache_policy=NO_CACHE, persist_result=False)
-def reclassify_task(settings: Settings) -> list[dict[str, Any]]:
-    return [c.to_json() for c in reclassify_all(app_for(settings))]
+def reclassify_task(home: str, principal: str) -> list[dict[str, Any]]:
+    return [c.to_json() for c in reclassify_all(app_at(home, principal))]
 
 
 @flow(name="qgov-reclassify", persist_result=False, validate_parameters=False)
-def reclassify_flow(settings: Settings) -> dict[str, Any]:
-    app = app_for(settings)
-    changes = reclassify_task(settings)
+def reclassify_flow(home: str, principal: str) -> dict[str, Any]:
+    app = app_at(home, principal)
+    changes = reclassify_task(home, principal)
     bundle = app.policies.get("US-EAR")
     return {"policy_version": bundle.version, "changed": len(changes), "changes": changes}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -420,12 +420,48 @@ def set_research(app: App, dataset: str, changes: dict[str, bool | None]) -> lis
         return Classifier(app, conn).refresh(ids, f"research context of {ds.name} changed")
 
 
-def reclassify_all(app: App) -> list[Change]:
-    """Re-evaluate every artifact under the current policy (idempotent)."""
-    with transaction(app.engine) as conn:
-        authorize(conn, app.user, "classification.reclassify")
-        ids = [r.id for r in conn.execute(select(t.artifacts.c.id))]
-        return Classifier(app, conn).refresh(ids, "policy re-evaluation")
+RECLASSIFY_BATCH = 500  # artifacts per transaction: a writer waits for one batch, not the whole store
+
+
+def reclassify_all(
+    app: App, batch_size: int = RECLASSIFY_BATCH, after_batch: Callable[[int, int], None] | None = None
+) -> list[Change]:
+    """Re-evaluate every artifact under the current policy, ``batch_size`` per transaction.
+
+    Resumable: the checkpoint is the store itself. An artifact whose active automatic
+    decision was made under the policy version being applied is skipped (a batch committed
+    before a kill is not evaluated again), and re-evaluating one that is up to date writes
+    no decision and no event, so a re-run after a kill finishes the work exactly once.
+    Artifacts derived from a batch are re-evaluated with it (lineage order), whichever
+    batch they fall in. ``after_batch(batches_done, artifacts_done)`` runs after each commit.
+    """
+    if batch_size < 1:
+        raise InputError(f"batch size {batch_size}: expected at least 1")
+    version = app.policies.get(JURISDICTION).version
+    current = (
+        select(t.classifications.c.artifact_id)
+        .where(t.classifications.c.active, t.classifications.c.source == "automatic")
+        .where(t.classifications.c.policy_version == version)
+    )
+    changes: list[Change] = []
+    last, batches, done = "", 0, 0
+    while True:
+        with transaction(app.engine) as conn:
+            authorize(conn, app.user, "classification.reclassify")
+            ids = list(
+                conn.execute(
+                    select(t.artifacts.c.id)
+                    .where(t.artifacts.c.id > last, t.artifacts.c.id.not_in(current))
+                    .order_by(t.artifacts.c.id)
+                    .limit(batch_size)
+                ).scalars()
+            )
+            if not ids:
+                return changes
+            changes += Classifier(app, conn).refresh(ids, "policy re-evaluation")
+        last, batches, done = ids[-1], batches + 1, done + len(ids)
+        if after_batch is not None:
+            after_batch(batches, done)
 
 
 def history(app: App, artifact: str) -> list[dict[str, Any]]:
@@ -460,6 +496,7 @@ __all__ = [
     "downstream_order",
     "history",
     "override",
+    "RECLASSIFY_BATCH",
     "reclassify_all",
     "set_research",
 ]

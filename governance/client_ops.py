@@ -151,9 +151,10 @@ class EmbeddedOps(ClientOps):
         check_ingest(self.app, path, dataset)  # a typo fails at once, not after Prefect starts
         configure_prefect(self.app.settings.home)
         from flows.ingest import ingest_flow
+        from flows.session import flow_args
 
         with flow_settings():
-            report = ingest_flow(self.app.settings, str(path), dataset)
+            report = ingest_flow(*flow_args(self.app.settings), str(path), dataset)
         return dataclasses.asdict(report)
 
     def classify(self, item: dict[str, Any], jurisdiction: str = "US-EAR") -> dict[str, Any]:

@@ -67,6 +67,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
 
     configure_prefect(home)
     from flows.ingest import ingest_flow
+    from flows.session import flow_args
 
     step = 0
 
@@ -131,7 +132,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     def run(path: Path, dataset: str = ds.name) -> Any:
         t0 = time.monotonic()
         with flow_settings():
-            report = ingest_flow(settings, str(path), dataset)
+            report = ingest_flow(*flow_args(settings), str(path), dataset)
         console.print(
             f"[dim]Prefect flow qgov-ingest: {report.ingested} new, {report.unchanged} unchanged, "
             f"{len(report.quarantined)} quarantined in {time.monotonic() - t0:.1f}s[/]"
@@ -356,7 +357,7 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
 
     with flow_settings():
         derived = record_flow(
-            settings,
+            *flow_args(settings),
             "plot figure 3",
             [controlled[p].id for p in ("data/calibration.csv", "results/fit_params.json", "src/fit.py")],
             [str(figure)],

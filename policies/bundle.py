@@ -21,8 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from policies._yaml_cache import YamlError, load_yaml
 from policies.access import AccessPolicy, parse_access
 from policies.parameters import NUMERIC_PARAMETERS, PARAMETERS, Parameter
 from qgov.canonical import canonical_hash
@@ -397,9 +396,9 @@ def _parse_file(
 ) -> tuple[str, str, Unlisted | None, list[ControlRule], list[CarveOut], AccessPolicy | None, frozenset[str] | None]:
     ctx = _Ctx(path)
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
+        raw = load_yaml(text)
+    except YamlError as exc:
+        raise PolicyError(f"{path}: not valid YAML ({exc})") from None
     data = ctx.mapping(raw, "bundle", _TOP_KEYS, ("jurisdiction",))
     jurisdiction = ctx.text(data["jurisdiction"], "jurisdiction")
     unlisted = None

@@ -14,11 +14,14 @@ through :func:`open_client` work the same way against it, and every other comman
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from governance.app import App
-from governance.client import Client, settings_client
 from governance.config import Settings, load_settings
 from qgov.errors import ConfigError, NoStoreError
+
+if TYPE_CHECKING:  # imported when a command opens the store, not when the CLI is built
+    from governance.app import App
+    from governance.client import Client
 
 _acting_as: str | None = None  # the global ``qgov --as NAME`` option
 
@@ -54,11 +57,15 @@ def store_settings() -> Settings:
 
 def open_local_app(create: bool = False) -> App:
     """This machine's store; ``create`` only for the commands that make one (init, serve)."""
+    from governance.app import App
+
     settings = embedded_settings()
     return App(settings if create else require_store(settings))
 
 
 def open_app() -> App:
+    from governance.app import App
+
     settings = embedded_settings()
     if settings.server_url:
         raise ConfigError(
@@ -69,6 +76,8 @@ def open_app() -> App:
 
 
 def open_client() -> Client:
+    from governance.client import settings_client
+
     settings = embedded_settings()
     if settings.server_url and _acting_as:
         raise ConfigError(f"--as {_acting_as}: not available with QGOV_URL (the token says who acts)")

@@ -23,15 +23,17 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape as escape_markup
-from rich.progress import Progress
 from rich.segment import Segment
 from rich.text import Text
 
 from qgov.errors import QgovError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 # C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a
 # terminal shows ("Trojan Source"), as visible escapes: \x1b, \u202e.
@@ -87,8 +89,10 @@ def set_json_errors(enabled: bool) -> None:
     _json_errors = enabled
 
 
-def progress(*columns: Any, **options: Any) -> Progress:
+def progress(*columns: Any, **options: Any) -> Progress:  # rich.progress: imported when used
     """A progress bar on stderr, for a person at a terminal only (a log or a pipe gets none)."""
+    from rich.progress import Progress
+
     return Progress(*columns, console=diagnostics, disable=not diagnostics.is_terminal, **options)
 
 

@@ -109,9 +109,10 @@ def screening_load(
     settings = store_settings()
     configure_prefect(settings.home)
     from flows.screening import screening_refresh_flow
+    from flows.session import flow_args
 
     with flow_settings():
-        report = screening_refresh_flow(settings, str(path), fmt)
+        report = screening_refresh_flow(*flow_args(settings), str(path), fmt)
     if as_json:
         print_json(report)
         return

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from governance.cli._context import open_app, open_client
@@ -56,6 +55,8 @@ def audit_verify(
     report = verify_log(qg, key or [], since=since, witness=witness)
     doc = verification_document(report)
     if blobs:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
         with progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn()) as bar:
             task = bar.add_task("verify", total=None)
             check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))

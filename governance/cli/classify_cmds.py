@@ -58,9 +58,10 @@ def reclassify_command(as_json: JsonFlag = False) -> None:
     settings = store_settings()
     configure_prefect(settings.home)
     from flows.reclassify import reclassify_flow
+    from flows.session import flow_args
 
     with flow_settings():
-        report = reclassify_flow(settings)
+        report = reclassify_flow(*flow_args(settings))
     _render_changes(report["changes"], as_json, {"policy_version": report["policy_version"]})
 
 

@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
-from governance.app import App
 from governance.cli._context import (
     embedded_settings,
     open_app,
@@ -191,6 +188,7 @@ def init(
             affiliation,
             training_date(training),
         )
+    from governance.app import App
     from governance.config import load_settings
 
     qg = App(load_settings().model_copy(update={"user": admin_name}))
@@ -234,6 +232,8 @@ def load_document(path: Path, what: str) -> Any:
         raise InputError(f"{what} file {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{what} file {path}: cannot be read ({exc})") from None
+    import yaml
+
     try:
         return yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
@@ -482,10 +482,11 @@ def ingest(
         check_dvc_pull(path)
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
+    from flows.session import flow_args
 
     with _ingest_progress() as sink, progress.watching(sink), flow_settings():
         report = ingest_flow(
-            settings,
+            *flow_args(settings),
             str(path),
             dataset,
             batch_files=batch_files,
@@ -501,6 +502,8 @@ def ingest(
 
 class _ingest_progress:  # noqa: N801 - used as a context manager like a function
     def __enter__(self) -> Any:
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
+
         self.bar = progress(
             TextColumn("[bold]ingest[/]"),
             BarColumn(),
@@ -652,6 +655,8 @@ def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
 @keys_app.command("rotate")
 def keys_rotate(as_json: JsonFlag = False) -> None:
     """Add a new key-encryption key and re-wrap every data key under it (no data is re-encrypted)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
     from governance.keys import rotate
 
     with progress(TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn()) as bar:

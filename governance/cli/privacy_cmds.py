@@ -265,9 +265,10 @@ def releases_run(as_json: JsonFlag = False) -> None:
     settings = store_settings()
     configure_prefect(settings.home)
     from flows.privacy import release_queue_flow
+    from flows.session import flow_args
 
     with flow_settings():
-        results = release_queue_flow(settings)
+        results = release_queue_flow(*flow_args(settings))
     if as_json:
         print_json({"releases": results})
     else:

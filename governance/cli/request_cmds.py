@@ -148,9 +148,10 @@ def sweep_command(as_json: JsonFlag = False) -> None:
     settings = store_settings()
     configure_prefect(settings.home)
     from flows.grants import expiry_sweep_flow
+    from flows.session import flow_args
 
     with flow_settings():
-        expired = expiry_sweep_flow(settings)
+        expired = expiry_sweep_flow(*flow_args(settings))
     if as_json:
         print_json({"expired": expired})
         return

@@ -105,9 +105,10 @@ def retention_sweep(
     when = parse_iso(at, "--at") if at else None
     configure_prefect(settings.home)
     from flows.retention import retention_sweep_flow
+    from flows.session import flow_args
 
     with flow_settings():
-        report = retention_sweep_flow(settings, yes, when)
+        report = retention_sweep_flow(*flow_args(settings), yes, when)
     if as_json:
         print_json(report)
         return

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from flows.ingest import IngestReport, ingest_flow
+from flows.session import flow_args
 from governance import tables as t
 from governance.catalog import DatasetSpec, fetch, list_artifacts, list_quarantine, register_dataset
 from governance.sample_data import calibration_table
@@ -39,7 +40,7 @@ def _register(app, name: str = "calib", expectations: list | None = None) -> Non
 @pytest.fixture
 def ingest(app, run_flow):  # type: ignore[no-untyped-def]
     def _ingest(path: Path, dataset: str = "calib", **kwargs) -> IngestReport:  # type: ignore[no-untyped-def]
-        return run_flow(ingest_flow, app.settings, str(path), dataset, **kwargs)
+        return run_flow(ingest_flow, *flow_args(app.settings), str(path), dataset, **kwargs)
 
     return _ingest
 

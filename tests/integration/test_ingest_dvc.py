@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import select
 
 from flows.ingest import IngestReport, ingest_flow
+from flows.session import flow_args
 from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.provenance import trace_lineage
 from lineage import EventLog, schema
@@ -39,7 +40,7 @@ def ingest(app, run_flow):  # type: ignore[no-untyped-def]
     register_dataset(app, DatasetSpec(name="egs", owner="alice"))
 
     def _ingest(path: Path, **kwargs) -> IngestReport:  # type: ignore[no-untyped-def]
-        return run_flow(ingest_flow, app.settings, str(path), "egs", **kwargs)
+        return run_flow(ingest_flow, *flow_args(app.settings), str(path), "egs", **kwargs)
 
     return _ingest
 

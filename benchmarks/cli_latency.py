@@ -1,0 +1,91 @@
+"""Cold latency of the qgov commands that run no flow, against ``python -c pass``.
+
+Each run is a new interpreter (cold: nothing imported, the OS file cache warm), so the
+figure is what a person typing the command waits for. Prints one JSON document: per
+command the median of ``--repeats`` runs and that median minus the interpreter's own
+start-up measured in the same run, with the load average before and after (the figures
+move with the machine's load: read them together).
+
+    PYTHONPATH=$PWD python benchmarks/cli_latency.py --repeats 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ITEM = {
+    "name": "fidelity-sweep-2026-03",
+    "kind": "technology",
+    "subject": {"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 0.0008},
+    "research": {"fundamental": True, "intended_for_publication": True, "restrictions_accepted": True},
+    "published": False,
+    "catalog_course": False,
+}
+QGOV = [sys.executable, "-m", "governance.cli.main"]
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[2:])}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="cold runs per command (median reported; >= 5)")
+    args = parser.parse_args()
+    if args.repeats < 5:
+        parser.error("--repeats: expected at least 5")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, QGOV_HOME=str(Path(tmp) / "store"), QGOV_URL="", NO_COLOR="1")
+        env.pop("QGOV_URL")
+        subprocess.run([*QGOV, "init"], env=env, capture_output=True, check=True)
+        item = Path(tmp) / "item.json"
+        item.write_text(json.dumps(ITEM), encoding="utf-8")
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "qgov --help": [*QGOV, "--help"],
+            "qgov classify": [*QGOV, "classify", str(item)],
+            "qgov screen": [*QGOV, "screen", "Acme Quantum Ltd"],
+            "qgov dataset list": [*QGOV, "dataset", "list"],
+        }
+        load_before = os.getloadavg()
+        _timed(commands["qgov dataset list"], env)  # the first open migrates nothing but warms the file cache
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeats):  # interleaved, so a burst of load hits every command alike
+            for name, argv in commands.items():
+                samples[name].append(_timed(argv, env))
+        load_after = os.getloadavg()
+    baseline = statistics.median(samples["python -c pass"])
+    result = {
+        "repeats": args.repeats,
+        "cpus": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+        "baseline_python_s": round(baseline, 3),
+        "commands": {
+            name: {
+                "median_s": round(statistics.median(times), 3),
+                "min_s": round(min(times), 3),
+                "over_python_s": round(statistics.median(times) - baseline, 3),
+            }
+            for name, times in samples.items()
+            if name != "python -c pass"
+        },
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
