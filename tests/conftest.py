@@ -86,11 +86,15 @@ def app(env: dict[str, str]) -> Iterator[object]:
     from governance.app import App
     from governance.catalog import grant_initial_admin
     from governance.config import load_settings
+    from governance.db import transaction
     from governance.keys import create_key_file
+    from governance.os_account import map_account, os_account
 
     qg = App(load_settings(env).model_copy(update={"user": "alice"}))
     create_key_file(qg)
     grant_initial_admin(qg)
+    with transaction(qg.engine) as conn:  # as `qgov init --name alice` would: the CLI acts as alice
+        map_account(conn, "alice", os_account(), "alice")
     yield qg
     qg.close()
 
