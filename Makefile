@@ -34,6 +34,9 @@ bench: install
 	$(BIN)/python benchmarks/screening_quality.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/lineage.py
+	$(BIN)/python benchmarks/anomaly.py
+	$(BIN)/python benchmarks/web.py
+	$(BIN)/python benchmarks/cli_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
