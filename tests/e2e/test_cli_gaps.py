@@ -1,5 +1,6 @@
 """Issue 16's gaps on the command line, as people run it: on the local store (this OS account
-is alice's; ``qgov --as NAME`` for the others) and as a client of `qgov serve` (QGOV_URL + QGOV_TOKEN), with the same exit codes and documents.
+is alice's; ``qgov --as NAME`` for the others) and as a client of `qgov serve` (QGOV_URL +
+QGOV_TOKEN), with the same exit codes and documents.
 
 Exit codes follow DESIGN.md: 2 bad input, and the codes of "not permitted" and "not found"
 are those of :class:`AccessDenied` and :class:`NotFoundError` (the contract's 3 and 4).
