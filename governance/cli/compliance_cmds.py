@@ -230,6 +230,8 @@ def incident_remind(at: At = None, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(docs)
         return
+    if not docs:
+        console.print("no incident deadline coming due or overdue")
     for d in docs:
         console.print(
             f"{d['kind']}: incident {d['incident']} {d['deadline']} due {d['due_at'][:16]} ({d['days_left']} days)"
@@ -301,6 +303,8 @@ def training_sweep_cmd(at: At = None, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(docs)
         return
+    if not docs:
+        console.print("no training coming due or lapsed")
     for d in docs:
         extra = (
             f"; suspended {len(d['suspended'])} grant(s)" if d["notice"] == "lapsed" else f" ({d['days_left']} days)"
@@ -361,6 +365,8 @@ def enduse_sweep(at: At = None, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(docs)
         return
+    if not docs:
+        console.print("no end-use attestation falling due or overdue")
     for d in docs:
         console.print(f"{d['notice']}: grant {d['grant']} of {escape(d['person'])} (due {d['due_at'][:10]})")
 
@@ -378,6 +384,8 @@ def enduse_sample(
     if as_json:
         print_json(docs)
         return
+    if not docs:
+        console.print("no live controlled grant to sample")
     for d in docs:
         console.print(
             f"grant {d['grant']} of {escape(d['person'])}: {escape(d['purpose'])} (attested {d['last_attested'][:10]})"
@@ -427,6 +435,8 @@ def appeal_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(docs)
         return
+    if not docs:
+        console.print("no appeals")
     for doc in docs:
         _print_appeal(doc)
 

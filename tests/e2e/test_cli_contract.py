@@ -28,8 +28,10 @@ import yaml
 
 from tests.conftest import QGOV
 
-OFFICER = {"QGOV_USER": "olga"}
-RESEARCHER = {"QGOV_USER": "bob"}
+AS = "--as"  # in a row's env: run ``qgov --as NAME ...`` (alice, the admin, acting for NAME)
+OFFICER = {AS: "olga"}
+RESEARCHER = {AS: "bob"}
+NOBODY = {AS: "nobody"}  # not a registered person: refused (exit 3)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,13 @@ class Row:
 
 NOSUCH = "00000000-dead-beef-0000-000000000000"
 ROWS: dict[str, Row] = {
-    "init": Row(["init"], ["init"], 2, bad_env={"QGOV_DATABASE_URL": "nosuchdb://x"}, needs_store=False),
+    "init": Row(
+        ["init", "--name", "alice"],
+        ["init", "--name", "alice"],
+        2,
+        bad_env={"QGOV_DATABASE_URL": "nosuchdb://x"},
+        needs_store=False,
+    ),
     "demo": Row(
         None,
         ["demo", "--workdir", "{not_empty}"],
@@ -65,10 +73,10 @@ ROWS: dict[str, Row] = {
     ),
     "whoami": Row(["whoami"], ["whoami"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
     "dataset register": Row(["dataset", "register", "extra-{n}"], ["dataset", "register", "calib"], 2),
-    "dataset list": Row(["dataset", "list"], ["dataset", "list"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "dataset list": Row(["dataset", "list"], ["dataset", "list"], 3, bad_env=NOBODY),
     "dataset show": Row(["dataset", "show", "calib"], ["dataset", "show", "nosuch"], 4),
     "dataset update": Row(["dataset", "update", "calib", "--fundamental", "no"], ["dataset", "update", "calib"], 2),
-    "role grant": Row(["role", "grant", "carol", "auditor"], ["role", "grant", "carol", "wizard"], 2),
+    "role grant": Row(["role", "grant", "dave", "auditor"], ["role", "grant", "dave", "wizard"], 2),
     "ingest": Row(["ingest", "{extra_folder}", "-d", "scratch"], ["ingest", "{extra_folder}", "-d", "nosuch"], 4),
     "fetch": Row(["fetch", "{csv_short}", "-o", "{out}"], ["fetch", NOSUCH, "-o", "{out}"], 4),
     "artifact list": Row(["artifact", "list"], ["artifact", "list", "-d", "nosuch"], 4),
@@ -93,9 +101,11 @@ ROWS: dict[str, Row] = {
     "audit report": Row(
         ["audit", "report", "{csv}", "-o", "{out}.html"], ["audit", "report", NOSUCH, "-o", "{out}"], 4
     ),
-    "policy show": Row(["policy", "show"], ["policy", "show", "--jurisdiction", "XX-NONE"], 2),
-    "policy test": Row(["policy", "test", "{cases}"], ["policy", "test", "{nowhere}"], 2),
-    "classify": Row(["classify", "{item}"], ["classify", "{bad_item}"], 2),
+    # What-if commands answer from the built-in (or --policy) bundles without a store since
+    # policy moved into the store (ADR 0026); ADR 0025's "no silent store" still holds: they create none.
+    "policy show": Row(["policy", "show"], ["policy", "show", "--jurisdiction", "XX-NONE"], 2, needs_store=False),
+    "policy test": Row(["policy", "test", "{cases}"], ["policy", "test", "{nowhere}"], 2, needs_store=False),
+    "classify": Row(["classify", "{item}"], ["classify", "{bad_item}"], 2, needs_store=False),
     "override": Row(
         ["override", "{qasm}", "--as", "EAR99", "--reason", "r"],
         ["override", NOSUCH, "--as", "EAR99", "--reason", "r"],
@@ -141,7 +151,7 @@ ROWS: dict[str, Row] = {
         ["access", "request", "--artifact", NOSUCH, "--purpose", "p"],
         4,
     ),
-    "access queue": Row(["access", "queue"], ["access", "queue"], 3, env=OFFICER, bad_env={"QGOV_USER": "nobody"}),
+    "access queue": Row(["access", "queue"], ["access", "queue"], 3, env=OFFICER, bad_env=NOBODY),
     "access approve": Row(
         ["access", "approve", "{queued1}", "--licence", "BIS D1"],
         ["access", "approve", NOSUCH],
@@ -227,7 +237,7 @@ ROWS: dict[str, Row] = {
     "retention show": Row(["retention", "show", "{csv_short}"], ["retention", "show", NOSUCH], 4),
     "retention sweep": Row(["retention", "sweep"], ["retention", "sweep", "--at", "yesterday"], 2),
     "hold add": Row(["hold", "add", "--person", "bob", "--reason", "r"], ["hold", "add", "--reason", "r"], 2),
-    "hold list": Row(["hold", "list"], ["hold", "list"], 3, bad_env={"QGOV_USER": "nobody"}),
+    "hold list": Row(["hold", "list"], ["hold", "list"], 3, bad_env=NOBODY),
     "hold release": Row(
         ["hold", "release", "{hold1}", "--reason", "r"],
         ["hold", "release", NOSUCH, "--reason", "r"],
@@ -246,6 +256,93 @@ ROWS: dict[str, Row] = {
         3,  # an unknown person cannot authenticate
         stdin="a long enough passphrase 42\n",
     ),
+    "access mine": Row(["access", "mine"], ["access", "mine"], 3, bad_env=NOBODY),
+    "anomaly scan": Row(["anomaly", "scan"], ["anomaly", "scan", "--since", "yesterday"], 2, env=OFFICER),
+    "anomaly list": Row(["anomaly", "list"], ["anomaly", "list", "--status", "weird"], 2, env=OFFICER),
+    "anomaly show": Row(["anomaly", "show", "{alert1}"], ["anomaly", "show", NOSUCH], 4, env=OFFICER),
+    "anomaly dismiss": Row(
+        ["anomaly", "dismiss", "{alert1}", "--reason", "r"],
+        ["anomaly", "dismiss", NOSUCH, "--reason", "r"],
+        4,
+        ok_text=["anomaly", "dismiss", "{alert2}", "--reason", "r"],
+        env=OFFICER,
+    ),
+    "appeal file": Row(
+        ["appeal", "file", "{denied1}", "--grounds", "g"],
+        ["appeal", "file", NOSUCH, "--grounds", "g"],
+        4,
+        ok_text=["appeal", "file", "{denied2}", "--grounds", "g"],
+        env=RESEARCHER,
+    ),
+    "appeal decide": Row(
+        ["appeal", "decide", "{appeal1}", "--reason", "r"],
+        ["appeal", "decide", "{appeal3}", "--reason", "r"],
+        3,  # olga denied the request: another officer decides its appeal
+        ok_text=["appeal", "decide", "{appeal2}", "--reason", "r"],
+        env={AS: "otto"},
+        bad_env=OFFICER,
+    ),
+    "appeal list": Row(["appeal", "list"], ["appeal", "list"], 3, env=RESEARCHER, bad_env=NOBODY),
+    "audit checkpoints": Row(["audit", "checkpoints"], ["audit", "checkpoints", "--limit", "0"], 2),
+    "enduse attest": Row(
+        ["enduse", "attest", "{attest_grant}", "--statement", "s"], ["enduse", "attest", NOSUCH, "--statement", "s"], 4
+    ),
+    "enduse sweep": Row(["enduse", "sweep"], ["enduse", "sweep", "--at", "yesterday"], 2, env=OFFICER),
+    "enduse sample": Row(
+        ["enduse", "sample", "--fraction", "1", "--seed", "s"],
+        ["enduse", "sample", "--fraction", "2", "--seed", "s"],
+        2,
+        env=OFFICER,
+    ),
+    "incident open": Row(
+        ["incident", "open", "--title", "t", "--person", "bob"],
+        ["incident", "open", "--title", "t", "--person", "bob", "--severity", "huge"],
+        2,
+        env=OFFICER,
+    ),
+    "incident list": Row(["incident", "list"], ["incident", "list", "--status", "weird"], 2, env=OFFICER),
+    "incident show": Row(["incident", "show", "{incident1}"], ["incident", "show", NOSUCH], 4, env=OFFICER),
+    "incident contain": Row(
+        ["incident", "contain", "{incident1}", "--reason", "r", "--hold"],
+        ["incident", "contain", NOSUCH, "--reason", "r", "--hold"],
+        4,
+        env=OFFICER,
+    ),
+    "incident deadline": Row(
+        ["incident", "deadline", "{incident2}", "incident.vsd-decision", "--note", "n"],
+        ["incident", "deadline", "{incident2}", "incident.nosuch", "--note", "n"],
+        4,
+        ok_text=["incident", "deadline", "{incident5}", "incident.vsd-decision", "--note", "n"],
+        env=OFFICER,
+    ),
+    "incident remind": Row(["incident", "remind"], ["incident", "remind", "--at", "yesterday"], 2, env=OFFICER),
+    "incident close": Row(
+        ["incident", "close", "{incident3}", "--remediation", "r"],
+        ["incident", "close", "{incident1}", "--remediation", "r"],
+        2,  # deadlines not met yet
+        ok_text=["incident", "close", "{incident4}", "--remediation", "r"],
+        env=OFFICER,
+    ),
+    "incident readiness": Row(["incident", "readiness"], ["incident", "readiness"], 3, env=OFFICER, bad_env=RESEARCHER),
+    "person list": Row(["person", "list"], ["person", "list", "--limit", "0"], 2),
+    "person show": Row(["person", "show", "bob"], ["person", "show", "nosuch"], 4),
+    "policy impact": Row(["policy", "impact", "{proposed}"], ["policy", "impact", "{nowhere}"], 2, env=OFFICER),
+    "policy list": Row(["policy", "list"], ["policy", "list"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
+    "policy publish": Row(["policy", "publish", "{proposed}"], ["policy", "publish", "{nowhere}"], 2),
+    "role revoke": Row(
+        ["role", "revoke", "frank", "auditor"],
+        ["role", "revoke", "nosuch", "auditor"],
+        4,
+        ok_text=["role", "revoke", "frank", "data_manager"],
+    ),
+    "training record": Row(
+        ["training", "record", "bob", "--completed-on", "{today}"],
+        ["training", "record", "bob", "--completed-on", "last tuesday"],
+        2,
+        env=OFFICER,
+    ),
+    "training status": Row(["training", "status"], ["training", "status"], 3, env=OFFICER, bad_env=NOBODY),
+    "training sweep": Row(["training", "sweep"], ["training", "sweep", "--at", "yesterday"], 2, env=OFFICER),
     "roles show": Row(["roles", "show"], ["roles", "show", "--role", "x"], 2, needs_store=False),  # a static table
 }
 
@@ -278,15 +375,20 @@ class World:
 
     def __init__(self, root: Path, prefect_api: str) -> None:
         self.root = root
-        self.env = {"QGOV_HOME": str(root / "home"), "QGOV_USER": "alice", "PREFECT_API_URL": prefect_api}
+        self.env = {"QGOV_HOME": str(root / "home"), "PREFECT_API_URL": prefect_api}
         self.values: dict[str, str] = {"nowhere": str(root / "nowhere"), "out": str(root / "out" / "file")}
         self.counter = 0
 
     def run(self, args: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> Any:
         """``qgov ARGS`` through its console-script entry point, in this process (a subprocess
         per call costs a second of imports; there are hundreds of calls): the environment,
-        stdin, stdout and stderr are the command's own for the call."""
+        stdin, stdout and stderr are the command's own for the call. This process's OS account
+        is mapped to alice (``init --name alice``); ``env[AS]`` acts as another person."""
         from governance.cli.main import main
+
+        env = dict(env or {})
+        acting = env.pop(AS, None)
+        args = ["--as", acting, *args] if acting else args
 
         saved_env, saved_argv, saved_stdin = dict(os.environ), sys.argv, sys.stdin
         out, err = io.StringIO(), io.StringIO()
@@ -330,12 +432,16 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
     w = World(root, prefect_api)
     v = w.values
     (root / "out").mkdir()
-    w.ok("init")
+    w.ok("init", "--name", "alice")
     _person(w, "alice", "US", "admin")
     _person(w, "olga", "US", "export_control_officer")
     _person(w, "bob", "CN", "researcher")
-    for name in ("eve1", "eve2"):
+    _person(w, "chen", "CN", "researcher")
+    for name in ("eve1", "eve2", "dave", "frank"):
         _person(w, name, "US", "researcher")
+    _person(w, "otto", "US", "export_control_officer")
+    for role in ("auditor", "data_manager"):
+        w.ok("role", "grant", "frank", role)
     sample = write_sample_folder(root / "sample")
     calibration_table(qubits=200, seed=4).to_csv(sample / "calibration.csv", index=False)
     privacy = root / "privacy.yaml"
@@ -373,6 +479,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
         made = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key, env=RESEARCHER)
         assert made["status"] == "queued", made
         v[key] = made["request"][:8]
+    # olga denies four more of bob's: appeals to file and decide, and a burst of denials to alert on
+    for key in ("denied1", "denied2", "denied3", "denied4", "denied5"):
+        made = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key, env=RESEARCHER)
+        v[key] = made["request"]
+        w.ok("access", "deny", v[key], "--reason", "r", env=OFFICER)
+    for i, key in enumerate(("appeal1", "appeal2", "appeal3"), start=3):
+        v[key] = w.ok("appeal", "file", v[f"denied{i}"], "--grounds", "g", env=RESEARCHER)["id"]
+    v["attest_grant"] = w.ok("access", "request", "--artifact", v["csv"], "--purpose", "attest")["grant"]
+    proposed = root / "proposed-policy"
+    proposed.mkdir()
+    v.update(proposed=str(proposed), today=date.today().isoformat())
     for key in ("hold1", "hold2"):
         v[key] = w.ok("hold", "add", "--dataset", "scratch", "--reason", key)["hold"][:8]
     for key in ("token1", "token2"):
@@ -387,6 +504,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
         )
         assert asked["status"] == "review", asked
         v[key] = asked["release_id"]
+    for i in range(4):  # chen's burst of denials: a second alert
+        made = w.ok("access", "request", "--artifact", v["csv"], "--purpose", f"c{i}", env={AS: "chen"})
+        w.ok("access", "deny", made["request"], "--reason", "r", env=OFFICER)
+    alerts = w.ok("anomaly", "scan", env=OFFICER)["alerts"]
+    assert len(alerts) >= 2, alerts
+    v.update(alert1=alerts[0]["id"], alert2=alerts[1]["id"])
+    for i in range(1, 6):
+        v[f"incident{i}"] = w.ok("incident", "open", "--title", f"t{i}", "--person", "bob", env=OFFICER)["id"]
+    for key in ("incident3", "incident4"):
+        w.ok("incident", "contain", v[key], "--reason", "r", "--suspend-grants", env=OFFICER)
+        w.ok("incident", "deadline", v[key], "incident.vsd-decision", "--note", "n", env=OFFICER)
     v["checkpoint"] = str(w.ok("audit", "checkpoint")["size"])
     proof = root / "proof.json"
     proof.write_text(json.dumps(w.ok("audit", "prove", "#1")))
@@ -467,7 +595,7 @@ def test_an_ambiguous_prefix_names_the_candidates_and_a_unique_one_resolves(tmp_
     from sqlalchemy import create_engine, text
 
     w = World(tmp_path, "")
-    w.ok("init")
+    w.ok("init", "--name", "alice")
     for name in ("first", "second"):
         w.ok("dataset", "register", name)
     engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'qgov.db'}")

@@ -1,5 +1,6 @@
-"""Issue 16's gaps on the command line, as people run it: on the local store (QGOV_USER) and as
-a client of `qgov serve` (QGOV_URL + QGOV_TOKEN), with the same exit codes and documents.
+"""Issue 16's gaps on the command line, as people run it: on the local store (this OS account
+is alice's; ``qgov --as NAME`` for the others) and as a client of `qgov serve` (QGOV_URL +
+QGOV_TOKEN), with the same exit codes and documents.
 
 Exit codes follow DESIGN.md: 2 bad input, and the codes of "not permitted" and "not found"
 are those of :class:`AccessDenied` and :class:`NotFoundError` (the contract's 3 and 4).
@@ -34,7 +35,8 @@ class Lab:
 
     def run(self, mode: str, who: str, *args: str) -> subprocess.CompletedProcess[str]:
         if mode == "local":
-            environ = {**os.environ, **self.env, "QGOV_USER": who}
+            environ = {**os.environ, **self.env}
+            args = args if who == "alice" else ("--as", who, *args)
         else:
             environ = {
                 **os.environ,
@@ -50,7 +52,7 @@ class Lab:
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("gaps")
     with server_support.database(request.param, tmp) as db_url:
-        env = {"QGOV_HOME": str(tmp / "home"), "QGOV_DATABASE_URL": db_url, "QGOV_USER": "alice"}
+        env = {"QGOV_HOME": str(tmp / "home"), "QGOV_DATABASE_URL": db_url}
         core = server_support.new_store(env)
         ids = server_support.build_lab(core, tmp)
         core.close()

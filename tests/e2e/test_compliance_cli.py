@@ -12,6 +12,8 @@ import pytest
 from governance.app import App
 from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
 from governance.ingest import finish_run, ingest_batch, plan_ingest
+from governance.os_account import os_account
+from governance.os_identity import register_initial_admin
 from governance.requests import Person, register_person, request_access
 from qgov.errors import AccessDenied, NotFoundError
 from tests.e2e.server_support import qgov
@@ -21,7 +23,10 @@ TRAINED = (date.today() - timedelta(days=30)).isoformat()
 
 @pytest.fixture
 def burst(app: App, env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A researcher who fetched 16 controlled artifacts in a minute; an officer to look."""
+    """A researcher who fetched 16 controlled artifacts in a minute; an officer to look. This
+    OS account is alice's (as ``qgov init --name alice`` maps it); she acts for the others with
+    ``qgov --as``."""
+    assert register_initial_admin(app, "alice", os_account())
     folder = tmp_path / "run"
     folder.mkdir()
     for i in range(16):
@@ -39,7 +44,7 @@ def burst(app: App, env: dict[str, str], tmp_path: Path):  # type: ignore[no-unt
         fetch(sam, artifact, tmp_path / f"out{i}")
 
     def as_(user: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return qgov({**env, "QGOV_USER": user}, *args)
+        return qgov(env, "--as", user, *args)
 
     return as_, grant
 
@@ -85,7 +90,7 @@ def test_incident_lifecycle_from_the_command_line(burst) -> None:  # type: ignor
     assert closed["status"] == "closed" and closed["readiness"]["contain_hours"] is not None  # type: ignore[index]
 
     shown = run("olga", "incident", "show", incident)
-    assert shown.returncode == 0 and "incident.closed" in shown.stderr and "artifact.fetched" in shown.stderr
+    assert shown.returncode == 0 and "incident.closed" in shown.stdout and "artifact.fetched" in shown.stdout
     ready = _json(run("olga", "incident", "readiness", "--json"))
     assert ready["incidents"] == 1 and ready["open"] == 0  # type: ignore[index]
     listed = _json(run("olga", "anomaly", "list", "--status", "incident", "--json"))

@@ -19,7 +19,7 @@ def ok(proc: subprocess.CompletedProcess[str]) -> dict:
 
 
 def _officer(cli) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     ok(
         cli(
             "person", "add", "olga", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B",
@@ -33,7 +33,7 @@ def _officer(cli) -> None:  # type: ignore[no-untyped-def]
     "name", ["Skolkovo Institute of Science and Technology", "Malek Ashtar University of Technology"]
 )
 def test_with_only_the_sample_a_clear_screen_warns_that_the_list_is_the_sample(cli, name: str) -> None:  # type: ignore[no-untyped-def]
-    cli("init")
+    cli("init", "--name", "alice")
     doc = ok(cli("screen", name, "--json"))
     assert doc["status"] == "clear" and doc["list"]["sample"] is True
     assert doc["warnings"] and doc["warnings"][0].startswith(SAMPLE_WARNING)
@@ -56,14 +56,12 @@ def test_a_loaded_list_is_detected_recorded_and_screened_without_the_sample_warn
     cli, fixture: str, fmt: str, query: str, entry_id: str
 ) -> None:
     _officer(cli)
-    loaded = ok(cli("screening", "load", str(DATA / fixture), "--json", extra_env={"QGOV_USER": "olga"}))["list"]
+    loaded = ok(cli("screening", "load", str(DATA / fixture), "--json", acting_as="olga"))["list"]
     assert loaded["new"] and loaded["format"] == fmt
     doc = ok(cli("screen", query, "--json"))
     assert doc["status"] == "potential_match" and doc["matches"][0]["entry_id"] == entry_id
     assert doc["warnings"] == [] and doc["list"]["sample"] is False and doc["list"]["source"] == fixture
-    again = ok(
-        cli("screening", "load", str(DATA / fixture), "--format", fmt, "--json", extra_env={"QGOV_USER": "olga"})
-    )
+    again = ok(cli("screening", "load", str(DATA / fixture), "--format", fmt, "--json", acting_as="olga"))
     assert again["list"]["new"] is False and again["list"]["version"] == loaded["version"]
     log = cli("audit", "verify")
     assert log.returncode == 0, log.stderr
@@ -72,14 +70,14 @@ def test_a_loaded_list_is_detected_recorded_and_screened_without_the_sample_warn
 def test_loading_the_sample_as_a_list_still_warns(cli) -> None:  # type: ignore[no-untyped-def]
     _officer(cli)
     sample = Path(__file__).resolve().parents[2] / "policies" / "data" / "restricted-parties-sample.csv"
-    ok(cli("screening", "load", str(sample), "--json", extra_env={"QGOV_USER": "olga"}))
+    ok(cli("screening", "load", str(sample), "--json", acting_as="olga"))
     doc = ok(cli("screen", "Malek Ashtar University of Technology", "--json"))
     assert doc["list"]["sample"] is True and doc["warnings"][0].startswith(SAMPLE_WARNING)
 
 
 def test_an_access_decision_past_the_list_s_maximum_age_goes_to_review_and_says_why(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _officer(cli)
-    ok(cli("screening", "load", str(DATA / "csl-test.csv"), "--json", extra_env={"QGOV_USER": "olga"}))
+    ok(cli("screening", "load", str(DATA / "csl-test.csv"), "--json", acting_as="olga"))
     request = {
         "requester": {"name": "Ada Byron", "citizenships": ["US"], "location": "US", "affiliation": "Lab B"}
         | {"training_completed_on": datetime.now(UTC).date().isoformat()},
@@ -121,7 +119,7 @@ def test_a_bad_list_file_is_one_line_naming_file_line_and_field(  # type: ignore
     _officer(cli)
     path = tmp_path / filename
     path.write_text(text)
-    proc = cli("screening", "load", str(path), *options, extra_env={"QGOV_USER": "olga"})
+    proc = cli("screening", "load", str(path), *options, acting_as="olga")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and message in errors[0], proc.stderr  # one line (Prefect may log its own)

@@ -50,24 +50,29 @@ def _rewrite_history(conn, seq: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_new_log_is_checkpointed_with_its_first_transaction(app) -> None:  # type: ignore[no-untyped-def]
-    # the store's first event (alice made admin) was signed at once
+    # the store's set-up transactions (the built-in policy published, alice made admin) were each
+    # signed at once, the first one over the log's first event
     with app.engine.connect() as conn:
-        latest = MerkleStore(conn).latest()
-    assert latest is not None and latest.size == 1
-    assert latest.note.startswith(f"{app.signer.name}\n1\n")
+        stored = MerkleStore(conn).all()
+    assert [cp.size for cp in stored] == [1, 2]
+    assert stored[0].note.startswith(f"{app.signer.name}\n1\n")
+    assert stored[-1].note.startswith(f"{app.signer.name}\n2\n")
     register_dataset(app, DatasetSpec(name="calib", owner="alice"))
     report = verify_log(app)
-    assert report.ok and report.checkpoints.checkpoints_checked == 2 and report.uncovered == 0
+    assert report.ok and report.checkpoints.checkpoints_checked == 3 and report.uncovered == 0
 
 
 def test_every_transaction_that_appends_signs_a_checkpoint_and_all_verify(app) -> None:  # type: ignore[no-untyped-def]
+    with app.engine.connect() as conn:
+        setup = [cp.size for cp in MerkleStore(conn).all()]  # one per set-up transaction
+    base = setup[-1]
     for k in range(5):
         _append(app, 300, start=300 * k)
     with app.engine.connect() as conn:
         sizes = [cp.size for cp in MerkleStore(conn).all()]
-    assert sizes == [1, 301, 601, 901, 1201, 1501]
+    assert sizes == setup + [base + 300 * k for k in range(1, 6)]
     report = verify_log(app)
-    assert report.ok and report.checkpoints.checkpoints_checked == 6 and report.uncovered == 0
+    assert report.ok and report.checkpoints.checkpoints_checked == len(setup) + 5 and report.uncovered == 0
 
 
 def test_stored_roots_and_tiles_match_a_root_recomputed_from_the_events(app) -> None:  # type: ignore[no-untyped-def]
@@ -133,13 +138,16 @@ def test_a_checkpoint_larger_than_the_log_reveals_deleted_events(app) -> None:  
 
 
 def test_inclusion_proofs_verify_offline_and_fail_when_altered(app) -> None:  # type: ignore[no-untyped-def]
+    with app.engine.connect() as conn:
+        latest = MerkleStore(conn).latest()
+    base = latest.size if latest is not None else 0  # the store's set-up events
     _append(app, 700)
     vkey = app.signer.verifier_key()
-    for seq in (1, 2, 255, 256, 257, 511, 600, 701):
+    for seq in (1, 2, 255, 256, 257, 511, 600, base + 700):
         doc = prove_inclusion(app, str(seq))
         assert verify_proof(doc, [vkey]).seq == seq
     doc = prove_inclusion(app, "300")
-    assert doc["tree_size"] == 701 and f"\n{doc['tree_size']}\n" in doc["checkpoint"]
+    assert doc["tree_size"] == base + 700 and f"\n{doc['tree_size']}\n" in doc["checkpoint"]
     alterations: list[tuple[str, Any]] = [
         ("event payload", lambda d: d["event"]["payload"].update(i=-1)),
         (
