@@ -16,6 +16,18 @@ from qgov.errors import AccessDenied, InputError, NotFoundError
 TRAINED = date.today().isoformat()
 
 
+@pytest.fixture
+def app(app: App) -> App:
+    """conftest's store, but with no operating-system account mapped yet (its fixture maps this
+    account to alice, as ``qgov init --name alice`` does): these tests do the mapping."""
+    from governance import tables as t
+    from governance.db import transaction
+
+    with transaction(app.engine) as conn:
+        conn.execute(t.os_accounts.delete())
+    return app
+
+
 def _embedded(env: dict[str, str], acting_as: str | None = None) -> App:
     return App(load_settings(env).model_copy(update={"acting_as": acting_as}))
 
