@@ -216,6 +216,6 @@ def test_bad_input_is_a_problem_document_naming_the_field(site: Site) -> None:
 def test_demo_server_shows_a_researcher_refused_approving_their_own_request(tmp_path: Path) -> None:
     shown = server_support.qgov({}, "demo", "--server", "--workdir", str(tmp_path / "demo"))
     assert shown.returncode == 0, shown.stderr
-    out = " ".join(shown.stderr.split())
+    out = " ".join(shown.stdout.split())  # the demo's story is its result: stdout (DESIGN.md)
     assert "Li tries to approve her own request 403 user 'li' may not approve or deny access requests" in out
     assert "200: 1500 bytes, SHA-256 matches: True" in out and "no token: 401" in out
