@@ -81,7 +81,7 @@ def _ok(proc: subprocess.CompletedProcess[str]) -> Any:
 
 
 def test_a_dataset_under_two_jurisdictions_where_one_denies(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _ok(cli("init", "--json"))
+    _ok(cli("init", "--name", "alice", "--json"))  # the CLI acts as alice
     today = date.today().isoformat()
     added = cli(
         "person", "add", "alice", "--citizenship", "CU", "--location", "US", "--affiliation", "Lab B",
