@@ -27,7 +27,21 @@ from qgov.errors import AmbiguousIdError
 MIN_PREFIX = 4
 MAX_CANDIDATES = 10
 
-Kind = Literal["artifact", "dataset", "request", "grant", "release", "hold", "token", "certificate", "event", "node"]
+Kind = Literal[
+    "artifact",
+    "dataset",
+    "request",
+    "grant",
+    "release",
+    "hold",
+    "token",
+    "certificate",
+    "event",
+    "node",
+    "alert",
+    "incident",
+    "appeal",
+]
 
 _COLUMNS = {
     "artifact": t.artifacts.c.id,
@@ -41,6 +55,8 @@ _COLUMNS = {
     "event": schema.events.c.event_id,
     "node": schema.nodes.c.id,
 }
+# compliance tables, registered on the same metadata by governance.compliance.tables
+_BY_TABLE = {"alert": "anomaly_alerts", "incident": "incidents", "appeal": "appeals"}
 _NOUNS = {"node": "lineage node", "hold": "legal hold", "certificate": "deletion certificate", "request": "request"}
 
 
@@ -50,7 +66,7 @@ def _like_escape(text: str) -> str:
 
 def resolve(conn: Connection, kind: Kind, value: str) -> str:
     """The whole id ``value`` stands for (see the module docstring for the rules)."""
-    column = _COLUMNS[kind]
+    column = _COLUMNS[kind] if kind in _COLUMNS else t.metadata.tables[_BY_TABLE[kind]].c.id
     if conn.execute(select(column).where(column == value)).first() is not None:
         return value
     prefix = value.strip()

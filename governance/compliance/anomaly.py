@@ -23,6 +23,7 @@ from governance.compliance.activity import read_activities
 from governance.compliance.isolation import isolation_alerts
 from governance.compliance.rules import Alert, run_rules
 from governance.db import transaction
+from governance.ids import resolve
 from lineage import EventLog, NewEvent
 from policies.compliance import CompliancePolicy, load_compliance
 from qgov.canonical import as_utc, iso_utc
@@ -173,7 +174,7 @@ def list_alerts(app: App, status: str | None = None) -> list[dict[str, Any]]:
 def show_alert(app: App, alert_id: str) -> dict[str, Any]:
     with app.engine.connect() as conn:
         authorize(conn, app.user, "anomaly.read")
-        return alert_json(get_alert_row(conn, alert_id))
+        return alert_json(get_alert_row(conn, resolve(conn, "alert", alert_id)))
 
 
 def dismiss_alert(app: App, alert_id: str, reason: str) -> dict[str, Any]:
@@ -182,6 +183,7 @@ def dismiss_alert(app: App, alert_id: str, reason: str) -> dict[str, Any]:
         raise InputError("--reason: dismissing an alert needs a reason (it is part of the record)")
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "incident.manage")
+        alert_id = resolve(conn, "alert", alert_id)
         row = get_alert_row(conn, alert_id)
         if row.status != "open":
             raise InputError(f"alert {alert_id} is already {row.status}")

@@ -22,6 +22,7 @@ from governance.app import App
 from governance.capabilities import authorize, can
 from governance.compliance import tables as ct
 from governance.db import transaction
+from governance.ids import resolve
 from governance.requests import _grant
 from lineage import EventLog, NewEvent
 from qgov.canonical import iso_utc
@@ -89,6 +90,7 @@ def decide_appeal(
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "access.decide")
+        appeal_id = resolve(conn, "appeal", appeal_id)
         row = conn.execute(select(ct.appeals).where(ct.appeals.c.id == appeal_id)).first()
         if row is None:
             raise NotFoundError(f"appeal {appeal_id!r} does not exist")

@@ -27,6 +27,7 @@ from governance.compliance import tables as ct
 from governance.compliance._suspend import suspend_live_grants
 from governance.compliance.anomaly import alert_json, compliance_policy, get_alert_row
 from governance.db import transaction
+from governance.ids import resolve
 from lineage import EventLog, NewEvent, schema
 from qgov.canonical import as_utc, iso_utc
 from qgov.errors import InputError, NotFoundError
@@ -113,6 +114,7 @@ def open_incident(
         log = EventLog(conn)
         began = detected = None
         if alert is not None:
+            alert = resolve(conn, "alert", alert)
             arow = get_alert_row(conn, alert)
             if arow.status != "open":
                 raise InputError(f"alert {alert} is already {arow.status}")
@@ -211,6 +213,7 @@ def contain(
     at = at or datetime.now(UTC)
     with app.engine.connect() as conn:
         authorize(conn, app.user, "incident.manage")
+        incident_id = resolve(conn, "incident", incident_id)
         row = _row(conn, incident_id)
     if row.status == "closed":
         raise InputError(f"incident {incident_id} is closed")
@@ -258,6 +261,7 @@ def meet_deadline(app: App, incident_id: str, deadline: str, note: str, at: date
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "incident.manage")
+        incident_id = resolve(conn, "incident", incident_id)
         _row(conn, incident_id)
         d = ct.incident_deadlines
         found = conn.execute(select(d).where(d.c.incident_id == incident_id, d.c.deadline == deadline)).first()
@@ -332,6 +336,7 @@ def close(app: App, incident_id: str, remediation: str, at: datetime | None = No
     at = at or datetime.now(UTC)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "incident.manage")
+        incident_id = resolve(conn, "incident", incident_id)
         row = _row(conn, incident_id)
         if row.status == "closed":
             raise InputError(f"incident {incident_id} is already closed")
@@ -393,6 +398,7 @@ def timeline(conn: Connection, row: Any) -> list[dict[str, Any]]:
 def show_incident(app: App, incident_id: str) -> dict[str, Any]:
     with app.engine.connect() as conn:
         authorize(conn, app.user, "incident.read")
+        incident_id = resolve(conn, "incident", incident_id)
         row = _row(conn, incident_id)
         doc = incident_json(conn, row) | {"timeline": timeline(conn, row)}
         if row.alert_id is not None:

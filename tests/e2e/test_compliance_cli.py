@@ -12,8 +12,6 @@ import pytest
 from governance.app import App
 from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
 from governance.ingest import finish_run, ingest_batch, plan_ingest
-from governance.os_account import os_account
-from governance.os_identity import register_initial_admin
 from governance.requests import Person, register_person, request_access
 from qgov.errors import AccessDenied, NotFoundError
 from tests.e2e.server_support import qgov
@@ -26,7 +24,7 @@ def burst(app: App, env: dict[str, str], tmp_path: Path):  # type: ignore[no-unt
     """A researcher who fetched 16 controlled artifacts in a minute; an officer to look. This
     OS account is alice's (as ``qgov init --name alice`` maps it); she acts for the others with
     ``qgov --as``."""
-    assert register_initial_admin(app, "alice", os_account())
+    # conftest's app fixture has mapped this OS account to alice, as `qgov init --name alice` does
     folder = tmp_path / "run"
     folder.mkdir()
     for i in range(16):

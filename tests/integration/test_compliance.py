@@ -25,7 +25,7 @@ from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.requests import Person, register_person, request_access
 from governance.retention import list_holds
 from lineage import EventLog
-from qgov.errors import AccessDenied, InputError
+from qgov.errors import AccessDenied, InputError, NotFoundError
 
 TRAINED = (date.today() - timedelta(days=30)).isoformat()
 FILES = 16
@@ -164,3 +164,12 @@ def test_the_prefect_flow_scans_as_its_principal_and_sends_reminders(  # type: i
     }
     with pytest.raises(AccessDenied, match="may not run compliance sweeps"):
         run_flow(compliance_sweep_flow, principal="sam")
+
+
+def test_incidents_are_found_by_any_unique_prefix_of_their_id(lab) -> None:  # type: ignore[no-untyped-def]
+    _, olga, _, _ = lab
+    opened = open_incident(olga, "lost laptop", person="sam", severity="high")
+    shown = show_incident(olga, opened["id"][:8])  # as tables print it (docs/adr/0025)
+    assert shown["id"] == opened["id"]
+    with pytest.raises(NotFoundError):
+        show_incident(olga, "ffffffff")
