@@ -80,7 +80,8 @@ def check(
     instead of the published policy: fine for a what-if, which records nothing."""
     request = check_request(request, source)
     policy_dir = policy_dir or app.settings.policy_dir
-    bundle = (load_policies(policy_dir) if policy_dir else in_force_or_builtin(app.engine)[0]).get(JURISDICTION)
+    policies = load_policies(policy_dir) if policy_dir else in_force_or_builtin(app.engine)[0]
+    bundle = policies.get(JURISDICTION)
     item = request["item"]
     screening, records = screen_requester(app, request["requester"], at)
     _, list_check = screening_warnings(app, at)
@@ -88,7 +89,7 @@ def check(
         # A registered artifact: every jurisdiction its dataset names decides; strictest wins.
         with app.engine.connect() as conn:
             art = get_artifact(conn, str(item["artifact"]))
-            combined = decide_artifact(app, conn, request, art, screening, at, list_check)
+            combined = decide_artifact(app, conn, request, art, screening, at, list_check, policies)
         evidence = combined.to_json()
         return as_one_decision(combined), {
             "screening": records,

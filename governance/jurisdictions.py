@@ -23,6 +23,7 @@ from governance.app import App
 from governance.catalog import Artifact
 from governance.classification import artifact_kind
 from policies.access import AccessDecision, AccessReason, decide
+from policies.bundle import PolicySet
 from policies.classify import classify
 from policies.jurisdictions import LAB_JURISDICTION, Combined, combine, no_access_rules
 from policies.list_age import NO_LIST_CHECK, ListCheck
@@ -51,12 +52,17 @@ def decide_artifact(
     screening: Sequence[Mapping[str, Any]],
     at: datetime,
     list_check: ListCheck = NO_LIST_CHECK,
+    policies: PolicySet | None = None,
 ) -> Combined:
-    """One decision per jurisdiction of the artifact's dataset, combined: strictest wins."""
+    """One decision per jurisdiction of the artifact's dataset, combined: strictest wins.
+
+    ``policies`` defaults to the published policy in force (``app.policies``); only a what-if
+    passes another set (``--policy DIR``), and a what-if records nothing."""
+    policies = policies if policies is not None else app.policies
     jurisdictions, item = artifact_item(conn, artifact)
     decisions: list[tuple[str, AccessDecision]] = []
     for jurisdiction in sorted(set(jurisdictions) | {LAB_JURISDICTION}):
-        bundle = app.policies.get(jurisdiction)
+        bundle = policies.get(jurisdiction)
         if jurisdiction == LAB_JURISDICTION:
             classification: dict[str, Any] = artifact.effective_classification()
         else:

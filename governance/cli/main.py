@@ -414,6 +414,8 @@ def _artifact_table(arts: list[Any]) -> None:
     table = Table("artifact", "path", "media type", "size", "classification", "sha256")
     table.columns[0].overflow = "fold"
     table.columns[0].min_width = 36
+    table.columns[1].overflow = "fold"  # a path is never cut short: scripts grep for it
+    table.columns[4].overflow = "fold"
     for a in arts:
         get = a.get if isinstance(a, dict) else lambda k, a=a: getattr(a, k, None)
         cls = get("classification") or "—"

@@ -43,7 +43,7 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path, prefect_api: str) -> No
     script.write_text(tour_script())
     work = tmp_path / "work"
     work.mkdir()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("QGOV_")}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("QGOV_") and k not in ("COLUMNS", "LINES")}
     environ |= {"HOME": str(tmp_path), "PATH": f"{VENV_BIN}:{environ.get('PATH', '')}", "PREFECT_API_URL": prefect_api}
     proc = subprocess.Popen(
         ["bash", "-euo", "pipefail", "-x", str(script)],

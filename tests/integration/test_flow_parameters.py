@@ -7,6 +7,7 @@ took the whole ``Settings`` (database URL with its password, KEK JSON, token) as
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ def _with_password(url: str) -> str:
 @pytest.mark.filterwarnings("ignore:Query string argument")
 def test_ingest_flow_run_parameters_hold_no_secret(app, run_flow, tmp_path: Path, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
     url = _with_password(app.settings.database_url)
+    started = datetime.now(timezone.utc) - timedelta(seconds=5)
     secret_app = App(app.settings.model_copy(update={"database_url": url}))
     try:
         register_dataset(
@@ -55,10 +57,14 @@ def test_ingest_flow_run_parameters_hold_no_secret(app, run_flow, tmp_path: Path
         secret_app.close()
 
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_api}), get_client(sync_client=True) as client:
-        runs = [r for r in client.read_flow_runs() if r.parameters.get("dataset") == "calib"]
+        # this store's runs only: Prefect's database is shared with every other test's flows
+        home = str(app.settings.home)
+        recent = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started))
+        runs = [r for r in client.read_flow_runs(flow_run_filter=recent) if r.parameters.get("home") == home]
         assert runs, "the ingest flow run was not found in Prefect's database"
         for run in runs:
             stored = json.dumps(client.read_flow_run(run.id).parameters, default=str)
