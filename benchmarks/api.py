@@ -15,7 +15,7 @@ For each database:
                 whole, logged, then streamed); in-process: ``open_content`` consumed by
                 32 threads;
   one download  one client writes the 100 MiB to a file and fsyncs it, against
-                ``catalog.fetch`` (what ``qgov fetch`` runs: verify, decrypt to a 0600 temp
+                ``content.fetch`` (what ``qgov fetch`` runs: verify, decrypt to a 0600 temp
                 file, fsync, rename) in-process: the rate ratio (target >= 0.8).
 Each figure is the median of 3 runs. The load generator shares the machine's two cores with
 the server, as a lab's own scripts would; the load average is recorded before and after.
@@ -201,8 +201,7 @@ def summarise(runs: list[dict[str, Any]], total: int, bulk: bool) -> dict[str, A
 
 def measure(kind: str, pg_base: str | None, scratch: Path, size: int, small: int, checks: int) -> dict[str, Any]:
     from governance.access_views import what_if
-    from governance.catalog import fetch
-    from governance.content import open_content
+    from governance.content import fetch, open_content
     from governance.identity import authenticate_token
 
     scratch.mkdir()

@@ -27,9 +27,10 @@ from sqlalchemy import select  # noqa: E402
 
 from governance import tables as t  # noqa: E402
 from governance.app import App  # noqa: E402
-from governance.catalog import DatasetSpec, fetch, grant_initial_admin, list_artifacts, register_dataset  # noqa: E402
+from governance.catalog import DatasetSpec, grant_initial_admin, list_artifacts, register_dataset  # noqa: E402
 from governance.config import load_settings  # noqa: E402
 from governance.consistency import check_budget, check_grant, recompute  # noqa: E402
+from governance.content import fetch
 from governance.db import transaction  # noqa: E402
 from governance.ingest import finish_run, ingest_batch, plan_ingest  # noqa: E402
 from governance.keys import create_key_file  # noqa: E402

@@ -199,12 +199,12 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from governance.api import create_app
     from governance.app import App
     from governance.catalog import grant_initial_admin
     from governance.config import load_settings
     from governance.identity import create_token
     from governance.keys import create_key_file
+    from governance.service_app import create_service
 
     with tempfile.TemporaryDirectory(prefix="qgov-web-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
@@ -220,7 +220,7 @@ def main() -> None:
         officer = create_token(core, "olga", 1).token
         auditor = create_token(core, "aud", 1).token
         load = os.getloadavg()
-        with TestClient(create_app(core), base_url="https://testserver") as client:
+        with TestClient(create_service(core), base_url="https://testserver") as client:
             note("timing the queue page")
             queue = timed(client, "/ui/queue", officer, args.runs, f"{args.pending} request(s) waiting")
             note("timing the lineage page")

@@ -116,7 +116,7 @@ class EmbeddedClient(EmbeddedOps, Client):
         return decision.to_json() | evidence
 
     def fetch(self, artifact: str, output: Path) -> dict[str, Any]:
-        from governance.catalog import fetch
+        from governance.content import fetch
 
         art = fetch(self.app, artifact, output)
         return {"artifact": art.id, "output": str(output), "sha256": art.sha256, "size": art.size}

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, insert, select, update
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
-from governance.catalog import ArtifactDeletedError, get_artifact
+from governance.catalog import ArtifactDeletedError, deleted_message, get_artifact
 from governance.classification import JURISDICTION
 from governance.consistency import check_holds
 from governance.db import transaction
@@ -49,13 +49,6 @@ class HeldError(AccessDenied):
     def __init__(self, message: str, hold: dict[str, Any]) -> None:
         super().__init__(message)
         self.hold = hold
-
-
-def deleted_message(row: Any) -> str:
-    return (
-        f"artifact {row.id} was deleted on {iso_utc(row.deleted_at)} by {row.deleted_by} "
-        f"(certificate {row.deletion_certificate}); its data key was destroyed"
-    )
 
 
 def _plan(conn: Connection, app: App, artifact: str, at: datetime) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from rich.table import Table
 
 from governance.app import App
 from governance.audit import list_events, verify_blobs, verify_log
-from governance.catalog import DatasetSpec, fetch, list_quarantine, register_dataset
+from governance.catalog import DatasetSpec, list_quarantine, register_dataset
 from governance.config import load_settings
+from governance.content import fetch
 from governance.keys import create_key_file
 from governance.os_account import os_account
 from governance.os_identity import register_initial_admin
@@ -443,10 +444,10 @@ def run_demo(workdir: Path | None, console: Console) -> dict[str, Any]:
     console.print(f"  the log still verifies: {verify_log(app).ok}")
 
     say("An auditor traces the published figure", "upstream to raw data, code and people, as recorded.")
-    from governance.cli.lineage_cmds import render_trace
     from governance.provenance import trace_lineage
+    from governance.trace_render import render_trace
 
-    render_trace(trace_lineage(app, figure_id))
+    render_trace(trace_lineage(app, figure_id), console)
 
     say("The audit report", "one self-contained HTML page an auditor can keep or print.")
     from governance.audit_report import build_report

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from governance import tables as t
 from governance.app import App
-from governance.catalog import roles_of
+from governance.capabilities import roles_of
 from governance.db import transaction
 from lineage import EventLog, NewEvent
 from qgov.errors import AccessDenied, InputError, NotFoundError

@@ -15,8 +15,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from governance import tables as t
 from governance.app import App
-from governance.capabilities import authorize, can
-from governance.catalog import roles_of
+from governance.capabilities import authorize, can, roles_of
 from governance.db import transaction
 from governance.vocabulary import require_person
 from lineage import EventLog, NewEvent

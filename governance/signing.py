@@ -15,10 +15,10 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
-from governance.app import App
 from governance.db import snapshot, transaction
 from lineage import schema
 from lineage.checkpoints import MerkleStore, StoredCheckpoint
@@ -26,6 +26,9 @@ from lineage.note import NoteSigner, NoteVerifier, generate_signing_key
 from lineage.witness import DirectoryWitness
 from qgov.errors import ConfigError, IntegrityError
 from qgov.private_files import make_private_dir
+
+if TYPE_CHECKING:  # App calls into this module when it commits; this module only reads App's fields
+    from governance.app import App
 
 
 def load_signer(app: App, conn: Connection | None = None) -> NoteSigner:

@@ -203,10 +203,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     @api.exception_handler(QgovError)
     async def _qgov_error(request: Request, exc: QgovError) -> Response:
         status = _status_of(exc)
-        if request.url.path.startswith("/ui/"):  # a page: the refusal as a page, not problem+json
-            from governance.web import error_page
-
-            return error_page(request, status, exc.diagnostics())
+        page_error = getattr(request.app.state, "page_error", None)  # set by governance.web.mount
+        if page_error is not None and request.url.path.startswith("/ui/"):  # a page: the refusal as a page
+            return page_error(request, status, exc.diagnostics())
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         fields = getattr(exc, "problem_fields", None)  # e.g. why a fetch is refused: grant_status
         return problem(status, exc.diagnostics(), headers, fields() if callable(fields) else None)
@@ -420,10 +419,7 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)
-    from governance.web import mount
-
-    mount(api)  # the pages (governance.web) over the same services
-    return api
+    return api  # governance.service_app adds the pages (governance.web) over the same services
 
 
 def _guarded(chunks: Iterator[bytes]) -> Iterator[bytes]:

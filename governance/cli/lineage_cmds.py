@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.tree import Tree
 
 from governance.cli._context import open_app
 from governance.cli._render import console, print_json
+from governance.trace_render import render_trace
 from qgov.canonical import parse_iso
 from qgov.errors import InputError
 
@@ -57,48 +57,7 @@ def trace_command(
     if as_json:
         print_json(doc)
         return
-    render_trace(doc)
-
-
-def render_trace(doc: dict[str, Any]) -> None:
-    """The trace as a tree from the root (a node reached twice is shown once, then referred to)."""
-    nodes = {n["id"]: n for n in doc["nodes"]}
-    upstream = doc["direction"] == "upstream"
-    links: dict[str, list[tuple[str, str]]] = {}
-    for e in doc["edges"]:
-        near, far = (e["child"], e["parent"]) if upstream else (e["parent"], e["child"])
-        if e["relation"] == "wasAssociatedWith" and not upstream:
-            near, far = e["child"], e["parent"]
-        links.setdefault(near, []).append((e["relation"], far))
-    shown: set[str] = set()
-    # read from the root outwards: downstream, "X used Y" is shown under Y as "input to X"
-    verbs = {} if upstream else {"used": "input to", "wasGeneratedBy": "generated", "wasDerivedFrom": "source of"}
-
-    def label(node_id: str, relation: str | None) -> str:
-        n = nodes.get(node_id, {"kind": "?", "type": "?", "name": node_id})
-        cls = n.get("classification", {}).get("classification")
-        tag = f" [bold red]{cls}[/]" if n.get("classification", {}).get("controlled") else (f" {cls}" if cls else "")
-        gone = " [dim](deleted)[/]" if n.get("invalidated_at") else ""
-        if n.get("attributes", {}).get("ingested") is False:  # declared by DVC, absent from the workspace
-            gone += " [yellow](absent: not ingested)[/]"
-        via = f"[dim]{verbs.get(relation, relation)}[/] " if relation else ""
-        return f"{via}[bold]{n['name'] or node_id}[/] [dim]{n['type']} {node_id[:12]}[/]{tag}{gone}"
-
-    def grow(branch: Tree, node_id: str) -> None:
-        for relation, far in sorted(links.get(node_id, []), key=lambda x: (x[0], nodes.get(x[1], {}).get("name", ""))):
-            if far in shown:
-                branch.add(label(far, relation) + " [dim](see above)[/]")
-                continue
-            shown.add(far)
-            grow(branch.add(label(far, relation)), far)
-
-    tree = Tree(label(doc["root"], None))
-    shown.add(doc["root"])
-    grow(tree, doc["root"])
-    console.print(
-        f"{doc['direction']} lineage as of {doc['as_of']} ({len(doc['nodes'])} nodes, {len(doc['edges'])} edges)"
-    )
-    console.print(tree)
+    render_trace(doc, console)
 
 
 @lineage_app.command("record")
@@ -199,4 +158,4 @@ def export_command(
         print_json({"events": [json.loads(line) for line in text.splitlines() if line.strip()]})
 
 
-__all__ = ["lineage_app", "render_trace"]
+__all__ = ["lineage_app"]

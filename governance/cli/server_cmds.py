@@ -36,7 +36,7 @@ def serve_command(
     personal access token (qgov token create USER)."""
     import uvicorn
 
-    from governance.api import create_app
+    from governance.service_app import create_service
 
     if not 0 < port < 65536:
         raise InputError(f"--port: expected 1 to 65535, got {port}")
@@ -59,7 +59,7 @@ def serve_command(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
-            create_app(core),
+            create_service(core),
             host=host,
             port=port,
             ssl_certfile=str(certfile) if certfile else None,

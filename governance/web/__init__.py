@@ -33,6 +33,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 def mount(api: FastAPI) -> None:
+    api.state.page_error = error_page  # the API's error handler answers pages with a page
     from governance.web import (
         auditor,
         collaboration,

@@ -15,13 +15,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from governance.api import create_app
 from governance.app import App
 from governance.config import load_settings
+from governance.service_app import create_service
 from tests.e2e import server_support
 
 # The document is static: built from the app factory, with no store behind it.
-schema = schemathesis.openapi.from_dict(create_app(App(load_settings({"QGOV_HOME": "/nonexistent"}))).openapi())
+schema = schemathesis.openapi.from_dict(create_service(App(load_settings({"QGOV_HOME": "/nonexistent"}))).openapi())
 OFFICER_ONLY = ("/approve", "/deny", "/api/v1/queue")
 SEEN: Counter[str] = Counter()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from governance.catalog import fetch
+from governance.content import fetch
 from governance.requests import request_access
 from lineage import EventLog
 from tests.e2e import server_support

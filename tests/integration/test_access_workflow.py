@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from governance.app import App
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
+from governance.content import fetch
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.requests import Person, approve, deny, queue, register_person, request_access, revoke, sweep_expired
 from lineage import EventLog

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from governance.app import App
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.compliance.appeals import decide_appeal, file_appeal, list_appeals
 from governance.consistency import recompute
+from governance.content import fetch
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.requests import Person, deny, register_person, request_access
 from qgov.errors import AccessDenied, InputError

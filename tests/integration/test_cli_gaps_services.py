@@ -11,8 +11,9 @@ import pytest
 
 from governance.app import App
 from governance.audit import EventFilter, list_checkpoints, list_events
-from governance.catalog import DatasetSpec, fetch, find_dataset, grant_role, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, find_dataset, grant_role, list_artifacts, register_dataset
 from governance.classification import override
+from governance.content import fetch
 from governance.dataset_edit import DatasetChanges, update_dataset
 from governance.grant_status import NoGrantError, my_access
 from governance.people import list_people, revoke_role, show_person

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from governance.app import App
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.compliance.anomaly import dismiss_alert, list_alerts, scan
 from governance.compliance.incidents import (
     close,
@@ -21,6 +21,7 @@ from governance.compliance.incidents import (
     show_incident,
 )
 from governance.consistency import recompute
+from governance.content import fetch
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.requests import Person, register_person, request_access
 from governance.retention import list_holds

@@ -20,7 +20,8 @@ from sqlalchemy import delete, select, text, update
 from governance import tables as t
 from governance.app import App
 from governance.audit import list_events, verify_log
-from governance.catalog import fetch, grant_role, list_artifacts
+from governance.catalog import grant_role, list_artifacts
+from governance.content import fetch
 from governance.ledger import fraction_text
 from governance.privacy import budget_show, set_profile
 from governance.releases import request_release

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from governance import tables as t
 from governance.audit import verify_log
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
+from governance.content import fetch
 from governance.deletion import check_certificate, delete_artifact, plan_deletion
 from governance.derivation import record_derivation
 from governance.ingest import finish_run, ingest_batch, plan_ingest

@@ -7,7 +7,7 @@ took the whole ``Settings`` (database URL with its password, KEK JSON, token) as
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def _with_password(url: str) -> str:
 @pytest.mark.filterwarnings("ignore:Query string argument")
 def test_ingest_flow_run_parameters_hold_no_secret(app, run_flow, tmp_path: Path, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
     url = _with_password(app.settings.database_url)
-    started = datetime.now(timezone.utc) - timedelta(seconds=5)
+    started = datetime.now(UTC) - timedelta(seconds=5)
     secret_app = App(app.settings.model_copy(update={"database_url": url}))
     try:
         register_dataset(

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 from flows.ingest import IngestReport, ingest_flow
 from flows.session import flow_args
 from governance import tables as t
-from governance.catalog import DatasetSpec, fetch, list_artifacts, list_quarantine, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, list_quarantine, register_dataset
+from governance.content import fetch
 from governance.sample_data import calibration_table
 from lineage import EventLog, schema
 from qgov.errors import AccessDenied, InputError, NotFoundError

@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 
 from governance import tables as t
 from governance.audit import verify_blobs
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
+from governance.content import fetch
 from governance.deletion import delete_artifact
 from governance.ingest import BatchResult, IngestPlan, finish_run, ingest_batch, plan_ingest
 from qgov.errors import InputError, NotFoundError

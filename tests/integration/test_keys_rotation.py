@@ -9,7 +9,8 @@ from sqlalchemy import select
 from governance import tables as t
 from governance.app import App
 from governance.audit import verify_blobs, verify_log
-from governance.catalog import DatasetSpec, fetch, register_dataset
+from governance.catalog import DatasetSpec, register_dataset
+from governance.content import fetch
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.keys import rotate
 from storage import TinkKeyset

@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from governance import tables as t
 from governance.audit import verify_blobs, verify_log
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
+from governance.content import fetch
 from governance.deletion import delete_artifact
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.privacy import budget_show, set_profile

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from governance import tables as t
-from governance.catalog import fetch
+from governance.content import fetch
 from governance.requests import approve, queue, request_access
 from governance.screening import load_list, refresh
 from governance.screening_clearance import clear_match

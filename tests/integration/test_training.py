@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from governance.app import App
-from governance.catalog import DatasetSpec, fetch, list_artifacts, register_dataset
+from governance.catalog import DatasetSpec, list_artifacts, register_dataset
 from governance.compliance.training import record_training, training_status, training_sweep
 from governance.consistency import recompute
+from governance.content import fetch
 from governance.ingest import finish_run, ingest_batch, plan_ingest
 from governance.requests import Person, register_person, request_access
 from lineage import EventLog

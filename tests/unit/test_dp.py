@@ -175,7 +175,8 @@ def test_a_contributor_with_a_million_rows_is_still_calibrated(mechanism: str) -
 def test_wide_discrete_gaussian_accuracy_is_a_fast_sub_gaussian_bound() -> None:
     started = time.perf_counter()
     r = release([1] * 5, POLICY, _query("count", "gaussian", Fraction(1, 10**5)), 1)
-    assert isinstance(r.scale, float) and r.scale > 1e5 and time.perf_counter() - started < 5
+    # a guard against the exact (minutes-long) computation, generous enough for a loaded CI machine
+    assert isinstance(r.scale, float) and r.scale > 1e5 and time.perf_counter() - started < 60
     assert r.accuracy["plus_minus"] == pytest.approx(r.scale * math.sqrt(2 * math.log(2 / 0.05)))
     assert r.accuracy["plus_minus"] >= dp.gaussian_scale_to_accuracy(r.scale, 0.05)
 
