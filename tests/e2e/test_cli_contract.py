@@ -53,6 +53,8 @@ class Row:
 
 
 NOSUCH = "00000000-dead-beef-0000-000000000000"
+VENDOR_ADD = ["vendor", "add", "--jurisdiction", "US", "--max-classification", "4E906"]
+VIOLATION = ["violation", "record", "bob", "--what", "w", "--step", "s@2099-01-01", "--evidence", "{event1}"]
 ROWS: dict[str, Row] = {
     "init": Row(
         ["init", "--name", "alice"],
@@ -345,13 +347,11 @@ ROWS: dict[str, Row] = {
     "training sweep": Row(["training", "sweep"], ["training", "sweep", "--at", "yesterday"], 2, env=OFFICER),
     "roles show": Row(["roles", "show"], ["roles", "show", "--role", "x"], 2, needs_store=False),  # a static table
     "vendor add": Row(
-        ["vendor", "add", "v{n}", "--kind", "cloud_storage", "--jurisdiction", "US", "--max-classification", "4E906",
-         "--controlled", "--covers", "s3://bucket-{n}"],
-        ["vendor", "add", "vx", "--kind", "ship", "--jurisdiction", "US", "--max-classification", "4E906",
-         "--controlled"],
+        [*VENDOR_ADD, "v{n}", "--kind", "cloud_storage", "--controlled", "--covers", "s3://bucket-{n}"],
+        [*VENDOR_ADD, "vx", "--kind", "ship", "--controlled"],
         2,
         env=OFFICER,
-    ),  # fmt: skip
+    ),
     "vendor list": Row(["vendor", "list"], ["vendor", "list"], 3, env=OFFICER, bad_env=RESEARCHER),
     "vendor show": Row(["vendor", "show", "cloudy"], ["vendor", "show", "nosuch"], 4, env=OFFICER),
     "vendor assess": Row(
@@ -368,13 +368,8 @@ ROWS: dict[str, Row] = {
         env=OFFICER,
     ),
     "violation record": Row(
-        ["violation", "record", "bob", "--what", "w", "--sanction", "warning", "--step", "s@2099-01-01",
-         "--evidence", "{event1}"],
-        ["violation", "record", "bob", "--what", "w", "--sanction", "flogging", "--step", "s@2099-01-01",
-         "--evidence", "{event1}"],
-        2,
-        env=OFFICER,
-    ),  # fmt: skip
+        [*VIOLATION, "--sanction", "warning"], [*VIOLATION, "--sanction", "flogging"], 2, env=OFFICER
+    ),
     "violation list": Row(["violation", "list", "--mine"], ["violation", "list"], 3, env=RESEARCHER, bad_env=NOBODY),
     "violation show": Row(["violation", "show", "{violation1}"], ["violation", "show", NOSUCH], 4, env=RESEARCHER),
     "violation remediate": Row(
