@@ -79,6 +79,10 @@ CAPABILITIES: dict[str, Capability] = {
         _cap("incident.manage", "open, contain or close incidents, or dismiss alerts", OFFICER),
         _cap("incident.read", "read incidents and readiness figures", OFFICER, AUDITOR, ADMIN),
         _cap("training.record", "record completed training", OFFICER, ADMIN),
+        _cap("vendor.manage", "register, assess or retire vendors", OFFICER, ADMIN),
+        _cap("vendor.read", "read the vendor risk register", OFFICER, AUDITOR, ADMIN),
+        _cap("violation.manage", "record violations and sanctions", OFFICER),
+        _cap("violation.read", "read other people's violations", OFFICER, AUDITOR, ADMIN),
         # administration
         _cap("person.register", "register people", ADMIN),
         _cap("person.read", "read other people's registered facts", ADMIN, OFFICER, AUDITOR),

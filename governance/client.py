@@ -51,7 +51,7 @@ class Client(ClientOps):
         raise NotImplementedError
 
     def request_access(
-        self, artifacts: list[str], purpose: str, days: int = 30, destination: str = "US"
+        self, artifacts: list[str], purpose: str, days: int = 30, destination: str = "US", vendor: str | None = None
     ) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -88,11 +88,11 @@ class EmbeddedClient(EmbeddedOps, Client):
         return {"name": self.app.user, "roles": roles, "authenticated_by": "os-account"}
 
     def request_access(
-        self, artifacts: list[str], purpose: str, days: int = 30, destination: str = "US"
+        self, artifacts: list[str], purpose: str, days: int = 30, destination: str = "US", vendor: str | None = None
     ) -> dict[str, Any]:
         from governance.requests import request_access
 
-        return request_access(self.app, artifacts, purpose, days, destination.upper())
+        return request_access(self.app, artifacts, purpose, days, destination.upper(), vendor=vendor)
 
     def queue(self) -> list[dict[str, Any]]:
         from governance.requests import queue
@@ -171,12 +171,13 @@ class RemoteClient(RemoteOps, Client):
         return dict(self._call("GET", "/whoami"))
 
     def request_access(
-        self, artifacts: list[str], purpose: str, days: int = 30, destination: str = "US"
+        self, artifacts: list[str], purpose: str, days: int = 30, destination: str = "US", vendor: str | None = None
     ) -> dict[str, Any]:
         made = self._call(
             "POST",
             "/access-requests",
-            {"artifact": artifacts, "purpose": purpose, "days": days, "destination": destination.upper()},
+            {"artifact": artifacts, "purpose": purpose, "days": days, "destination": destination.upper()}
+            | ({"vendor": vendor} if vendor is not None else {}),
         )
         grants = made.get("grants") or []
         return {

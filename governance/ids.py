@@ -41,6 +41,7 @@ Kind = Literal[
     "alert",
     "incident",
     "appeal",
+    "violation",
 ]
 
 _COLUMNS = {
@@ -56,7 +57,7 @@ _COLUMNS = {
     "node": schema.nodes.c.id,
 }
 # compliance tables, registered on the same metadata by governance.compliance.tables
-_BY_TABLE = {"alert": "anomaly_alerts", "incident": "incidents", "appeal": "appeals"}
+_BY_TABLE = {"alert": "anomaly_alerts", "incident": "incidents", "appeal": "appeals", "violation": "violations"}
 _NOUNS = {"node": "lineage node", "hold": "legal hold", "certificate": "deletion certificate", "request": "request"}
 
 

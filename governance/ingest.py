@@ -41,6 +41,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import Dataset, artifact_id, get_dataset
 from governance.classification import Classifier
+from governance.compliance.vendors import any_not_known_uncontrolled, require_cleared_storage, storage_targets
 from governance.db import transaction
 from governance.formats import FormatInfo, extract
 from governance.keys import fence_pending_keys
@@ -435,7 +436,6 @@ def _commit_batch(
         # the same address; the old key stays destroyed, so the deleted artifact stays unreadable.
         recreated = _shredded_blobs(conn, list(pending))
         fence_pending_keys(app, conn, pending)  # a rotation may have overtaken this writer's key set
-        app.blobs.publish(list(pending.values()))
         if set(pending) - recreated:
             conn.execute(
                 insert(t.blobs),
@@ -545,7 +545,13 @@ def _commit_batch(
             ]
         log.append_many(events)
         if new_artifacts:  # classified in the same transaction that governs them
-            Classifier(app, conn).refresh([a["summary"]["id"] for a in new_artifacts], "ingest")
+            ids = [a["summary"]["id"] for a in new_artifacts]
+            Classifier(app, conn).refresh(ids, "ingest")
+            if storage_targets(app.settings) and any_not_known_uncontrolled(conn, ids):
+                # before a byte is published: controlled (or not yet known) data goes to a
+                # third party's storage only under a current vendor assessment (ADR 0035)
+                require_cleared_storage(conn, app.settings, now)
+        app.blobs.publish(list(pending.values()))
 
 
 def _key(artifact: dict[str, Any]) -> tuple[str, str]:

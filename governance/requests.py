@@ -23,6 +23,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
+from governance.compliance.vendors import any_not_known_uncontrolled, require_cleared_vendor, vendor_jurisdiction
 from governance.consistency import check_classification
 from governance.db import transaction
 from governance.ids import resolve
@@ -115,9 +116,19 @@ def get_person(conn: Connection, name: str) -> Person:
 
 
 def request_access(
-    app: App, artifacts: list[str], purpose: str, days: int, destination: str, at: datetime | None = None
+    app: App,
+    artifacts: list[str],
+    purpose: str,
+    days: int,
+    destination: str,
+    at: datetime | None = None,
+    vendor: str | None = None,
 ) -> dict[str, Any]:
-    """The acting person asks for artifacts; decided at once, granted, queued or denied."""
+    """The acting person asks for artifacts; decided at once, granted, queued or denied.
+
+    ``vendor`` names a registered third-party service the data goes to (a remote quantum
+    processor, say): its jurisdiction is the destination, and controlled data is refused
+    unless the vendor is cleared (ADR 0035)."""
     if not artifacts:
         raise InputError("--artifact: name at least one artifact")
     if days <= 0 or days > 3650:
@@ -125,6 +136,8 @@ def request_access(
     at = at or datetime.now(UTC)
     with app.engine.connect() as conn:
         person = get_person(conn, app.user)
+        if vendor is not None:
+            destination = vendor_jurisdiction(conn, vendor)
     bundle = app.policies.get(JURISDICTION)
     request = check_request(
         {"requester": person.as_requester(), "item": {}, "purpose": purpose, "destination": destination}
@@ -149,6 +162,8 @@ def request_access(
             # every jurisdiction the artifact's dataset names decides; the strictest wins (ADR 0024)
             per_artifact.append((art, decide_artifact(app, conn, request, art, screening, at, list_check)))
         artifacts = [art.id for art, _ in per_artifact]  # whole ids, whatever prefixes were given
+        if vendor is not None and any_not_known_uncontrolled(conn, artifacts):
+            require_cleared_vendor(conn, vendor, at)
         outcome = max((c.outcome for _, c in per_artifact), key=SEVERITY.__getitem__)
         decision = {
             "outcome": outcome,
@@ -162,7 +177,7 @@ def request_access(
                 for d in [as_one_decision(c)]
             ],
             "screening": records,
-        }
+        } | ({"vendor": vendor} if vendor is not None else {})
         request_id = str(uuid.uuid4())
         status = {"approve": "granted", "deny": "denied"}.get(outcome, "queued")
         conn.execute(
@@ -193,7 +208,8 @@ def request_access(
                         "purpose": purpose,
                         "destination": destination,
                         "days": days,
-                    },
+                    }
+                    | ({"vendor": vendor} if vendor is not None else {}),
                     at,
                 ),
                 NewEvent("access.screened", app.user, [request_id], {"request": request_id, "screening": records}, at),

@@ -16,6 +16,8 @@ from qgov.errors import PolicyError
 
 BUILTIN = Path(__file__).with_name("compliance.yaml")
 
+RISK_TIERS = ("low", "medium", "high")
+
 ANOMALY_KEYS: dict[str, tuple[str, ...]] = {
     "volume": ("history_days", "min_history_days", "min_fetches", "sigma", "ratio"),
     "expiry_rush": ("hours", "min_fetches"),
@@ -56,6 +58,26 @@ class EndUsePolicy:
 
 
 @dataclass(frozen=True)
+class VendorPolicy:
+    assessment_valid_days: dict[str, int]  # risk tier -> days an assessment stays current
+    citation: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Sanction:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ViolationPolicy:
+    sanctions: tuple[Sanction, ...]
+    citation: str
+    status: str
+
+
+@dataclass(frozen=True)
 class CompliancePolicy:
     anomaly: dict[str, dict[str, float]]
     deadlines: tuple[Deadline, ...]
@@ -63,6 +85,8 @@ class CompliancePolicy:
     source: str
     training: TrainingPolicy | None = None
     end_use: EndUsePolicy | None = None
+    vendors: VendorPolicy | None = None
+    violations: ViolationPolicy | None = None
 
     def a(self, rule: str, key: str) -> float:
         return self.anomaly[rule][key]
@@ -74,9 +98,12 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+SECTIONS = ("anomaly", "incidents", "training", "end_use", "vendors", "violations")
+
+
 def parse(data: Any, source: str) -> CompliancePolicy:
-    if not isinstance(data, dict) or set(data) != {"anomaly", "incidents", "training", "end_use"}:
-        raise PolicyError(f"{source}: expected exactly the sections 'anomaly', 'incidents', 'training' and 'end_use'")
+    if not isinstance(data, dict) or set(data) != set(SECTIONS):
+        raise PolicyError(f"{source}: expected exactly the sections {', '.join(repr(s) for s in SECTIONS)}")
     anomaly: dict[str, dict[str, float]] = {}
     raw = data["anomaly"]
     if not isinstance(raw, dict) or set(raw) != set(ANOMALY_KEYS):
@@ -111,7 +138,42 @@ def parse(data: Any, source: str) -> CompliancePolicy:
         source,
         _training(data["training"], source),
         _end_use(data["end_use"], source),
+        _vendors(data["vendors"], source),
+        _violations(data["violations"], source),
     )
+
+
+def _status(raw: dict[str, Any], where: str) -> str:
+    if raw["status"] not in ("V", "P", "U"):
+        raise PolicyError(f"{where}.status: expected V, P or U, got {raw['status']!r}")
+    return str(raw["status"])
+
+
+def _vendors(raw: Any, source: str) -> VendorPolicy:
+    keys = {"assessment_valid_days", "citation", "status"}
+    if not isinstance(raw, dict) or set(raw) != keys:
+        raise PolicyError(f"{source}: vendors: expected the keys {', '.join(sorted(keys))}")
+    days = raw["assessment_valid_days"]
+    if not isinstance(days, dict) or set(days) != set(RISK_TIERS):
+        raise PolicyError(f"{source}: vendors.assessment_valid_days: expected the tiers {', '.join(RISK_TIERS)}")
+    valid = {tier: int(_number(days[tier], f"{source}: vendors.assessment_valid_days.{tier}")) for tier in RISK_TIERS}
+    if min(valid.values()) < 1:
+        raise PolicyError(f"{source}: vendors.assessment_valid_days: expected 1 or more days per tier")
+    return VendorPolicy(valid, str(raw["citation"]), _status(raw, f"{source}: vendors"))
+
+
+def _violations(raw: Any, source: str) -> ViolationPolicy:
+    keys = {"sanctions", "citation", "status"}
+    if not isinstance(raw, dict) or set(raw) != keys:
+        raise PolicyError(f"{source}: violations: expected the keys {', '.join(sorted(keys))}")
+    sanctions = []
+    for i, s in enumerate(raw["sanctions"] or []):
+        if not isinstance(s, dict) or set(s) != {"id", "text"}:
+            raise PolicyError(f"{source}: violations.sanctions[{i}]: expected id and text")
+        sanctions.append(Sanction(str(s["id"]), str(s["text"])))
+    if not sanctions:  # fail closed: an empty list would let any sanction through unchecked
+        raise PolicyError(f"{source}: violations.sanctions: expected at least one sanction")
+    return ViolationPolicy(tuple(sanctions), str(raw["citation"]), _status(raw, f"{source}: violations"))
 
 
 def _end_use(raw: Any, source: str) -> EndUsePolicy:
@@ -148,4 +210,16 @@ def load_compliance(path: Path = BUILTIN) -> CompliancePolicy:
     return parse(data, str(path))
 
 
-__all__ = ["ANOMALY_KEYS", "CompliancePolicy", "Deadline", "EndUsePolicy", "TrainingPolicy", "load_compliance", "parse"]
+__all__ = [
+    "ANOMALY_KEYS",
+    "RISK_TIERS",
+    "CompliancePolicy",
+    "Deadline",
+    "EndUsePolicy",
+    "Sanction",
+    "TrainingPolicy",
+    "VendorPolicy",
+    "ViolationPolicy",
+    "load_compliance",
+    "parse",
+]

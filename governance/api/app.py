@@ -56,6 +56,11 @@ class AccessRequestIn(BaseModel):
     purpose: str = Field(min_length=1, max_length=2000)
     days: int = Field(default=30, ge=1, le=3650)
     destination: str = Field(default="US", min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")
+    vendor: str | None = Field(
+        default=None,
+        max_length=128,
+        description="A registered vendor the data goes to (its country is the destination).",
+    )
 
 
 class ApproveIn(BaseModel):
@@ -334,7 +339,7 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
 
         artifacts = [body.artifact] if isinstance(body.artifact, str) else body.artifact
         app = acting(who)
-        result = request_access(app, artifacts, body.purpose, body.days, body.destination.upper())
+        result = request_access(app, artifacts, body.purpose, body.days, body.destination.upper(), vendor=body.vendor)
         return get_request(app, result["request"])
 
     @api.get(f"{API}/access-requests", tags=["access"], responses=_ERRORS)
@@ -416,6 +421,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.compliance_routes import compliance_router
 
     api.include_router(compliance_router())
+    from governance.api.vendor_routes import vendor_router
+
+    api.include_router(vendor_router())
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)

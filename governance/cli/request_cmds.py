@@ -54,12 +54,16 @@ def request_command(
     purpose: Annotated[str, typer.Option(help="What the data is for.")],
     days: Annotated[int, typer.Option(help="How long the grant should last.")] = 30,
     destination: Annotated[str, typer.Option(help="Where the data will be used (ISO code).")] = "US",
+    vendor: Annotated[
+        str | None,
+        typer.Option(help="A registered vendor the data goes to; its country is the destination."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Ask for artifacts: decided at once, granted, queued for an officer, or denied (with reasons).
 
     Exit 0 when granted or queued for review, 1 when denied (the reasons say why)."""
-    result = open_client().request_access(artifact, purpose, days, destination.upper())
+    result = open_client().request_access(artifact, purpose, days, destination.upper(), vendor)
     _render_request(result, as_json)
     if result["status"] == "denied":
         raise SystemExit(1)

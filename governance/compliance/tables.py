@@ -7,7 +7,7 @@ the queue and reports read.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
 
 from lineage.schema import metadata
 
@@ -130,6 +130,45 @@ end_use_notices = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+# The vendor risk register (docs/adr/0035): third parties data passes through. ``covers`` names
+# the storage URL prefixes and endpoint URLs the vendor operates; it is how the store's storage
+# backend and an access request's vendor are joined to this row.
+vendors = Table(
+    "vendors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("kind", String(32), nullable=False),  # cloud_storage | quantum_processor | collaboration
+    Column("jurisdiction", String(2), nullable=False),  # ISO 3166 country of the vendor's service
+    Column("max_classification", String(16), nullable=False),  # the highest classification it may receive
+    Column("controlled", Boolean, nullable=False),  # whether controlled data may go to it at all
+    Column("covers", JSON, nullable=False),  # ["s3://bucket/prefix", "https://host:port", ...]
+    Column("risk_tier", String(8), nullable=True),  # low | medium | high, set by an assessment
+    Column("assessed_at", DateTime(timezone=True), nullable=True),
+    Column("assessed_by", String(256), nullable=True),
+    Column("review_due", DateTime(timezone=True), nullable=True),
+    Column("findings", Text, nullable=True),
+    Column("status", String(16), nullable=False),  # active | retired
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(256), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
+# Violations recorded against a person, with a sanction from the policy's list and remediation
+# steps (each with a due date and, once done, who recorded it).
+violations = Table(
+    "violations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person", String(256), nullable=False, index=True),
+    Column("summary", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),  # event ids in the log
+    Column("sanction", String(64), nullable=False),
+    Column("remediation", JSON, nullable=False),  # [{"step", "due_on", "done_at", "done_by", "note"}]
+    Column("status", String(16), nullable=False),  # open | remediated
+    Column("recorded_by", String(256), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 __all__ = [
     "anomaly_alerts",
     "anomaly_scans",
@@ -139,4 +178,6 @@ __all__ = [
     "incident_deadlines",
     "incidents",
     "training_notices",
+    "vendors",
+    "violations",
 ]

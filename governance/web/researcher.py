@@ -15,12 +15,15 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/ui/my")
 def my_requests(request: Request, notice: str = "") -> Response:
+    from governance.compliance.violations import list_violations
     from governance.notifications import my_notifications
     from governance.self_service import my_requests as service
 
     sess = session(request)
-    doc, news = service(sess.app), my_notifications(sess.app)
-    return render(request, "my.html.j2", sess, title="My requests", notice=notice, doc=doc, news=news)
+    doc, news, violations = service(sess.app), my_notifications(sess.app), list_violations(sess.app, mine=True)
+    return render(
+        request, "my.html.j2", sess, title="My requests", notice=notice, doc=doc, news=news, violations=violations
+    )
 
 
 def _request_form(values: dict[str, str]) -> dict[str, Any]:

@@ -53,6 +53,8 @@ class Row:
 
 
 NOSUCH = "00000000-dead-beef-0000-000000000000"
+VENDOR_ADD = ["vendor", "add", "--jurisdiction", "US", "--max-classification", "4E906"]
+VIOLATION = ["violation", "record", "bob", "--what", "w", "--step", "s@2099-01-01", "--evidence", "{event1}"]
 ROWS: dict[str, Row] = {
     "init": Row(
         ["init", "--name", "alice"],
@@ -344,6 +346,39 @@ ROWS: dict[str, Row] = {
     "training status": Row(["training", "status"], ["training", "status"], 3, env=OFFICER, bad_env=NOBODY),
     "training sweep": Row(["training", "sweep"], ["training", "sweep", "--at", "yesterday"], 2, env=OFFICER),
     "roles show": Row(["roles", "show"], ["roles", "show", "--role", "x"], 2, needs_store=False),  # a static table
+    "vendor add": Row(
+        [*VENDOR_ADD, "v{n}", "--kind", "cloud_storage", "--controlled", "--covers", "s3://bucket-{n}"],
+        [*VENDOR_ADD, "vx", "--kind", "ship", "--controlled"],
+        2,
+        env=OFFICER,
+    ),
+    "vendor list": Row(["vendor", "list"], ["vendor", "list"], 3, env=OFFICER, bad_env=RESEARCHER),
+    "vendor show": Row(["vendor", "show", "cloudy"], ["vendor", "show", "nosuch"], 4, env=OFFICER),
+    "vendor assess": Row(
+        ["vendor", "assess", "cloudy", "--risk-tier", "low", "--findings", "f"],
+        ["vendor", "assess", "cloudy", "--risk-tier", "extreme", "--findings", "f"],
+        2,
+        env=OFFICER,
+    ),
+    "vendor retire": Row(
+        ["vendor", "retire", "retire1", "--reason", "r"],
+        ["vendor", "retire", "nosuch", "--reason", "r"],
+        4,
+        ok_text=["vendor", "retire", "retire2", "--reason", "r"],
+        env=OFFICER,
+    ),
+    "violation record": Row(
+        [*VIOLATION, "--sanction", "warning"], [*VIOLATION, "--sanction", "flogging"], 2, env=OFFICER
+    ),
+    "violation list": Row(["violation", "list", "--mine"], ["violation", "list"], 3, env=RESEARCHER, bad_env=NOBODY),
+    "violation show": Row(["violation", "show", "{violation1}"], ["violation", "show", NOSUCH], 4, env=RESEARCHER),
+    "violation remediate": Row(
+        ["violation", "remediate", "{violation1}", "--step", "1", "--note", "n"],
+        ["violation", "remediate", "{violation1}", "--step", "9", "--note", "n"],
+        2,
+        ok_text=["violation", "remediate", "{violation2}", "--step", "1", "--note", "n"],
+        env=RESEARCHER,
+    ),
 }
 
 
@@ -510,6 +545,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
     alerts = w.ok("anomaly", "scan", env=OFFICER)["alerts"]
     assert len(alerts) >= 2, alerts
     v.update(alert1=alerts[0]["id"], alert2=alerts[1]["id"])
+    for name in ("cloudy", "retire1", "retire2"):
+        w.ok("vendor", "add", name, "--kind", "cloud_storage", "--jurisdiction", "US", "--max-classification",
+             "EAR99", "--no-controlled", env=OFFICER)  # fmt: skip
+    v["event1"] = alerts[0]["evidence"][0]["event_id"]
+    for key in ("violation1", "violation2"):
+        v[key] = w.ok("violation", "record", "bob", "--what", key, "--sanction", "warning", "--step", "s@2099-01-01",
+                      "--evidence", v["event1"], env=OFFICER)["id"][:8]  # fmt: skip
     for i in range(1, 6):
         v[f"incident{i}"] = w.ok("incident", "open", "--title", f"t{i}", "--person", "bob", env=OFFICER)["id"]
     for key in ("incident3", "incident4"):

@@ -78,6 +78,29 @@ def test_a_researcher_sees_only_their_own_requests(site: dict[str, Any]) -> None
         assert "li&#39;s own study" not in ann.get("/ui/my").text
 
 
+def test_a_researcher_sees_the_violations_recorded_against_them_and_no_one_elses(site: dict[str, Any]) -> None:
+    from datetime import date, timedelta
+
+    officer = {"Authorization": f"Bearer {site['tokens']['olga']}"}
+    events = httpx.get(f"{site['base']}/api/v1/events", headers=officer, params={"type": "person.registered"})
+    assert events.status_code == 200, events.text
+    event = events.json()["items"][0]["event_id"]
+    due = (date.today() + timedelta(days=10)).isoformat()
+    body = {"person": "li", "what": "left a controlled printout on the bus", "sanction": "retraining"}
+    made = httpx.post(
+        f"{site['base']}/api/v1/violations",
+        headers=officer,
+        json=body | {"steps": [f"course@{due}"], "evidence": [event]},
+    )
+    assert made.status_code == 201, made.text
+    with _as(site, "li") as li:
+        page = li.get("/ui/my").text
+        assert "Violations recorded against you" in page and "left a controlled printout on the bus" in page
+        assert f"course, due {due}" in page
+    with _as(site, "ann") as ann:
+        assert "controlled printout" not in ann.get("/ui/my").text
+
+
 def test_a_post_without_the_csrf_token_changes_nothing(site: dict[str, Any]) -> None:
     with _as(site, "li") as li:
         forged = li.post(

@@ -222,6 +222,43 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         lambda a: _req("compliance.end_use", "audit_sample")(a, 0.5, "q4"),
     ),
     ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
+    ("compliance.vendors", "register_vendor"): (
+        "vendor.manage",
+        lambda a: _req("compliance.vendors", "register_vendor")(
+            a, f"v-{a.user}", "cloud_storage", "US", "EAR99", False, []
+        ),
+    ),
+    ("compliance.vendors", "assess_vendor"): (
+        "vendor.manage",
+        lambda a: _req("compliance.vendors", "assess_vendor")(a, "nope", "low", "findings"),
+    ),
+    ("compliance.vendors", "retire_vendor"): (
+        "vendor.manage",
+        lambda a: _req("compliance.vendors", "retire_vendor")(a, "nope", "reason"),
+    ),
+    ("compliance.vendors", "list_vendors"): ("vendor.read", lambda a: _req("compliance.vendors", "list_vendors")(a)),
+    ("compliance.vendors", "show_vendor"): (
+        "vendor.read",
+        lambda a: _req("compliance.vendors", "show_vendor")(a, "nope"),
+    ),
+    ("compliance.violations", "record_violation"): (
+        "violation.manage",
+        lambda a: _req("compliance.violations", "record_violation")(
+            a, "nobody", "what", "warning", ["step@2999-01-01"], [NOPE]
+        ),
+    ),
+    ("compliance.violations", "complete_step"): (
+        "access.request",
+        lambda a: _req("compliance.violations", "complete_step")(a, NOPE, 1, "note"),
+    ),
+    ("compliance.violations", "list_violations"): (
+        "access.request",
+        lambda a: _req("compliance.violations", "list_violations")(a),
+    ),
+    ("compliance.violations", "show_violation"): (
+        "access.request",
+        lambda a: _req("compliance.violations", "show_violation")(a, NOPE),
+    ),
 }
 
 # Public service functions that no role gates, and why.
