@@ -56,7 +56,7 @@ _COLUMNS = {
     "event": schema.events.c.event_id,
     "node": schema.nodes.c.id,
 }
-# compliance tables, registered on the same metadata by governance.compliance.tables
+# compliance tables, registered on the same metadata by governance.compliance_tables
 _BY_TABLE = {"alert": "anomaly_alerts", "incident": "incidents", "appeal": "appeals", "violation": "violations"}
 _NOUNS = {"node": "lineage node", "hold": "legal hold", "certificate": "deletion certificate", "request": "request"}
 

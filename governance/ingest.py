@@ -41,12 +41,12 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import Dataset, artifact_id, get_dataset
 from governance.classification import Classifier
-from governance.compliance.vendors import any_not_known_uncontrolled, require_cleared_storage, storage_targets
 from governance.db import transaction
 from governance.formats import FormatInfo, extract
 from governance.keys import fence_pending_keys
 from governance.quarantine import release_superseded
 from governance.validation import validate_table
+from governance.vendors import any_not_known_uncontrolled, require_cleared_storage, storage_targets
 from lineage import EdgeSpec, EventLog, NewEvent, NodeSpec, schema
 from qgov.canonical import iso_utc
 from qgov.chunks import chunked

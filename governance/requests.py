@@ -23,7 +23,6 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
-from governance.compliance.vendors import any_not_known_uncontrolled, require_cleared_vendor, vendor_jurisdiction
 from governance.consistency import check_classification
 from governance.db import transaction
 from governance.ids import resolve
@@ -31,6 +30,7 @@ from governance.jurisdictions import as_one_decision, decide_artifact
 from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
 from governance.screening_clearance import clear_for_review, without_cleared
+from governance.vendors import any_not_known_uncontrolled, require_cleared_vendor, vendor_jurisdiction
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request
 from qgov.canonical import as_utc

@@ -405,4 +405,4 @@ __all__ = [
     "quarantine",
 ]
 
-import governance.compliance.tables  # noqa: E402, F401 - registers the compliance tables on the same MetaData
+import governance.compliance_tables  # noqa: E402, F401 - registers the compliance tables on the same MetaData

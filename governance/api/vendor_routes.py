@@ -67,7 +67,7 @@ def vendor_router() -> APIRouter:
     @router.post("/vendors", tags=["compliance"], status_code=201)
     def add_vendor(body: VendorIn, who: Who, request: Request) -> dict[str, Any]:
         """Officers, admins: put a vendor in the register (unassessed until assessed)."""
-        from governance.compliance.vendors import register_vendor
+        from governance.vendors import register_vendor
 
         app = acting(request, who)
         return register_vendor(
@@ -77,26 +77,26 @@ def vendor_router() -> APIRouter:
     @router.get("/vendors", tags=["compliance"])
     def vendors(who: Who, request: Request) -> list[dict[str, Any]]:
         """Officers, auditors, admins: the register, with whether each vendor is cleared now."""
-        from governance.compliance.vendors import list_vendors
+        from governance.vendors import list_vendors
 
         return list_vendors(acting(request, who))
 
     @router.get("/vendors/{name}", tags=["compliance"])
     def vendor(name: str, who: Who, request: Request) -> dict[str, Any]:
-        from governance.compliance.vendors import show_vendor
+        from governance.vendors import show_vendor
 
         return show_vendor(acting(request, who), name)
 
     @router.post("/vendors/{name}/assessments", tags=["compliance"])
     def assess(name: str, body: AssessIn, who: Who, request: Request) -> dict[str, Any]:
         """Officers, admins: record an assessment; the review falls due per the risk tier."""
-        from governance.compliance.vendors import assess_vendor
+        from governance.vendors import assess_vendor
 
         return assess_vendor(acting(request, who), name, body.risk_tier, body.findings)
 
     @router.post("/vendors/{name}/retire", tags=["compliance"])
     def retire(name: str, body: ReasonIn, who: Who, request: Request) -> dict[str, Any]:
-        from governance.compliance.vendors import retire_vendor
+        from governance.vendors import retire_vendor
 
         return retire_vendor(acting(request, who), name, body.reason)
 

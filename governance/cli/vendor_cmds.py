@@ -54,7 +54,7 @@ def vendor_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer or admin: put a vendor in the register (unassessed: no controlled data goes to it yet)."""
-    from governance.compliance.vendors import register_vendor
+    from governance.vendors import register_vendor
 
     doc = register_vendor(open_app(), name, kind, jurisdiction, max_classification, controlled, covers or [])
     print_json(doc) if as_json else _print_vendor(doc)
@@ -63,7 +63,7 @@ def vendor_add(
 @vendor_app.command("list")
 def vendor_list(as_json: JsonFlag = False) -> None:
     """The register: each vendor, its last assessment, review due, and whether it is cleared now."""
-    from governance.compliance.vendors import list_vendors
+    from governance.vendors import list_vendors
 
     docs = list_vendors(open_app())
     if as_json:
@@ -88,7 +88,7 @@ def vendor_list(as_json: JsonFlag = False) -> None:
 @vendor_app.command("show")
 def vendor_show(name: Name, as_json: JsonFlag = False) -> None:
     """One vendor: what it receives, where, its assessment and review date."""
-    from governance.compliance.vendors import show_vendor
+    from governance.vendors import show_vendor
 
     doc = show_vendor(open_app(), name)
     print_json(doc) if as_json else _print_vendor(doc)
@@ -102,7 +102,7 @@ def vendor_assess(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer or admin: record an assessment; the next review falls due per the tier (policy)."""
-    from governance.compliance.vendors import assess_vendor
+    from governance.vendors import assess_vendor
 
     doc = assess_vendor(open_app(), name, risk_tier, findings)
     print_json(doc) if as_json else _print_vendor(doc)
@@ -115,7 +115,7 @@ def vendor_retire(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer or admin: no more data goes to this vendor; its record stays."""
-    from governance.compliance.vendors import retire_vendor
+    from governance.vendors import retire_vendor
 
     doc = retire_vendor(open_app(), name, reason)
     print_json(doc) if as_json else _print_vendor(doc)

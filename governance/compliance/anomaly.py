@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from governance import compliance_tables as ct
 from governance.app import App
 from governance.capabilities import authorize
-from governance.compliance import tables as ct
 from governance.compliance.activity import read_activities
 from governance.compliance.isolation import isolation_alerts
 from governance.compliance.rules import Alert, run_rules

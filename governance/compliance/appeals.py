@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from governance import compliance_tables as ct
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize, can
-from governance.compliance import tables as ct
 from governance.db import transaction
 from governance.ids import resolve
 from governance.requests import _grant

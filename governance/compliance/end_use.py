@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from governance import compliance_tables as ct
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
-from governance.compliance import tables as ct
 from governance.compliance.anomaly import compliance_policy
 from governance.db import transaction
 from lineage import EventLog, NewEvent

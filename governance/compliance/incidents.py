@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from governance import compliance_tables as ct
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
-from governance.compliance import tables as ct
 from governance.compliance._suspend import suspend_live_grants
 from governance.compliance.anomaly import alert_json, compliance_policy, get_alert_row
 from governance.db import transaction

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from governance import compliance_tables as ct
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
 from governance.classification import JURISDICTION
-from governance.compliance import tables as ct
 from governance.compliance._suspend import suspend_live_grants
 from governance.compliance.anomaly import compliance_policy
 from governance.db import transaction

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from governance import compliance_tables as ct
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize, can
-from governance.compliance import tables as ct
 from governance.db import transaction
 from governance.ids import resolve, resolve_all
 from lineage import EventLog, NewEvent, schema

@@ -18,8 +18,8 @@ import pytest
 
 from governance.app import App
 from governance.catalog import DatasetSpec, list_artifacts, register_dataset
-from governance.compliance.vendors import assess_vendor
 from governance.requests import Person, register_person
+from governance.vendors import assess_vendor
 from lineage import EventLog
 from tests.integration.test_s3_backend import CREDENTIALS, moto_url  # noqa: F401  (a fixture)
 

@@ -222,24 +222,22 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         lambda a: _req("compliance.end_use", "audit_sample")(a, 0.5, "q4"),
     ),
     ("compliance.incidents", "readiness"): ("incident.read", lambda a: _req("compliance.incidents", "readiness")(a)),
-    ("compliance.vendors", "register_vendor"): (
+    ("vendors", "register_vendor"): (
         "vendor.manage",
-        lambda a: _req("compliance.vendors", "register_vendor")(
-            a, f"v-{a.user}", "cloud_storage", "US", "EAR99", False, []
-        ),
+        lambda a: _req("vendors", "register_vendor")(a, f"v-{a.user}", "cloud_storage", "US", "EAR99", False, []),
     ),
-    ("compliance.vendors", "assess_vendor"): (
+    ("vendors", "assess_vendor"): (
         "vendor.manage",
-        lambda a: _req("compliance.vendors", "assess_vendor")(a, "nope", "low", "findings"),
+        lambda a: _req("vendors", "assess_vendor")(a, "nope", "low", "findings"),
     ),
-    ("compliance.vendors", "retire_vendor"): (
+    ("vendors", "retire_vendor"): (
         "vendor.manage",
-        lambda a: _req("compliance.vendors", "retire_vendor")(a, "nope", "reason"),
+        lambda a: _req("vendors", "retire_vendor")(a, "nope", "reason"),
     ),
-    ("compliance.vendors", "list_vendors"): ("vendor.read", lambda a: _req("compliance.vendors", "list_vendors")(a)),
-    ("compliance.vendors", "show_vendor"): (
+    ("vendors", "list_vendors"): ("vendor.read", lambda a: _req("vendors", "list_vendors")(a)),
+    ("vendors", "show_vendor"): (
         "vendor.read",
-        lambda a: _req("compliance.vendors", "show_vendor")(a, "nope"),
+        lambda a: _req("vendors", "show_vendor")(a, "nope"),
     ),
     ("compliance.violations", "record_violation"): (
         "violation.manage",
