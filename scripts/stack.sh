@@ -12,6 +12,8 @@ set -Eeuo pipefail
 cmd=${1:?usage: stack.sh up|down|status DIR}
 dir=${2:?usage: stack.sh up|down|status DIR}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+[ "$cmd" = up ] && mkdir -p "$dir"
+dir=$(cd "$dir" 2>/dev/null && pwd || echo "$dir")  # absolute: the worker starts from the repo
 py=${QGOV_PYTHON:-}
 if [ -z "$py" ]; then
   if [ -x "$repo/.venv/bin/python" ]; then py="$repo/.venv/bin/python"; else py=$(command -v python3); fi
