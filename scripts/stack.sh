@@ -91,7 +91,7 @@ up() {
     || { echo "stack: registering the deployments failed; see $dir/logs/deployments.log" >&2; false; }
   # The worker reads the store's settings from this environment, never from a flow's parameters.
   (cd "$repo" && start prefect-worker "$py" -m prefect worker start --pool "$pool" --type process \
-    --name "$pool-worker-1")
+    --name "$pool-worker-1" --limit 2)  # two flow runs at a time: each is a Python process
 
   serve_port=$(free_port)
   start qgov-serve "$py" -m governance.cli.main serve --host 127.0.0.1 --port "$serve_port"
