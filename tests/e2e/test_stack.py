@@ -142,3 +142,54 @@ def test_a_worker_of_the_lab_stack_ingests_into_postgresql_and_s3() -> None:
     assert down.returncode == 0, down.stderr
     assert not left, f"still running after 'stack.sh down': {left}"
     assert not stray, f"processes of the stack left behind: {stray}"
+
+
+@pytest.fixture
+def pool_store(cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A store with a dataset and a folder to ingest, the command line in embedded mode."""
+    assert cli("init", "--name", "alice").returncode == 0
+    assert cli("dataset", "register", "calib", "--subject-type", "none").returncode == 0
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "calibration.csv").write_bytes(PLAINTEXT)
+    return data
+
+
+MISCONFIGURED = {
+    "no Prefect server": ({"QGOV_WORK_POOL": "qgov-lab", "PREFECT_API_URL": ""}, (), "PREFECT_API_URL: not set"),
+    "no such deployment": (
+        {"QGOV_WORK_POOL": "nosuch-pool"},
+        (),
+        "QGOV_WORK_POOL=nosuch-pool: no deployment qgov-ingest/nosuch-pool on http",
+    ),
+    "--as with a pool": (
+        {"QGOV_WORK_POOL": "qgov-lab"},
+        ("--as", "alice"),
+        "--as alice: not available with QGOV_WORK_POOL",
+    ),
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("case", MISCONFIGURED.values(), ids=MISCONFIGURED.keys())
+def test_a_submission_that_cannot_reach_a_worker_is_one_line_and_ingests_nothing(
+    cli,  # type: ignore[no-untyped-def]
+    pool_store: Path,
+    case: tuple[dict[str, str], tuple[str, ...], str],
+) -> None:
+    extra, prefix, message = case
+    done = cli(*prefix, "ingest", str(pool_store), "-d", "calib", extra_env=extra)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr, done.stderr
+    listed = cli("artifact", "list", "--dataset", "calib", "--json")
+    assert json.loads(listed.stdout)["artifacts"] == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_runs_show_names_a_run_prefix_that_matches_nothing(cli, pool_store: Path) -> None:  # type: ignore[no-untyped-def]
+    done = cli("runs", "show", "ffffffff", "--json")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert json.loads(done.stdout)["error"]["message"] == "run ffffffff: no such flow run"
+    bad = cli("runs", "show", "xyz!")
+    assert bad.returncode == 2 and "expected a flow run id or a unique prefix" in bad.stderr
