@@ -83,7 +83,7 @@ def _require_api() -> str:
 
 def _unreachable(url: str, exc: BaseException) -> OrchestrationError:
     reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-    return OrchestrationError(f"Prefect server at {url} could not be reached ({reason})")
+    return OrchestrationError(f"Prefect server at {url} could not answer ({reason})")
 
 
 def submit(flow_name: str, pool: str, parameters: dict[str, Any]) -> str:

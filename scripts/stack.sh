@@ -57,6 +57,10 @@ up() {
   if [ -d "$dir/pids" ] && [ -n "$(ls -A "$dir/pids" 2>/dev/null)" ]; then
     echo "stack: already started in $dir (run: scripts/stack.sh down $dir)" >&2; exit 2
   fi
+  if [ -e "$dir/pg" ] || [ -e "$dir/qgov" ]; then  # moto kept the objects in memory: they are gone
+    echo "stack: $dir holds a stopped stack whose S3 objects are gone; remove it (rm -rf $dir) or use another DIR" >&2
+    exit 2
+  fi
   mkdir -p "$dir/logs" "$dir/pids"
   chmod 711 "$dir"  # PostgreSQL runs as 'postgres' when we are root: it must reach DIR/pg
   chmod 700 "$dir/logs" "$dir/pids"
