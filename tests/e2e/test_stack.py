@@ -26,6 +26,13 @@ from tests.conftest import QGOV
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "scripts" / "stack.sh"
 PLAINTEXT = b"qubit,t1_us\n0,112.4\n1,95.2\n"
+FORGE = """\
+import sys
+from flows.submit import submit
+home, path, pool = sys.argv[1:]
+params = {"home": home, "principal": "mallory", "path": path, "dataset": "calib"}
+print(submit("qgov-ingest", pool, params))
+"""
 
 pytestmark = pytest.mark.skipif(not shutil.which("setsid"), reason="scripts/stack.sh needs util-linux's setsid")
 
@@ -132,6 +139,21 @@ def test_a_worker_of_the_lab_stack_ingests_into_postgresql_and_s3() -> None:
         verified = _qgov(env, "audit", "verify", "--blobs")
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "objects intact: 1 decrypted and re-hashed" in verified.stdout
+
+        # A run submitted straight to Prefect for someone qgov does not know: the worker checks
+        # the capability table itself, so the run fails and nothing is ingested.
+        forged = subprocess.run(
+            [sys.executable, "-c", FORGE, env["QGOV_HOME"], str(data), env["QGOV_WORK_POOL"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        refused = _qgov(env, "runs", "show", forged.stdout.strip(), "--wait")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "Failed" in refused.stdout and "mallory" in refused.stdout, refused.stdout
+        assert len(json.loads(_qgov(env, "artifact", "list", "--json").stdout)["artifacts"]) == 1
     finally:
         down = subprocess.run(["bash", str(STACK), "down", str(stack)], env=base, capture_output=True, text=True)
         left = {name: pid for name, pid in pids.items() if _alive(pid)}
