@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.qgov-installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean up down
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "qgov needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -21,6 +21,14 @@ demo: install
 
 test: install
 	bash scripts/test.sh
+
+# The lab stack (scripts/stack.sh; README "Scaling out"): `make up`, then `source .stack/stack.env`.
+STACK ?= .stack
+up: install
+	bash scripts/stack.sh up $(STACK)
+
+down:
+	bash scripts/stack.sh down $(STACK)
 
 lint: install
 	$(BIN)/ruff check .

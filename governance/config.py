@@ -18,6 +18,7 @@
 | QGOV_OIDC_USERNAME_CLAIM | preferred_username              | the claim naming the registered person    |
 | QGOV_OIDC_CLIENT_SECRET | unset                             | client secret for browser sign-in (PKCE only if unset) |
 | QGOV_WITNESS_DIR    | $QGOV_HOME/witness                   | the checkpoint witness (append-only, 0700) |
+| QGOV_WORK_POOL      | unset                                | Prefect work pool (PREFECT_API_URL) running flows |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables). No
 variable names the acting person: the embedded command line acts as the person mapped to the
@@ -51,6 +52,7 @@ SETTINGS_VARIABLES = (
     "QGOV_OIDC_USERNAME_CLAIM",
     "QGOV_OIDC_CLIENT_SECRET",
     "QGOV_WITNESS_DIR",
+    "QGOV_WORK_POOL",
 )
 
 
@@ -79,6 +81,7 @@ class Settings(BaseModel):
     oidc_username_claim: str = "preferred_username"
     oidc_client_secret: SecretStr | None = None
     witness_dir: Path
+    work_pool: str | None = None  # None: flows run in this process (Prefect's ephemeral mode)
 
     @property
     def is_sqlite(self) -> bool:
@@ -148,6 +151,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_username_claim=env.get("QGOV_OIDC_USERNAME_CLAIM") or "preferred_username",
         oidc_client_secret=SecretStr(env["QGOV_OIDC_CLIENT_SECRET"]) if env.get("QGOV_OIDC_CLIENT_SECRET") else None,
         witness_dir=Path(env.get("QGOV_WITNESS_DIR") or home / "witness").expanduser(),
+        work_pool=(env.get("QGOV_WORK_POOL") or "").strip() or None,
     )
 
 

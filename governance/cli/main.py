@@ -61,6 +61,7 @@ from governance.cli.request_cmds import (
     sweep_command,
 )
 from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
+from governance.cli.run_cmds import runs_app, submit_ingest
 from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
 from governance.cli.vendor_cmds import vendor_app, violation_app
 from qgov.canonical import iso_utc
@@ -127,6 +128,7 @@ app.add_typer(appeal_app, name="appeal")
 app.add_typer(enduse_app, name="enduse")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(violation_app, name="violation")
+app.add_typer(runs_app, name="runs")
 policy_app.command("impact")(impact_command)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -461,6 +463,9 @@ def ingest(
             "(as 'dvc pull' does), then ingest them.",
         ),
     ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="With QGOV_WORK_POOL: follow the submitted run until it ends.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest files into a dataset: describe, validate, encrypt and record provenance.
@@ -474,6 +479,8 @@ def ingest(
     absent (not ingested), and every pipeline stage becomes lineage.
     Exit code 1 when anything was quarantined, skipped or deleted before, 2 when a file could
     not be read. With --dvc-pull, a remote that cannot be reached is one line naming it.
+    With QGOV_WORK_POOL set, the run is submitted to that Prefect work pool and its id printed
+    (qgov runs show ID); --wait follows it (exit 1 if it fails).
     """
     from flows import progress
     from flows.runtime import configure_prefect, flow_settings
@@ -485,6 +492,9 @@ def ingest(
         from governance.ingest_dvc import check_dvc_pull
 
         check_dvc_pull(path)
+    if settings.work_pool:
+        opts = {"batch_files": batch_files, "follow_symlinks": follow_symlinks, "dvc_pull": dvc_pull}
+        return submit_ingest(settings, path, dataset, **opts, wait=wait, as_json=as_json)
     configure_prefect(settings.home)
     from flows.ingest import ingest_flow
     from flows.session import flow_args

@@ -84,6 +84,7 @@ ROWS: dict[str, Row] = {
     "artifact list": Row(["artifact", "list"], ["artifact", "list", "-d", "nosuch"], 4),
     "artifact show": Row(["artifact", "show", "{csv_short}"], ["artifact", "show", NOSUCH], 4),
     "keys rotate": Row(["keys", "rotate"], ["keys", "rotate"], 3, bad_env=RESEARCHER),
+    "runs show": Row(["runs", "show", "{run}"], ["runs", "show", NOSUCH], 4),
     "audit verify": Row(["audit", "verify"], ["audit", "verify", "--since", "{nowhere}"], 2),
     "audit events": Row(["audit", "events", "--limit", "3"], ["audit", "events", "--limit", "0"], 2),
     "audit checkpoint": Row(["audit", "checkpoint"], ["audit", "checkpoint"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
@@ -494,7 +495,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
     w.ok("dataset", "register", "calib", *controlled, "--privacy", str(privacy))
     arts = {a["path"]: a["id"] for a in w.ok("ingest", str(sample), "-d", "calib")["artifacts"]}
     v.update(csv=arts["calibration.csv"], qasm=arts["circuits/ghz5.qasm"], privacy=str(privacy))
-    v.update(csv_short=v["csv"][:8])
+    v.update(csv_short=v["csv"][:8], run=_latest_run(prefect_api, str(root / "home")))
     w.ok("dataset", "register", "scratch")
     extra = root / "extra"
     extra.mkdir()
@@ -579,6 +580,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
     v.update(cases=str(repo / "policies" / "cases" / "ear.yaml"), not_empty=str(not_empty))
     v["csl"] = str(repo / "policies" / "data" / "restricted-parties-sample.csv")
     return w
+
+
+def _latest_run(prefect_api: str, home: str) -> str:
+    """The id of this store's latest ingest run on the session's Prefect server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}), get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=200)
+    return next(str(r.id) for r in runs if r.parameters.get("home") == home)
 
 
 def _new_file(w: World) -> None:
