@@ -363,13 +363,15 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(S3_ENV | QUIET)
     scratch = Path(tempfile.mkdtemp(prefix="qgov-bench-scale-"))
+    pg_parent = Path(tempfile.mkdtemp(prefix="qgov-bench-pg-"))
+    pg_parent.chmod(0o755)  # as root, the server runs as 'postgres', which must reach pg_parent/pg
     load_start = os.getloadavg()
     rows: list[dict[str, Any]] = []
     try:
         t0 = time.perf_counter()
         shards = make_files(scratch / "files", args.artifacts, args.file_bytes)
         note(f"{args.artifacts} files in {time.perf_counter() - t0:.1f} s")
-        with postgres(args.pg_url, scratch) as pg, moto(scratch) as s3:
+        with postgres(args.pg_url, pg_parent) as pg, moto(scratch) as s3:
             if pg is None:
                 raise SystemExit("PostgreSQL could not be started (scripts/postgres.sh)")
             for n in range(args.runs):
@@ -377,6 +379,7 @@ def main() -> None:
                     rows.append(one_run(args, pg, s3, scratch, shards, w, n))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(pg_parent, ignore_errors=True)
     report = {
         "benchmark": "scale",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
