@@ -322,6 +322,7 @@ def one_run(
         f"W={w} run {n}: {row['artifacts_per_s']} artifacts/s, lock wait {row['worker_lock_wait_s']} s, "
         f"audit exit {verify.returncode}"
     )
+    note("row " + json.dumps(row))  # each run's figures as they come (a partial run still tells)
     shutil.rmtree(home, ignore_errors=True)
     return row
 
