@@ -76,11 +76,43 @@ def bench_decisions(n: int) -> dict:
     }
 
 
-def bench_reclassify(m: int) -> dict:
-    os.environ.setdefault("DO_NOT_TRACK", "1")
+def insert_artifacts(app, dataset_id: str, m: int) -> None:  # type: ignore[no-untyped-def]
+    """Catalogue ``m`` artifacts straight into the tables (no ingest, no classification yet)."""
     from sqlalchemy import insert
 
     from governance import tables as t
+
+    now = datetime.now(UTC)
+    with app.engine.begin() as conn:
+        for start in range(0, m, 10000):
+            chunk = range(start, min(m, start + 10000))
+            shas = [uuid.uuid4().hex * 2 for _ in chunk]
+            conn.execute(
+                insert(t.blobs),
+                [{"object_id": s, "size": 1, "ciphertext_size": 57, "created_at": now} for s in shas],
+            )
+            conn.execute(
+                insert(t.artifacts),
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "dataset_id": dataset_id,
+                        "path": f"f{i}.csv",
+                        "sha256": s,
+                        "size": 1,
+                        "media_type": "text/csv",
+                        "format": {},
+                        "source": {},
+                        "ingest_run_id": "bench",
+                        "created_at": now,
+                    }
+                    for i, s in zip(chunk, shas, strict=True)
+                ],
+            )
+
+
+def bench_reclassify(m: int) -> dict:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     from governance.app import App
     from governance.catalog import DatasetSpec, register_dataset
     from governance.classification import reclassify_all
@@ -97,33 +129,7 @@ def bench_reclassify(m: int) -> dict:
                 subject={"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 8.0e-4},
             ),
         )
-        now = datetime.now(UTC)
-        with app.engine.begin() as conn:
-            for start in range(0, m, 10000):
-                chunk = range(start, min(m, start + 10000))
-                shas = [uuid.uuid4().hex * 2 for _ in chunk]
-                conn.execute(
-                    insert(t.blobs),
-                    [{"object_id": s, "size": 1, "ciphertext_size": 57, "created_at": now} for s in shas],
-                )
-                conn.execute(
-                    insert(t.artifacts),
-                    [
-                        {
-                            "id": str(uuid.uuid4()),
-                            "dataset_id": ds.id,
-                            "path": f"f{i}.csv",
-                            "sha256": s,
-                            "size": 1,
-                            "media_type": "text/csv",
-                            "format": {},
-                            "source": {},
-                            "ingest_run_id": "bench",
-                            "created_at": now,
-                        }
-                        for i, s in zip(chunk, shas, strict=True)
-                    ],
-                )
+        insert_artifacts(app, ds.id, m)
         start = time.perf_counter()
         first = reclassify_all(app)
         first_s = time.perf_counter() - start

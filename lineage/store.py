@@ -9,6 +9,8 @@ concurrent writers never fork the chain.
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +90,36 @@ class NewEvent:
     nodes: Sequence[NodeSpec] = ()
 
 
+class HeadLockWait:
+    """How long this process's transactions waited for the log's head lock (always on).
+
+    Two clock reads per ``lock_head`` beside a database round trip: cheap enough to leave on.
+    On PostgreSQL this is the wait for ``SELECT … FOR UPDATE``; on SQLite writers queue at
+    ``BEGIN IMMEDIATE`` instead, before ``lock_head`` runs, so the wait shows there as ~0.
+    ``benchmarks/scale.py`` reads it; ``snapshot(reset=True)`` starts a new measurement."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self.count = 0
+        self.seconds = 0.0
+        self.longest = 0.0
+
+    def add(self, waited: float) -> None:
+        with self._mutex:
+            self.count += 1
+            self.seconds += waited
+            self.longest = max(self.longest, waited)
+
+    def snapshot(self, reset: bool = False) -> dict[str, float]:
+        with self._mutex:
+            out = {"locks": self.count, "wait_s": self.seconds, "longest_wait_s": self.longest}
+            if reset:
+                self.count, self.seconds, self.longest = 0, 0.0, 0.0
+        return out
+
+
+HEAD_LOCK_WAIT = HeadLockWait()
+
 # Set in ``Connection.info`` by a process acting for another person (``qgov --as``): every
 # event appended on that connection records the acting admin beside its actor.
 ACTING_ADMIN = "qgov.acting_admin"
@@ -126,11 +158,13 @@ class EventLog:
     # -- appending ----------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """Lock the tip of the log for this transaction and return it (seq, hash)."""
+        started = time.perf_counter()
         row = self.conn.execute(
             select(schema.chain_head.c.seq, schema.chain_head.c.hash)
             .where(schema.chain_head.c.id == 1)
             .with_for_update()
         ).first()
+        HEAD_LOCK_WAIT.add(time.perf_counter() - started)
         if row is None:
             self.conn.execute(insert(schema.chain_head).values(id=1, seq=0, hash=GENESIS_HASH))
             return 0, GENESIS_HASH
@@ -330,4 +364,14 @@ class EventLog:
         return verify_chain(self.iter_events(), head_seq, head_hash)
 
 
-__all__ = ["ACTING_ADMIN", "NODE_KINDS", "RELATIONS", "EdgeSpec", "EventLog", "NewEvent", "NodeSpec"]
+__all__ = [
+    "ACTING_ADMIN",
+    "HEAD_LOCK_WAIT",
+    "HeadLockWait",
+    "NODE_KINDS",
+    "RELATIONS",
+    "EdgeSpec",
+    "EventLog",
+    "NewEvent",
+    "NodeSpec",
+]
