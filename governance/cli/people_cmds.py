@@ -52,7 +52,7 @@ def person_show_command(
         print_json(doc)
         return
     console.print(f"[bold]{plain(doc['name'])}[/]  roles: {', '.join(doc['roles']) or '—'}")
-    for key in ("citizenships", "us_permanent_resident", "permanent_residence", "location", "affiliation"):
+    for key in ("citizenships", "us_permanent_resident", "permanent_residence", "location", "affiliation", "email"):
         if key in doc:
             value = ", ".join(doc[key]) if isinstance(doc[key], list) else doc[key]
             console.print(f"  {key.replace('_', ' '):<22} {plain(value if value is not None else '—')}")
