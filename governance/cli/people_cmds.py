@@ -108,6 +108,13 @@ def _requests_table(doc: dict[str, Any]) -> None:
         )
         if r["status"] == "denied" and r["denial_reason"]:
             console.print(f"    denied: {plain(r['denial_reason'])}")
+        if r.get("question"):
+            console.print(f"    officer asks: {plain(r['question'])}")
+            console.print(
+                f"    your answer: {plain(r['answer'])}"
+                if r.get("answer")
+                else f"    answer with: qgov access answer {r['request']} --text …"
+            )
 
 
 def _state(status: str) -> str:
