@@ -65,6 +65,9 @@ def queue_context(app: App, limit: int = 100, offset: int = 0, at: datetime | No
         authorize(conn, app.user, "access.queue")
         total = conn.execute(select(func.count()).select_from(t.access_requests).where(queued)).scalar_one()
         oldest = conn.execute(select(func.min(t.access_requests.c.created_at)).where(queued)).scalar()
+        asked = conn.execute(
+            select(func.count()).select_from(t.access_requests).where(t.access_requests.c.status == "info_requested")
+        ).scalar_one()
         rows = conn.execute(
             select(t.access_requests)
             .where(queued)
@@ -132,6 +135,7 @@ def queue_context(app: App, limit: int = 100, offset: int = 0, at: datetime | No
         "offset": offset,
         "sla_hours": sla,
         "oldest_hours": oldest_hours,
+        "waiting_for_requester": asked,
     }
 
 
