@@ -108,10 +108,12 @@ def _claim(app: App, configured: bool, at: datetime) -> list[dict[str, Any]]:
                 .limit(BATCH)
             ).all()
             retry = conn.execute(
-                select(d.c.seq, d.c.attempts).where(
+                select(d.c.seq, d.c.attempts)
+                .where(
                     d.c.attempts < MAX_ATTEMPTS,
                     or_(d.c.status == "failed", (d.c.status == "sending") & (d.c.updated_at < at - STALE)),
                 )
+                .order_by(d.c.seq)  # in the order the decisions were made
             ).all()
             if not configured:
                 retry = []

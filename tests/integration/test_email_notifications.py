@@ -247,3 +247,23 @@ def test_smtp_settings_are_checked_once_with_a_one_line_error(extra: dict[str, s
         }
     ).smtp
     assert starttls is not None and starttls.port == 587 and starttls.starttls
+
+
+def test_an_upgraded_store_never_mails_the_decisions_made_before_the_upgrade(lab, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from governance.db import _alembic_config
+
+    apps, artifact = lab
+    without_smtp = App(apps["li"].settings.model_copy(update={"smtp": None}))
+    before = request_access(without_smtp, [artifact], PURPOSE, 30, "US")
+    without_smtp.close()
+    cfg = _alembic_config(apps["alice"].engine)
+    command.downgrade(cfg, "0025")  # as a store made before e-mail existed …
+    command.upgrade(cfg, "head")  # … and upgraded: the past is marked, not mailed
+    set_email(apps["alice"], "li", "li@umd.example")
+    after = request_access(apps["li"], [artifact], PURPOSE, 30, "US")
+    assert [m["Subject"] for _, m in inbox.messages] == [
+        f"qgov: access request {after['request'][:8]} decided by the policy"
+    ]
+    assert before["request"] != after["request"]
