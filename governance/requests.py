@@ -27,6 +27,7 @@ from governance.consistency import check_classification
 from governance.db import transaction
 from governance.email_address import check_email
 from governance.ids import resolve
+from governance.info_requests import review_waited_hours
 from governance.jurisdictions import as_one_decision, decide_artifact
 from governance.mailer import notifies
 from governance.os_account import check_account_name, map_account
@@ -65,9 +66,8 @@ class Person:
 def register_person(
     app: App, person: Person, roles: list[str], os_account: str | None = None, email: str | None = None
 ) -> Person:
-    """An admin registers a person with the facts access rules need, and their roles (and the
-    operating-system account they run the embedded command line as, and the address decision
-    e-mails go to, when given)."""
+    """An admin registers a person with the facts access rules need, their roles, and (when given)
+    the operating-system account they run qgov as and the address decision e-mails go to."""
 
     if os_account is not None:
         check_account_name(os_account)
@@ -279,8 +279,6 @@ def _grant(
 
 def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
     """Queued requests, oldest first, with the time each has waited against the SLA."""
-    from governance.info_requests import review_waited_hours
-
     at = at or datetime.now(UTC)
     sla = app.policies.get(JURISDICTION).require_access().review_sla_hours
     with app.engine.connect() as conn:
