@@ -33,6 +33,18 @@ class ClientOps:
     def my_access(self) -> dict[str, Any]:
         return self._unavailable("access mine")
 
+    def ask(self, request: str, question: str) -> dict[str, Any]:
+        return self._unavailable("access ask")
+
+    def answer(self, request: str, text: str) -> dict[str, Any]:
+        return self._unavailable("access answer")
+
+    def send_notifications(self) -> dict[str, int]:
+        return self._unavailable("notify send")
+
+    def notification_deliveries(self) -> dict[str, Any]:
+        return self._unavailable("notify status")
+
     def people(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         return self._unavailable("person list")
 
@@ -97,6 +109,26 @@ class EmbeddedOps(ClientOps):
         from governance.grant_status import my_access
 
         return my_access(self.app)
+
+    def ask(self, request: str, question: str) -> dict[str, Any]:
+        from governance.info_requests import ask
+
+        return ask(self.app, request, question)
+
+    def answer(self, request: str, text: str) -> dict[str, Any]:
+        from governance.info_requests import answer
+
+        return answer(self.app, request, text)
+
+    def send_notifications(self) -> dict[str, int]:
+        from governance.mailer import send_notifications
+
+        return send_notifications(self.app)
+
+    def notification_deliveries(self) -> dict[str, Any]:
+        from governance.mailer import delivery_status
+
+        return delivery_status(self.app)
 
     def people(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         from governance.people import list_people
@@ -206,6 +238,18 @@ class RemoteOps(ClientOps):
 
     def my_access(self) -> dict[str, Any]:
         return dict(self._call("GET", "/access/mine"))
+
+    def ask(self, request: str, question: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/access-requests/{_seg(request)}/ask", {"question": question}))
+
+    def answer(self, request: str, text: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/access-requests/{_seg(request)}/answer", {"text": text}))
+
+    def send_notifications(self) -> dict[str, int]:
+        return dict(self._call("POST", "/notifications/send"))
+
+    def notification_deliveries(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/notifications/deliveries"))
 
     def people(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         return dict(self._call("GET", "/people", params={"limit": limit, "offset": offset}))

@@ -19,6 +19,12 @@
 | QGOV_OIDC_CLIENT_SECRET | unset                             | client secret for browser sign-in (PKCE only if unset) |
 | QGOV_WITNESS_DIR    | $QGOV_HOME/witness                   | the checkpoint witness (append-only, 0700) |
 | QGOV_WORK_POOL      | unset                                | Prefect work pool (PREFECT_API_URL) running flows |
+| QGOV_SMTP_HOST      | unset                                | mail server for decision e-mails (unset: page only) |
+| QGOV_SMTP_PORT      | 25 (587 with STARTTLS)               | its port                                  |
+| QGOV_SMTP_FROM      | unset                                | the sender address (required with QGOV_SMTP_HOST) |
+| QGOV_SMTP_USER      | unset                                | user name, when the server wants a login  |
+| QGOV_SMTP_PASSWORD  | unset                                | its password (only with QGOV_SMTP_USER)   |
+| QGOV_SMTP_STARTTLS  | no                                   | yes: STARTTLS before sending |
 
 Nothing else in qgov reads the environment (Prefect and DVC read their own variables). No
 variable names the acting person: the embedded command line acts as the person mapped to the
@@ -53,7 +59,26 @@ SETTINGS_VARIABLES = (
     "QGOV_OIDC_CLIENT_SECRET",
     "QGOV_WITNESS_DIR",
     "QGOV_WORK_POOL",
+    "QGOV_SMTP_HOST",
+    "QGOV_SMTP_PORT",
+    "QGOV_SMTP_FROM",
+    "QGOV_SMTP_USER",
+    "QGOV_SMTP_PASSWORD",
+    "QGOV_SMTP_STARTTLS",
 )
+
+
+class SmtpSettings(BaseModel):
+    """Where decision e-mails go out (``governance.mailer``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+    sender: str
+    user: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
 
 
 class Settings(BaseModel):
@@ -82,6 +107,7 @@ class Settings(BaseModel):
     oidc_client_secret: SecretStr | None = None
     witness_dir: Path
     work_pool: str | None = None  # None: flows run in this process (Prefect's ephemeral mode)
+    smtp: SmtpSettings | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -105,6 +131,7 @@ class Settings(BaseModel):
             "signing_key": "QGOV_SIGNING_KEY (environment)" if self.signing_key else str(self.signing_key_file),
             "user": self.user or "the person mapped to this operating-system account",
             "witness_dir": str(self.witness_dir),
+            "smtp": f"{self.smtp.host}:{self.smtp.port} from {self.smtp.sender}" if self.smtp else "not configured",
         }
 
 
@@ -152,7 +179,45 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_client_secret=SecretStr(env["QGOV_OIDC_CLIENT_SECRET"]) if env.get("QGOV_OIDC_CLIENT_SECRET") else None,
         witness_dir=Path(env.get("QGOV_WITNESS_DIR") or home / "witness").expanduser(),
         work_pool=(env.get("QGOV_WORK_POOL") or "").strip() or None,
+        smtp=_smtp(env),
     )
 
 
-__all__ = ["SETTINGS_VARIABLES", "Settings", "load_settings"]
+_YES = {"1": True, "yes": True, "true": True, "on": True, "0": False, "no": False, "false": False, "off": False}
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = (env.get("QGOV_SMTP_HOST") or "").strip()
+    if not host:
+        for name in ("QGOV_SMTP_FROM", "QGOV_SMTP_USER", "QGOV_SMTP_PASSWORD"):
+            if env.get(name):
+                raise ConfigError(f"{name}: set QGOV_SMTP_HOST too (the mail server), or unset {name}")
+        return None
+    starttls_text = (env.get("QGOV_SMTP_STARTTLS") or "no").strip().lower()
+    if starttls_text not in _YES:
+        raise ConfigError(f"QGOV_SMTP_STARTTLS: expected yes or no, got {starttls_text!r}")
+    starttls = _YES[starttls_text]
+    port_text = (env.get("QGOV_SMTP_PORT") or ("587" if starttls else "25")).strip()
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"QGOV_SMTP_PORT: expected a port number from 1 to 65535, got {port_text!r}")
+    sender = (env.get("QGOV_SMTP_FROM") or "").strip()
+    if not sender:
+        raise ConfigError("QGOV_SMTP_FROM: required with QGOV_SMTP_HOST (the address decision e-mails come from)")
+    from governance.email_address import check_email
+
+    check_email(sender, "QGOV_SMTP_FROM", ConfigError)
+    user = env.get("QGOV_SMTP_USER") or None
+    password = env.get("QGOV_SMTP_PASSWORD") or None
+    if password and not user:
+        raise ConfigError("QGOV_SMTP_PASSWORD: set QGOV_SMTP_USER too (the login the password belongs to)")
+    return SmtpSettings(
+        host=host,
+        port=int(port_text),
+        sender=sender,
+        user=user,
+        password=SecretStr(password) if password else None,
+        starttls=starttls,
+    )
+
+
+__all__ = ["SETTINGS_VARIABLES", "Settings", "SmtpSettings", "load_settings"]

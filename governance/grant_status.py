@@ -18,6 +18,7 @@ from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
 from governance.classification import JURISDICTION
+from governance.info_requests import review_waited_hours
 from governance.people import grant_state
 from qgov.canonical import as_utc, iso_utc
 from qgov.errors import AccessDenied
@@ -66,9 +67,15 @@ def why_no_grant(conn: Connection, person: str, artifact: str, at: datetime) -> 
         key=lambda r: as_utc(r.created_at),
         reverse=True,
     )
-    pending = [r for r in requests if r.status == "queued"]
+    pending = [r for r in requests if r.status in ("queued", "info_requested")]
     if pending:
         r = pending[0]
+        if r.status == "info_requested":
+            return NoGrantError(
+                f"{head} (pending): an officer asked a question about request {r.id}; read it with "
+                f"'qgov access mine' and answer with 'qgov access answer {r.id} --text …'",
+                "pending",
+            )
         return NoGrantError(
             f"{head} (pending): request {r.id} waits for an officer's review ({_hours(r.created_at, at)} h so far); "
             "see 'qgov access mine'",
@@ -154,7 +161,9 @@ def _request_row(r: Any, at: datetime) -> dict[str, Any]:
         "decided_at": iso_utc(as_utc(r.decided_at)) if r.decided_at else None,
         "decided_by": r.decided_by,
         "denial_reason": r.reason,
-        "waited_hours": _hours(r.created_at, r.decided_at or at),
+        "waited_hours": review_waited_hours(r, at),
+        "question": r.info_question,
+        "answer": r.info_answer,
     }
 
 

@@ -27,6 +27,7 @@ WORDS = {
     "access.suspended": "suspended by re-screening",
     "access.reinstated": "reinstated after a screening match was cleared",
     "access.expired": "expired",
+    "access.info_requested": "waiting for your answer to an officer's question",
 }
 
 
@@ -70,7 +71,7 @@ def my_notifications(app: App, limit: int = 100) -> list[dict[str, Any]]:
                 "what": WORDS[row.type],
                 "request": request_id,
                 "by": req.decided_by if row.type in ("access.approved", "access.denied") else None,
-                "reason": payload.get("reason") or "",
+                "reason": payload.get("reason") or payload.get("question") or "",
             }
         )
     return out

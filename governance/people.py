@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize, can, roles_of
 from governance.db import transaction
+from governance.email_address import check_email
 from governance.vocabulary import require_person
 from lineage import EventLog, NewEvent
 from qgov.canonical import as_utc, iso_utc
@@ -41,6 +42,7 @@ def _facts(row: Any) -> dict[str, Any]:
         "location": row.location,
         "affiliation": row.affiliation,
         "training_completed_on": row.training_completed_on,
+        "email": row.email,
         "registered_at": iso_utc(as_utc(row.created_at)),
     }
 
@@ -138,4 +140,21 @@ def revoke_role(app: App, person: str, role: str) -> bool:
     return True
 
 
-__all__ = ["grant_state", "list_people", "revoke_role", "show_person"]
+def set_email(app: App, person: str, email: str | None) -> dict[str, Any]:
+    """Set (or, with None, remove) the address ``person``'s decision e-mails go to: admins for
+    anyone, everyone for themselves. The log keeps a reference to the address, not the address."""
+    if email is not None:
+        check_email(email)
+    with transaction(app.engine) as conn:
+        if person != app.user:
+            authorize(conn, app.user, "person.register")  # before the lookup: a refusal reveals nothing
+        require_person(conn, person)
+        conn.execute(update(t.people).where(t.people.c.name == person).values(email=email))
+        log = EventLog(conn)
+        payload: dict[str, Any] = {"person_ref": log.actor_ref(person)}
+        payload["email_ref"] = log.personal_ref(person, email) if email is not None else None
+        log.append(NewEvent("person.email_set", app.user, [], payload))
+    return {"name": person, "email": email}
+
+
+__all__ = ["grant_state", "list_people", "revoke_role", "set_email", "show_person"]

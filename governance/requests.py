@@ -25,8 +25,11 @@ from governance.catalog import get_artifact, require_not_deleted
 from governance.classification import JURISDICTION
 from governance.consistency import check_classification
 from governance.db import transaction
+from governance.email_address import check_email
 from governance.ids import resolve
+from governance.info_requests import review_waited_hours
 from governance.jurisdictions import as_one_decision, decide_artifact
+from governance.mailer import notifies
 from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
 from governance.screening_clearance import clear_for_review, without_cleared
@@ -61,9 +64,11 @@ class Person:
         }
 
 
-def register_person(app: App, person: Person, roles: list[str], os_account: str | None = None) -> Person:
-    """An admin registers a person with the facts access rules need, and their roles (and the
-    operating-system account they run the embedded command line as, when given)."""
+def register_person(
+    app: App, person: Person, roles: list[str], os_account: str | None = None, email: str | None = None
+) -> Person:
+    """An admin registers a person with the facts access rules need, their roles, and (when given)
+    the operating-system account they run qgov as and the address decision e-mails go to."""
 
     if os_account is not None:
         check_account_name(os_account)
@@ -75,6 +80,8 @@ def register_person(app: App, person: Person, roles: list[str], os_account: str 
         authorize(conn, app.user, "person.register")
         exists = conn.execute(select(t.people.c.name).where(t.people.c.name == person.name)).first()
         values = person.as_requester() | {"created_at": datetime.now(UTC)}
+        if email is not None:
+            values["email"] = check_email(email)
         if exists:
             conn.execute(update(t.people).where(t.people.c.name == person.name).values(**values))
         else:
@@ -96,6 +103,8 @@ def register_person(app: App, person: Person, roles: list[str], os_account: str 
         if os_account is not None:
             map_account(conn, person.name, os_account, app.user)
             payload["os_account_ref"] = log.personal_ref(person.name, os_account)
+        if email is not None:
+            payload["email_ref"] = log.personal_ref(person.name, email)
         log.append(NewEvent("person.registered", app.user, [], payload))
     return person
 
@@ -115,6 +124,7 @@ def get_person(conn: Connection, name: str) -> Person:
     )
 
 
+@notifies
 def request_access(
     app: App,
     artifacts: list[str],
@@ -300,8 +310,7 @@ def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
         }
     out = []
     for r in rows:
-        created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
-        waited = (at - created).total_seconds() / 3600
+        waited = review_waited_hours(r, at)  # time spent waiting for the requester's answer left out
         reasons = [
             reason["text"] for a in r.decision["artifacts"] for reason in a["reasons"] if reason["outcome"] == r.outcome
         ]
@@ -314,10 +323,12 @@ def queue(app: App, at: datetime | None = None) -> list[dict[str, Any]]:
                 "purpose": r.purpose,
                 "destination": r.destination,
                 "days": r.duration_days,
-                "waited_hours": round(waited, 1),
+                "waited_hours": waited,
                 "sla_hours": sla,
                 "overdue": waited > sla,
                 "reasons": sorted(set(reasons)),
+                "question": r.info_question,
+                "answer": r.info_answer,
             }
             | _review_context(r, facts.get(r.requester))
         )
@@ -369,6 +380,7 @@ def _decide_once(conn: Connection, request_id: str, **values: Any) -> None:
         raise InputError(f"request {request_id} is already {status}: another decision was recorded first")
 
 
+@notifies
 def approve(app: App, request_id: str, licence: str | None, at: datetime | None = None) -> str:
     """An officer approves a queued request; a licence reference is required when one is."""
     at = at or datetime.now(UTC)
@@ -403,6 +415,7 @@ def approve(app: App, request_id: str, licence: str | None, at: datetime | None 
         )
 
 
+@notifies
 def deny(app: App, request_id: str, reason: str, at: datetime | None = None) -> None:
     if not reason.strip():
         raise InputError("--reason: a denial needs a reason (the requester sees it)")
@@ -419,6 +432,7 @@ def deny(app: App, request_id: str, reason: str, at: datetime | None = None) -> 
         )
 
 
+@notifies
 def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> None:
     if not reason.strip():
         raise InputError("--reason: a revocation needs a reason")
@@ -459,6 +473,7 @@ def _live_grants(conn: Connection, person: str, at: datetime) -> list[Any]:
     return [row for row in rows if as_utc(row.expires_at) > at]
 
 
+@notifies
 def sweep_expired(app: App, at: datetime | None = None) -> list[str]:
     """Record the expiry of every grant that has run out (idempotent)."""
     at = at or datetime.now(UTC)

@@ -19,6 +19,7 @@ from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize
 from governance.classification import JURISDICTION
+from governance.info_requests import review_waited_hours
 from qgov.canonical import as_utc
 from qgov.errors import InputError
 
@@ -64,6 +65,9 @@ def queue_context(app: App, limit: int = 100, offset: int = 0, at: datetime | No
         authorize(conn, app.user, "access.queue")
         total = conn.execute(select(func.count()).select_from(t.access_requests).where(queued)).scalar_one()
         oldest = conn.execute(select(func.min(t.access_requests.c.created_at)).where(queued)).scalar()
+        asked = conn.execute(
+            select(func.count()).select_from(t.access_requests).where(t.access_requests.c.status == "info_requested")
+        ).scalar_one()
         rows = conn.execute(
             select(t.access_requests)
             .where(queued)
@@ -82,7 +86,7 @@ def queue_context(app: App, limit: int = 100, offset: int = 0, at: datetime | No
         }
     items = []
     for r in rows:
-        waited = (at - as_utc(r.created_at)).total_seconds() / 3600
+        waited = review_waited_hours(r, at)
         person = people.get(r.requester)
         decision = r.decision or {}
         items.append(
@@ -104,8 +108,10 @@ def queue_context(app: App, limit: int = 100, offset: int = 0, at: datetime | No
                 "destination": r.destination,
                 "days": r.duration_days,
                 "created_at": as_utc(r.created_at),
-                "waited_hours": round(waited, 1),
+                "waited_hours": waited,
                 "overdue": waited > sla,
+                "question": r.info_question,
+                "answer": r.info_answer,
                 "policy_version": decision.get("policy_version", ""),
                 "rescreening": bool(decision.get("suspended_grant")),
                 "screening": _screening(decision),
@@ -129,6 +135,7 @@ def queue_context(app: App, limit: int = 100, offset: int = 0, at: datetime | No
         "offset": offset,
         "sla_hours": sla,
         "oldest_hours": oldest_hours,
+        "waiting_for_requester": asked,
     }
 
 

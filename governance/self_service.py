@@ -22,6 +22,7 @@ from governance.app import App
 from governance.capabilities import authorize
 from governance.catalog import get_artifact
 from governance.classification import JURISDICTION
+from governance.info_requests import review_waited_hours
 from governance.requests import get_person
 from governance.screening_clearance import without_cleared
 from policies.access import SEVERITY, check_request, decide
@@ -36,6 +37,8 @@ NEXT_STEP = {
     "expired": "The grant ran out; file a new request if you still need the data.",
     "denied": "Read the reason; an officer may reconsider a new request with more context.",
     "granted": "Granted.",
+    "info_requested": "An officer asked you a question: answer it below (or 'qgov access answer'); "
+    "the review resumes when you do.",
 }
 
 
@@ -97,7 +100,7 @@ def my_requests(app: App, at: datetime | None = None) -> dict[str, Any]:
     for r in rows:
         grant = grants.get(r.id)
         state = grant_state(grant, at) if grant is not None else r.status
-        waited = _hours(r.created_at, r.decided_at or at)
+        waited = review_waited_hours(r, at)
         items.append(
             {
                 "id": r.id,
@@ -113,6 +116,8 @@ def my_requests(app: App, at: datetime | None = None) -> dict[str, Any]:
                 "overdue": r.status == "queued" and waited > sla,
                 "reasons": _reasons(r),
                 "officer_reason": r.reason,
+                "question": r.info_question,
+                "answer": r.info_answer,
                 "licence": r.licence,
                 "decided_by": r.decided_by,
                 "grant": None
@@ -202,6 +207,8 @@ def why_not_fetchable(app: App, artifact: str, at: datetime | None = None) -> st
             "expired": grant.expires_at,
         }[state]
         return f"your grant {grant.id} was {state} on {as_utc(when):%Y-%m-%d %H:%M} UTC. {NEXT_STEP[state]}"
+    if request.status == "info_requested":
+        return f"your request {request.id} waits for your answer to an officer's question (see My requests)"
     if request.status == "queued":
         return f"your request {request.id} is pending review since {as_utc(request.created_at):%Y-%m-%d %H:%M} UTC"
     return f"your request {request.id} was denied: {request.reason or 'by the access policy'}"

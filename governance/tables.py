@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from lineage.schema import metadata
@@ -167,6 +169,7 @@ people = Table(
     Column("affiliation", String(512), nullable=False),
     Column("training_completed_on", String(10), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("email", String(254), nullable=True),  # where decision notifications are mailed
 )
 
 access_requests = Table(
@@ -178,7 +181,7 @@ access_requests = Table(
     Column("purpose", Text, nullable=False),
     Column("destination", String(2), nullable=False),
     Column("duration_days", Integer, nullable=False),
-    Column("status", String(16), nullable=False, index=True),  # queued | granted | denied
+    Column("status", String(16), nullable=False, index=True),  # queued | info_requested | granted | denied
     Column("outcome", String(20), nullable=False),  # the automatic decision
     Column("decision", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -186,6 +189,24 @@ access_requests = Table(
     Column("decided_by", String(256), nullable=True),
     Column("licence", String(256), nullable=True),
     Column("reason", Text, nullable=True),
+    # an officer's question and the requester's answer (status info_requested while waiting)
+    Column("info_question", Text, nullable=True),
+    Column("info_answer", Text, nullable=True),
+    Column("info_requested_at", DateTime(timezone=True), nullable=True),
+    # time spent waiting for the requester: kept out of the review SLA
+    Column("review_paused_seconds", Float, nullable=False, server_default=text("0")),
+)
+
+# one row per decision event the e-mail sender has handled (governance.mailer)
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("request_id", String(36), nullable=True),
+    Column("status", String(16), nullable=False, index=True),  # sent | failed | no_address | skipped
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 grants = Table(

@@ -347,7 +347,7 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
         who: Who,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
-        status: Annotated[str | None, Query(pattern="^(queued|granted|denied)$")] = None,
+        status: Annotated[str | None, Query(pattern="^(queued|info_requested|granted|denied)$")] = None,
     ) -> dict[str, Any]:
         """Requests, newest first: one's own (researchers), or all (officers, auditors, admins)."""
         from governance.access_views import list_requests as service
@@ -427,6 +427,9 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)
+    from governance.api.review_routes import router as review_router
+
+    api.include_router(review_router)
     return api  # governance.service_app adds the pages (governance.web) over the same services
 
 

@@ -88,6 +88,38 @@ def access_check_command(
 access_app.command("check")(access_check_command)
 
 
+@access_app.command("ask")
+def access_ask_command(
+    request: Annotated[str, typer.Argument(help="A queued request (id or unique prefix).")],
+    question: Annotated[str, typer.Option("--question", help="What the requester should tell you.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Officer: ask the requester for information; the request waits (SLA paused) until they answer."""
+    from governance.cli._context import open_client
+
+    done = open_client().ask(request, question)
+    if as_json:
+        print_json(done)
+        return
+    console.print(f"asked about request {done['request']}; it waits for the requester's answer")
+
+
+@access_app.command("answer")
+def access_answer_command(
+    request: Annotated[str, typer.Argument(help="Your request an officer asked about.")],
+    text: Annotated[str, typer.Option("--text", help="Your answer to the officer's question.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer an officer's question about your request; it returns to the review queue."""
+    from governance.cli._context import open_client
+
+    done = open_client().answer(request, text)
+    if as_json:
+        print_json(done)
+        return
+    console.print(f"answered; request {done['request']} is back in the review queue")
+
+
 screening_app = typer.Typer(help="Restricted-party lists: load and re-screen.", no_args_is_help=True)
 
 

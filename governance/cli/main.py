@@ -43,6 +43,7 @@ from governance.cli.compliance_cmds import (
 )
 from governance.cli.dataset_cmds import dataset_update_command
 from governance.cli.lineage_cmds import lineage_app
+from governance.cli.notify_cmds import notify_app
 from governance.cli.people_cmds import (
     access_mine_command,
     person_list_command,
@@ -95,6 +96,7 @@ lineage_app.command("derive")(derive_command)
 app.command("screen")(screen_command)
 app.add_typer(access_app, name="access")
 app.add_typer(person_app, name="person")
+app.add_typer(notify_app, name="notify")
 app.add_typer(screening_app, name="screening")
 access_app.command("request")(request_command)
 access_app.command("queue")(queue_command)

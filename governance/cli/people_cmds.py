@@ -52,7 +52,7 @@ def person_show_command(
         print_json(doc)
         return
     console.print(f"[bold]{plain(doc['name'])}[/]  roles: {', '.join(doc['roles']) or '—'}")
-    for key in ("citizenships", "us_permanent_resident", "permanent_residence", "location", "affiliation"):
+    for key in ("citizenships", "us_permanent_resident", "permanent_residence", "location", "affiliation", "email"):
         if key in doc:
             value = ", ".join(doc[key]) if isinstance(doc[key], list) else doc[key]
             console.print(f"  {key.replace('_', ' '):<22} {plain(value if value is not None else '—')}")
@@ -108,6 +108,13 @@ def _requests_table(doc: dict[str, Any]) -> None:
         )
         if r["status"] == "denied" and r["denial_reason"]:
             console.print(f"    denied: {plain(r['denial_reason'])}")
+        if r.get("question"):
+            console.print(f"    officer asks: {plain(r['question'])}")
+            console.print(
+                f"    your answer: {plain(r['answer'])}"
+                if r.get("answer")
+                else f"    answer with: qgov access answer {r['request']} --text …"
+            )
 
 
 def _state(status: str) -> str:

@@ -28,6 +28,9 @@ def person_add(
         str | None,
         typer.Option("--os-account", help="The operating-system account this person runs qgov as (embedded mode)."),
     ] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="Where decision e-mails go (when SMTP is configured).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: register or update a person with the facts access decisions need."""
@@ -42,11 +45,31 @@ def person_add(
         affiliation,
         training_date(training),
     )
-    register_person(open_app(), person, role or ["researcher"], os_account)
+    register_person(open_app(), person, role or ["researcher"], os_account, email)
     if as_json:
-        print_json(person.as_requester() | {"roles": role or ["researcher"], "os_account": os_account})
+        print_json(person.as_requester() | {"roles": role or ["researcher"], "os_account": os_account, "email": email})
         return
     console.print(f"registered {name}")
+
+
+@person_app.command("update")
+def person_update(
+    name: str,
+    email: Annotated[str | None, typer.Option("--email", help="Where decision e-mails go.")] = None,
+    no_email: Annotated[bool, typer.Option("--no-email", help="Send no more decision e-mails.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set or remove the e-mail address of a person (admins: anyone; everyone: themselves)."""
+    from governance.people import set_email
+    from qgov.errors import InputError
+
+    if (email is None) == (not no_email):
+        raise InputError("--email: give either --email ADDRESS or --no-email")
+    done = set_email(open_app(), name, None if no_email else email)
+    if as_json:
+        print_json(done)
+        return
+    console.print(f"{name}: decision e-mails go to {done['email']}" if done["email"] else f"{name}: no e-mails")
 
 
 def request_command(

@@ -1,4 +1,4 @@
-"""Officer pages: the review queue with each request's full context; approve, deny, clear a match."""
+"""Officer pages: the review queue with each request's full context; approve, deny, ask, clear a match."""
 
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ async def deny(request_id: str, request: Request) -> Response:
     form = await checked_form(request, sess)
     service(sess.app, request_id, form.get("reason", ""))
     return back("/ui/queue", f"Request {request_id} denied.")
+
+
+@router.post("/ui/queue/{request_id}/ask")
+async def ask(request_id: str, request: Request) -> Response:
+    from governance.info_requests import ask as service
+
+    sess = session(request)
+    form = await checked_form(request, sess)
+    service(sess.app, request_id, form.get("question", ""))
+    return back("/ui/queue", f"Request {request_id} waits for the requester's answer.")
 
 
 @router.post("/ui/queue/{request_id}/clear")

@@ -26,6 +26,16 @@ def my_requests(request: Request, notice: str = "") -> Response:
     )
 
 
+@router.post("/ui/my/{request_id}/answer")
+async def answer(request_id: str, request: Request) -> Response:
+    from governance.info_requests import answer as service
+
+    sess = session(request)
+    form = await checked_form(request, sess)
+    service(sess.app, request_id, form.get("text", ""))
+    return back("/ui/my", f"Answer sent: request {request_id} is back in the review queue.")
+
+
 def _request_form(values: dict[str, str]) -> dict[str, Any]:
     days = values.get("days", "30").strip() or "30"
     if not days.isdigit() or not 1 <= int(days) <= 3650:

@@ -177,6 +177,27 @@ ROWS: dict[str, Row] = {
         ok_text=["access", "revoke", "{grant2}", "--reason", "r"],
         env=OFFICER,
     ),
+    "access ask": Row(
+        ["access", "ask", "{queued5}", "--question", "which lab?"],
+        ["access", "ask", NOSUCH, "--question", "which lab?"],
+        4,
+        ok_text=["access", "ask", "{queued6}", "--question", "which lab?"],
+        env=OFFICER,
+    ),
+    "access answer": Row(
+        ["access", "answer", "{asked1}", "--text", "Lab B"],
+        ["access", "answer", "{asked2}", "--text", "   "],
+        2,
+        ok_text=["access", "answer", "{asked3}", "--text", "Lab B"],
+        env=RESEARCHER,
+    ),
+    "person update": Row(
+        ["person", "update", "dave", "--email", "dave@lab-b.example"],
+        ["person", "update", "dave", "--email", "dave at lab b"],
+        2,
+    ),
+    "notify send": Row(["notify", "send"], ["notify", "send"], 3, env=OFFICER, bad_env=RESEARCHER),
+    "notify status": Row(["notify", "status"], ["notify", "status"], 3, env=OFFICER, bad_env=RESEARCHER),
     "access sweep": Row(["access", "sweep"], ["access", "sweep"], 4, bad_env={"QGOV_HOME": "{nowhere}"}),
     "person add": Row(
         ["person", "add", "carol", "--citizenship", "US", "--location", "US", "--affiliation", "Lab B"],
@@ -511,10 +532,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
     # requests: alice's are granted; bob's (a Chinese national, controlled technology) wait for review
     for key in ("grant1", "grant2", "fetch_grant"):
         v[key] = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key)["grant"]
-    for key in ("queued1", "queued2", "queued3", "queued4"):
+    for key in ("queued1", "queued2", "queued3", "queued4", "queued5", "queued6", "asked1", "asked2", "asked3"):
         made = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key, env=RESEARCHER)
         assert made["status"] == "queued", made
         v[key] = made["request"][:8]
+        if key.startswith("asked"):
+            w.ok("access", "ask", v[key], "--question", "which lab?", env=OFFICER)
     # olga denies four more of bob's: appeals to file and decide, and a burst of denials to alert on
     for key in ("denied1", "denied2", "denied3", "denied4", "denied5"):
         made = w.ok("access", "request", "--artifact", v["csv"], "--purpose", key, env=RESEARCHER)

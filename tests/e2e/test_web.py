@@ -1,17 +1,14 @@
 """The web interface as people use it: Debian's Chromium, driven by Playwright, against a real
 `qgov serve` (issue 18). Each role signs in with a password and a TOTP code and walks its main
 path; every page visited passes the accessibility checklist (tests/e2e/web_checklist.py);
-screenshots are kept under the test's temporary directory (paths printed with -s).
-
-Chromium comes from Debian's ``chromium`` package: without it these tests skip locally and
-fail under ``CI=true``, like tests/integration/test_report_browser.py.
+screenshots are kept under the test's temporary directory (paths printed with -s). The
+shared set-up (server, browser, signing in) is tests/e2e/web_support.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,92 +18,30 @@ import httpx
 import pyotp
 import pytest
 
-from governance.requests import Person, register_person
-from tests.conftest import QGOV
 from tests.e2e import server_support
 from tests.e2e.web_checklist import check_page
+from tests.e2e.web_support import PASSWORD, screenshot, signed_in, wait_for_fresh_code, web_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "correct horse battery staple"
 WEB_PEOPLE = ("li", "olga", "aud", "dana")
 SHOTS = Path(os.environ.get("QGOV_WEB_SCREENSHOTS", "")) if os.environ.get("QGOV_WEB_SCREENSHOTS") else None
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: the browser tests must run in CI (scripts/chromium.sh installs it)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    tmp: Path = tmp_path_factory.mktemp("web")
-    env = {"QGOV_HOME": str(tmp / "home")}
-    core = server_support.new_store(env)
-    ids = server_support.build_lab(core, tmp)
-    register_person(core, Person("dana", ["US"], False, None, "US", "Lab B", server_support.TRAINED), ["data_manager"])
-    core.close()
-    secrets = {}
-    for person in WEB_PEOPLE:
-        made = subprocess.run(
-            [QGOV, "account", "password", person, "--password-stdin", "--json"],
-            input=PASSWORD + "\n",
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert made.returncode == 0, made.stderr
-        secrets[person] = json.loads(made.stdout)["totp_secret"]
-    token = server_support.issue_tokens(env, ["aud"])["aud"]["token"]
-    from playwright.sync_api import sync_playwright
-
-    with server_support.running_server(env) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        try:
-            yield {
-                "base": base,
-                "ids": ids,
-                "secrets": secrets,
-                "browser": browser,
-                "tmp": tmp,
-                "token": token,
-                "used_steps": {},
-            }
-        finally:
-            browser.close()
-
-
-def _signed_in(site: dict[str, Any], person: str) -> Any:
-    context = site["browser"].new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{site['base']}/ui/")
-    assert page.url.endswith("/ui/sign-in"), page.url
-    check_page(page)
-    page.get_by_label("User name").fill(person)
-    page.get_by_label("Password").fill(PASSWORD)
-    step = int(time.time() // 30)
-    if site["used_steps"].get(person) == step:  # a code works once: wait for the next one
-        time.sleep(31 - time.time() % 30)
-    site["used_steps"][person] = int(time.time() // 30)
-    page.get_by_label("Code from your authenticator app (6 digits)").fill(pyotp.TOTP(site["secrets"][person]).now())
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert page.get_by_text(f"Signed in as {person}").is_visible(), page.content()[:2000]
-    return page
+    with web_site(tmp_path_factory.mktemp("web"), WEB_PEOPLE) as served:
+        served["token"] = server_support.issue_tokens(served["env"], ["aud"])["aud"]["token"]
+        yield served
 
 
 def _shot(site: dict[str, Any], page: Any, name: str) -> Path:
-    path = site["tmp"] / "screenshots" / f"{name}.png"
-    path.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    path = screenshot(page, site["tmp"] / "screenshots" / f"{name}.png")
     if SHOTS is not None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
-    print(f"screenshot: {path}")
+        screenshot(page, SHOTS / f"{name}.png", full_page=False)
     return path
 
 
 def test_a_researcher_previews_asks_and_downloads(site: dict[str, Any]) -> None:
-    page = _signed_in(site, "li")
+    page = signed_in(site, "li")
     nav = [a.inner_text() for a in page.get_by_role("navigation", name="Main").get_by_role("link").all()]
     # no queue, events, holds or dashboard for a researcher
     assert nav == ["My requests", "New request", "Datasets", "Statistics", "Collaboration check"]
@@ -139,7 +74,7 @@ def test_a_researcher_previews_asks_and_downloads(site: dict[str, Any]) -> None:
 
 
 def test_an_officer_reviews_the_queue_with_its_context_and_approves(site: dict[str, Any]) -> None:
-    page = _signed_in(site, "olga")
+    page = signed_in(site, "olga")
     assert page.url.endswith("/ui/queue")
     card = page.locator("section.card", has_text="li:").first
     text = card.inner_text()
@@ -156,13 +91,13 @@ def test_an_officer_reviews_the_queue_with_its_context_and_approves(site: dict[s
 
 
 def test_a_form_post_without_the_session_s_csrf_token_is_refused(site: dict[str, Any]) -> None:
-    page = _signed_in(site, "olga")
+    page = signed_in(site, "olga")
     forged = page.request.post(f"{site['base']}/ui/queue/x/deny", form={"reason": "forged", "csrf": "wrong"})
     assert forged.status == 403 and "csrf" in forged.text()
 
 
 def test_an_auditor_searches_verifies_and_traces(site: dict[str, Any]) -> None:
-    page = _signed_in(site, "aud")
+    page = signed_in(site, "aud")
     assert page.url.endswith("/ui/events")
     page.get_by_label('Type (a prefix ends in ".")').fill("access.")
     page.get_by_label("Actor").fill("li")
@@ -188,7 +123,7 @@ def test_an_auditor_searches_verifies_and_traces(site: dict[str, Any]) -> None:
 
 
 def test_a_data_manager_sees_datasets_and_the_quarantine(site: dict[str, Any]) -> None:
-    page = _signed_in(site, "dana")
+    page = signed_in(site, "dana")
     assert page.url.endswith("/ui/datasets")
     assert page.get_by_role("link", name="sponsor").is_visible()
     check_page(page)
@@ -234,8 +169,7 @@ def test_signing_in_works_from_the_keyboard_alone_in_a_sane_focus_order(site: di
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Tab")
-    if site["used_steps"].get("dana") == int(time.time() // 30):  # a code works once
-        time.sleep(31 - time.time() % 30)
+    wait_for_fresh_code(site, "dana")
     page.keyboard.type(pyotp.TOTP(site["secrets"]["dana"]).now())
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/datasets")

@@ -9,20 +9,14 @@ the people and their accounts exist.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from governance.requests import Person, register_person
-from tests.conftest import QGOV
-from tests.e2e import server_support
-from tests.e2e.test_web import CHROMIUM, PASSWORD, _signed_in
 from tests.e2e.web_checklist import check_page
+from tests.e2e.web_support import signed_in, web_site
 
 PEOPLE = ("alice", "li", "olga", "aud", "dana")
 TABLE = b"q,t1\n0,50\n1,48\n2,47\n3,52\n"
@@ -31,41 +25,14 @@ PROFILE = "contributions: 1\nbudget: {epsilon: '1.0', delta: '0.000001'}\ncolumn
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: the browser tests must run in CI")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     tmp: Path = tmp_path_factory.mktemp("tour")
-    env = {"QGOV_HOME": str(tmp / "home"), "TMPDIR": str(tmp / "uploads")}
-    (tmp / "uploads").mkdir(mode=0o700)
-    core = server_support.new_store(env)
-    server_support.build_lab(core, tmp)  # the people; the tour makes its own dataset
-    register_person(core, Person("dana", ["US"], False, None, "US", "Lab B", server_support.TRAINED), ["data_manager"])
-    core.close()
-    secrets = {}
-    for person in PEOPLE:
-        made = subprocess.run(
-            [QGOV, "account", "password", person, "--password-stdin", "--json"],
-            input=PASSWORD + "\n",
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert made.returncode == 0, made.stderr
-        secrets[person] = json.loads(made.stdout)["totp_secret"]
-    from playwright.sync_api import sync_playwright
-
-    with server_support.running_server(env) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        try:
-            yield {"base": base, "secrets": secrets, "browser": browser, "tmp": tmp, "used_steps": {}}
-        finally:
-            browser.close()
+    (tmp / "uploads").mkdir(mode=0o700)  # the tour makes its own dataset; uploads land here
+    with web_site(tmp, PEOPLE, env={"TMPDIR": str(tmp / "uploads")}) as served:
+        yield served
 
 
 def _person(site: dict[str, Any], name: str) -> Any:
-    page = _signed_in(site, name)
+    page = signed_in(site, name)
     page.set_default_timeout(180_000)  # an ingest or a DP release on a shared 2-core machine
     return page
 

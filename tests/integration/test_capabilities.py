@@ -257,6 +257,14 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         "access.request",
         lambda a: _req("compliance.violations", "show_violation")(a, NOPE),
     ),
+    ("info_requests", "ask"): ("access.decide", lambda a: _req("info_requests", "ask")(a, NOPE, "which lab?")),
+    ("info_requests", "answer"): ("access.request", lambda a: _req("info_requests", "answer")(a, NOPE, "lab B")),
+    ("mailer", "send_notifications"): ("notification.send", lambda a: _req("mailer", "send_notifications")(a)),
+    ("mailer", "delivery_status"): ("notification.send", lambda a: _req("mailer", "delivery_status")(a)),
+    ("people", "set_email"): (
+        "person.register",
+        lambda a: _req("people", "set_email")(a, "nobody-else", "someone@example.org"),
+    ),
 }
 
 # Public service functions that no role gates, and why.
