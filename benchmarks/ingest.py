@@ -85,8 +85,10 @@ def note(message: str) -> None:
 
 
 def _ensure_importable() -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    # Run as a script, this file's folder comes first on sys.path, and benchmarks/lineage.py
+    # would shadow the ``lineage`` package: the repository root goes first instead.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if p and Path(p).resolve() not in (here, ROOT)]
 
 
 def _median(values: list[float]) -> float:
