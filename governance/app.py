@@ -13,13 +13,13 @@ from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended, sqlite_path
 from governance.os_account import resolve_embedded_user
 from governance.policy_reader import policy_in_force
-from lineage.note import NoteSigner
 from policies.bundle import PolicySet
 from qgov.errors import ConfigError
 from qgov.private_files import check_private
 
 if TYPE_CHECKING:  # storage (Tink, fsspec) is imported by the first command that reads a blob
     from governance.signing import Signed
+    from lineage.note import NoteSigner
     from storage import BlobStore, TinkKeyset
 
 
