@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,10 +38,16 @@ ITEM = {
 QGOV = [sys.executable, "-m", "governance.cli.main"]
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
+def _timed(argv: list[str], env: dict[str, str], cpu: list[float] | None = None) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system) appended to ``cpu``: on a
+    loaded machine the wall time mostly measures waiting for a core, the CPU time less so."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[2:])}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
     return elapsed
@@ -73,9 +80,10 @@ def main() -> None:
         for argv in commands.values():  # warms the file cache and writes the bytecode cache
             _timed(argv, env)
         samples: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeats):  # interleaved, so a burst of load hits every command alike
             for name, argv in commands.items():
-                samples[name].append(_timed(argv, env))
+                samples[name].append(_timed(argv, env, cpu[name]))
         load_after = os.getloadavg()
     baseline = statistics.median(samples["python -c pass"])
     result = {
@@ -85,11 +93,13 @@ def main() -> None:
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
         "baseline_python_s": round(baseline, 3),
+        "baseline_python_cpu_s": round(statistics.median(cpu["python -c pass"]), 3),
         "commands": {
             name: {
                 "median_s": round(statistics.median(times), 3),
                 "min_s": round(min(times), 3),
                 "over_python_s": round(statistics.median(times) - baseline, 3),
+                "median_cpu_s": round(statistics.median(cpu[name]), 3),
             }
             for name, times in samples.items()
             if name != "python -c pass"
