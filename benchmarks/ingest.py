@@ -220,6 +220,11 @@ def _load1() -> float | None:
         return None
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def settle() -> None:
     """Write back dirty pages of earlier steps so they do not land in the next timed run."""
     os.sync()
@@ -328,6 +333,7 @@ def worker_main(config_path: Path) -> None:
     openssl_runs: list[dict[str, float]] = []
     qgov_big: list[float] = []
     qgov_big_load: list[float | None] = []
+    qgov_big_cpu: list[float] = []
     dgst_cmd = ["openssl", "dgst", "-sha256", str(big)]
     for i in range(repeat):
         outdir = scratch / f"a-native-{i}"
@@ -349,8 +355,10 @@ def worker_main(config_path: Path) -> None:
         warm(big)
         settle()
         load = _load1()
+        cpu_before = _children_cpu()
         dgst_s, dgst_out, _ = run(dgst_cmd, timeout=timeout)
         enc_s, _, _ = run(enc_cmd, timeout=timeout)
+        native_cpu = _children_cpu() - cpu_before
         if cfg["big_sha256"] not in dgst_out or out.stat().st_size != big.stat().st_size:
             raise RuntimeError(f"openssl baseline produced unexpected output: {dgst_out!r}, {out.stat().st_size} bytes")
         fsync_started = time.perf_counter()
@@ -368,6 +376,7 @@ def worker_main(config_path: Path) -> None:
                 "sum_s": _r(dgst_s + enc_s),
                 "fsync_output_s": _r(fsync_s),
                 "sum_fsync_s": _r(dgst_s + enc_s + fsync_s),
+                "cpu_s": _r(native_cpu),
                 "load1_before": load,
             }
         )
@@ -378,7 +387,9 @@ def worker_main(config_path: Path) -> None:
         warm(big)
         settle()
         qgov_big_load.append(_load1())
+        cpu_started = time.process_time()
         flow_s, report = timed_flow(settings, big)
+        qgov_big_cpu.append(_r(time.process_time() - cpu_started))
         if report.ingested != 1 or report.artifacts[0]["sha256"] != cfg["big_sha256"]:
             raise RuntimeError(f"qgov ingest of the big file: unexpected report {report}")
         forget_apps()
@@ -395,11 +406,20 @@ def worker_main(config_path: Path) -> None:
         "median_enc_s": _r(_median([r["enc_s"] for r in openssl_runs])),
         "median_s": _r(_median([r["sum_s"] for r in openssl_runs])),
         "median_fsync_s": _r(_median([r["sum_fsync_s"] for r in openssl_runs])),
+        "median_cpu_s": _r(_median([r["cpu_s"] for r in openssl_runs])),
         "note": "median_s is the median of dgst+enc per run (output not made durable); median_fsync_s adds "
         "os.fsync of openssl's output right after enc (like 'openssl enc ... -out F && sync F'), "
         "as qgov fsyncs the blob it writes",
     }
-    result["big_qgov"] = {"runs_s": qgov_big, "median_s": _r(_median(qgov_big)), "load1_before": qgov_big_load}
+    result["big_qgov"] = {
+        "runs_s": qgov_big,
+        "median_s": _r(_median(qgov_big)),
+        "load1_before": qgov_big_load,
+        "cpu_s": qgov_big_cpu,
+        "median_cpu_s": _r(_median(qgov_big_cpu)),
+        "cpu_note": "time.process_time() of the worker around the flow (all its threads); the Prefect "
+        "server's own CPU is not counted",
+    }
 
     # B: small files -------------------------------------------------------------
     dvc = cfg["dvc"]
@@ -408,6 +428,8 @@ def worker_main(config_path: Path) -> None:
     dvc_runs: list[float] = []
     dvc_sync_runs: list[float] = []
     dvc_load: list[float | None] = []
+    dvc_cpu: list[float] = []
+    qgov_small_cpu: list[float] = []
     qgov_small: list[float] = []
     qgov_small_load: list[float | None] = []
     n_small = cfg["small_files"]
@@ -420,7 +442,9 @@ def worker_main(config_path: Path) -> None:
         warm(repo / "data")
         settle()
         dvc_load.append(_load1())
+        cpu_before = _children_cpu()
         dvc_s, _, _ = run([*dvc, "add", "-q", "data"], cwd=repo, timeout=timeout)
+        dvc_cpu.append(_r(_children_cpu() - cpu_before))
         sync_started = time.perf_counter()
         if not _syncfs(repo):
             os.sync()
@@ -439,7 +463,9 @@ def worker_main(config_path: Path) -> None:
         warm(tree)
         settle()
         qgov_small_load.append(_load1())
+        cpu_started = time.process_time()
         flow_s, report = timed_flow(settings, tree)
+        qgov_small_cpu.append(_r(time.process_time() - cpu_started))
         if report.ingested != n_small:
             raise RuntimeError(f"qgov ingest of the tree: {report.ingested} of {n_small} files ingested")
         forget_apps()
@@ -453,6 +479,8 @@ def worker_main(config_path: Path) -> None:
         "runs_syncfs_s": dvc_sync_runs,
         "median_syncfs_s": _r(_median(dvc_sync_runs)),
         "load1_before": dvc_load,
+        "cpu_s": dvc_cpu,
+        "median_cpu_s": _r(_median(dvc_cpu)),
         "note": "median_syncfs_s adds syncfs(2) of the repository's filesystem right after 'dvc add' "
         "(dvc does not fsync; qgov makes its blobs durable with syncfs when it publishes many)",
     }
@@ -460,6 +488,8 @@ def worker_main(config_path: Path) -> None:
         "runs_s": qgov_small,
         "median_s": _r(_median(qgov_small)),
         "load1_before": qgov_small_load,
+        "cpu_s": qgov_small_cpu,
+        "median_cpu_s": _r(_median(qgov_small_cpu)),
     }
     result["big_sha256"] = cfg["big_sha256"]
     Path(cfg["out"]).write_text(json.dumps(result))
@@ -747,6 +777,7 @@ def _report(
             },
             "ratio": _r(big_ratio, 3),
             "ratio_vs_not_durable": _r(big_ratio_bare, 3),
+            "cpu_ratio": _r(qgov_big["median_cpu_s"] / native_big["median_cpu_s"], 3),
             "target_ratio": TARGET_BIG_RATIO,
             "meets_target": big_ratio <= TARGET_BIG_RATIO,
             "peak_rss": None
@@ -774,6 +805,7 @@ def _report(
             },
             "ratio": _r(small_ratio, 3),
             "ratio_vs_not_durable": _r(small_ratio_bare, 3),
+            "cpu_ratio": _r(worker["small_qgov"]["median_cpu_s"] / worker["small_dvc"]["median_cpu_s"], 3),
             "target_ratio": TARGET_SMALL_RATIO,
             "meets_target": small_ratio <= TARGET_SMALL_RATIO,
         },
