@@ -13,14 +13,14 @@ from governance.config import Settings
 from governance.db import make_engine, migrate, on_events_appended, sqlite_path
 from governance.os_account import resolve_embedded_user
 from governance.policy_reader import policy_in_force
-from lineage.note import NoteSigner
 from policies.bundle import PolicySet
 from qgov.errors import ConfigError
 from qgov.private_files import check_private
-from storage import BlobStore, TinkKeyset, open_backend
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # storage (Tink, fsspec) is imported by the first command that reads a blob
     from governance.signing import Signed
+    from lineage.note import NoteSigner
+    from storage import BlobStore, TinkKeyset
 
 
 @dataclass
@@ -61,6 +61,8 @@ class App:
 
     @cached_property
     def kek(self) -> TinkKeyset:
+        from storage import TinkKeyset
+
         if self.settings.kek_json is not None:
             return TinkKeyset.from_json(self.settings.kek_json.get_secret_value(), "QGOV_KEK")
         if not self.settings.key_file.exists():
@@ -71,6 +73,8 @@ class App:
 
     @cached_property
     def blobs(self) -> BlobStore:
+        from storage import BlobStore, open_backend
+
         backend = open_backend(self.settings.storage_url, **self.settings.storage_options)
         return BlobStore(backend, self.kek)
 

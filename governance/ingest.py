@@ -54,6 +54,7 @@ from qgov.errors import InputError, RefusedFileError
 from storage import FileStamp, PendingObject, digest_file
 from storage.blobs import Opener
 from storage.dvc import DvcRepoInfo, is_dvc_repo, read_dvc_repo
+from storage.keys import data_key_template_name
 from storage.sources import Listed, SourceTree, reopener
 
 BATCH_FILES = 1000
@@ -503,7 +504,7 @@ def _commit_batch(
                         "format": a["format"],
                         "source": a["source"],
                         "ingest_run": plan.run_id,
-                        "encryption": "tink AES256_GCM_HKDF_1MB",
+                        "encryption": f"tink {data_key_template_name(a['summary']['size'])}",
                         **({"object": _RECREATED} if a["summary"]["sha256"] in recreated else {}),
                     },
                     occurred_at=now,

@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -32,7 +33,9 @@ from governance.app import App
 from governance.db import snapshot, transaction
 from lineage import EventLog, NewEvent
 from qgov.errors import ConfigError, IntegrityError
-from storage import PendingObject, TinkKeyset, rewrap_data_key
+
+if TYPE_CHECKING:  # storage (Tink, fsspec) loads with the first command that reads or writes a key
+    from storage import PendingObject, TinkKeyset
 
 REWRAP_BATCH = 500
 PRIMARY, RETIRING, RETIRED = "primary", "retiring", "retired"
@@ -52,6 +55,8 @@ def create_key_file(app: App) -> bool:
     """Write a fresh key file (0600) unless a key is already configured."""
     if app.settings.kek_json is not None or app.settings.key_file.exists():
         return False
+    from storage import TinkKeyset
+
     TinkKeyset.create(app.settings.key_file)
     return True
 
@@ -85,6 +90,8 @@ def fence_pending_keys(app: App, conn: Connection, pending: MutableMapping[str, 
     """
     if not pending:
         return
+    from storage import rewrap_data_key
+
     states = _states(conn)
     target = _recorded_primary(states)
     if target is None:  # no rotation recorded yet: every key the file ever held is live
@@ -155,6 +162,8 @@ def rotate(
     on_step: Callable[[str], None] | None = None,
 ) -> RotationReport:
     """Rotate the key-encryption key, or finish a rotation a crash interrupted (see the module docstring)."""
+    from storage import rewrap_data_key
+
     step = on_step or (lambda _name: None)
     kek = app.kek
     with app.engine.connect() as conn:

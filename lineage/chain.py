@@ -27,6 +27,7 @@ from typing import Any
 
 import rfc8785
 
+from lineage._jcs import jcs_bytes
 from qgov.canonical import canonical_hash, iso_utc, sha256_hex
 from qgov.errors import InputError
 
@@ -103,7 +104,7 @@ def body_hash(document: dict[str, Any], hash_scheme: int) -> str:
 def jcs(value: Any) -> bytes:
     """RFC 8785 encoding; InputError for what it cannot hold (NaN, integers beyond 2^53)."""
     try:
-        return rfc8785.dumps(value)
+        return jcs_bytes(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise InputError(f"value cannot be encoded by RFC 8785: {exc}") from None
 

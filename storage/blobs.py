@@ -1,8 +1,9 @@
 """Encrypted, content-addressed blobs.
 
 Each object is addressed by the SHA-256 of its plaintext and encrypted under its own
-data key with Tink's streaming AEAD (AES256_GCM_HKDF_1MB: 1 MiB segments, a per-stream
-HKDF key, the segment index and a last-segment flag in each nonce). The object id is
+data key with Tink's streaming AEAD (AES256_GCM_HKDF_1MB: 1 MiB segments — 4 KiB for an
+object whose ciphertext fits one such segment, see ``storage.keys`` — a per-stream HKDF
+key, the segment index and a last-segment flag in each nonce). The object id is
 the associated data of the stream *and* of the wrapped data key, so a blob moved under
 another object id, or a key moved onto another row, fails authentication.
 
@@ -164,7 +165,7 @@ class BlobStore:
         releases the GIL) so that the content stored under an address is exactly the
         content that hashes to it, even if the file was rewritten in between.
         """
-        handle = new_data_key()
+        handle = new_data_key(stamp.size)
         primitive = handle.primitive(streaming_aead.StreamingAead)
         digest = hashlib.sha256()
         # Hash on a second core only when there is enough to overlap: starting a thread

@@ -39,6 +39,18 @@ streaming_aead.register()
 
 _DATA_KEY_AD = b"qgov/data-key/v1:"
 DATA_KEY_TEMPLATE = streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB
+# An object whose ciphertext fits one 4 KiB segment (header 40 B, tag 16 B) is written with
+# 4 KiB segments: the same single-segment layout and the same AES-256-GCM-HKDF, but Tink
+# sets up a 4 KiB segment buffer instead of 1 MiB. Measured 0.30 -> 0.09 ms per 1 KiB
+# object, the largest per-file cost of ingesting many small files (ADR 0038). The segment
+# size travels inside the wrapped data key, so readers need not know which was used.
+SMALL_DATA_KEY_TEMPLATE = streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_4KB
+SMALL_OBJECT_MAX_BYTES = 4096 - 40 - 16
+
+
+def data_key_template_name(size: int) -> str:
+    """The Tink template of the data key that encrypts an object of ``size`` bytes."""
+    return "AES256_GCM_HKDF_4KB" if 0 <= size <= SMALL_OBJECT_MAX_BYTES else "AES256_GCM_HKDF_1MB"
 
 
 class KeyEncryptionKey(Protocol):
@@ -58,8 +70,10 @@ class WrappedKey:
     kek_key_id: int
 
 
-def new_data_key() -> tink.KeysetHandle:
-    return tink.new_keyset_handle(DATA_KEY_TEMPLATE)
+def new_data_key(size: int | None = None) -> tink.KeysetHandle:
+    """A fresh data key for an object of ``size`` bytes (None: unknown, 1 MiB segments)."""
+    small = size is not None and data_key_template_name(size) == "AES256_GCM_HKDF_4KB"
+    return tink.new_keyset_handle(SMALL_DATA_KEY_TEMPLATE if small else DATA_KEY_TEMPLATE)
 
 
 def wrap_data_key(kek: KeyEncryptionKey, handle: tink.KeysetHandle, object_id: str) -> WrappedKey:
@@ -245,6 +259,9 @@ class TinkKeyset:
 
 __all__ = [
     "DATA_KEY_TEMPLATE",
+    "SMALL_DATA_KEY_TEMPLATE",
+    "SMALL_OBJECT_MAX_BYTES",
+    "data_key_template_name",
     "KeyEncryptionKey",
     "TinkKeyset",
     "WrappedKey",

@@ -16,12 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from governance.config import Settings, load_settings
 from qgov.errors import ConfigError, NoStoreError
 
-if TYPE_CHECKING:  # imported when a command opens the store, not when the CLI is built
+if TYPE_CHECKING:  # imported when a command opens the store, not when the CLI is built (--help)
     from governance.app import App
     from governance.client import Client
+    from governance.config import Settings
 
 _acting_as: str | None = None  # the global ``qgov --as NAME`` option
 
@@ -35,6 +35,8 @@ def embedded_settings() -> Settings:
     """Settings for a local store: the acting person is the one mapped to this process's
     operating-system account, or with ``--as`` (admins only, recorded) the person named
     (:func:`governance.os_identity.resolve_embedded_user`)."""
+    from governance.config import load_settings
+
     return load_settings().model_copy(update={"acting_as": _acting_as})
 
 

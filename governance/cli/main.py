@@ -18,6 +18,7 @@ from governance.cli._context import (
     set_acting_as,
     store_settings,
 )
+from governance.cli._lazy import invoked_only
 from governance.cli._render import (
     console,
     diagnostics,
@@ -740,7 +741,7 @@ def main() -> None:
     args = sys.argv[1:]
     set_json_errors("--json" in args[: args.index("--")] if "--" in args else "--json" in args)
     try:
-        app(standalone_mode=False)
+        invoked_only(app, args)(standalone_mode=False)
     except click_exceptions.UsageError as exc:
         if exc.format_message():  # empty when only the help text was shown
             exit_with_usage_error(exc.format_message())
