@@ -36,6 +36,7 @@ from governance.cli.classify_cmds import declassify_command, derive_command, ove
 from governance.cli.compliance_cmds import (
     anomaly_app,
     appeal_app,
+    compliance_app,
     enduse_app,
     impact_command,
     incident_app,
@@ -125,6 +126,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(training_app, name="training")
 app.add_typer(appeal_app, name="appeal")
 app.add_typer(enduse_app, name="enduse")
+app.add_typer(compliance_app, name="compliance")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(violation_app, name="violation")
 policy_app.command("impact")(impact_command)
