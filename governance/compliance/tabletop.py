@@ -101,7 +101,7 @@ def scratch_env(home: Path) -> dict[str, str]:
     }
 
 
-def scratch_app(app: App, home: Path) -> App:
+def _scratch_app(app: App, home: Path) -> App:
     """An App on the scratch store ``home`` acting for the same person, with the real store's keys."""
     env = {k: v for k, v in os.environ.items() if k.startswith("QGOV_")}
     settings = load_settings(env | scratch_env(home))
@@ -146,7 +146,7 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
         if conn.execute(select(t.people.c.name).where(t.people.c.name == person)).first() is None:
             raise NotFoundError(f"--person: {person!r} is not a person in this store ('qgov person list')")
     home = _copy_store(app, parent)
-    copy = scratch_app(app, home)
+    copy = _scratch_app(app, home)
     try:
         injected_at = datetime.now(UTC)
         events = make(person, injected_at)
@@ -199,6 +199,8 @@ def tabletop_report(app: App, home: Path) -> dict[str, Any]:
     """The exercise in ``home`` as it stands: detection, and time to contain and close its incident."""
     from governance.compliance.incidents import show_incident
 
+    with app.engine.connect() as conn:
+        authorize(conn, app.user, "compliance.tabletop")
     path = home / RECORD
     try:
         record = json.loads(path.read_text())
@@ -208,7 +210,7 @@ def tabletop_report(app: App, home: Path) -> dict[str, Any]:
     out["contained_at"] = out["closed_at"] = out["contain_seconds"] = out["close_seconds"] = None
     out["status"] = None
     if record.get("incident"):
-        copy = scratch_app(app, home)
+        copy = _scratch_app(app, home)
         try:
             inc = show_incident(copy, record["incident"])
         finally:
@@ -224,4 +226,4 @@ def tabletop_report(app: App, home: Path) -> dict[str, Any]:
     return out
 
 
-__all__ = ["SCENARIOS", "run_tabletop", "scratch_app", "tabletop_report"]
+__all__ = ["SCENARIOS", "run_tabletop", "tabletop_report"]
