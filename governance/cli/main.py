@@ -36,7 +36,6 @@ from governance.cli.classify_cmds import declassify_command, derive_command, ove
 from governance.cli.compliance_cmds import (
     anomaly_app,
     appeal_app,
-    compliance_app,
     enduse_app,
     impact_command,
     incident_app,
@@ -63,6 +62,7 @@ from governance.cli.request_cmds import (
 )
 from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
 from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
+from governance.cli.tabletop_cmds import compliance_app
 from governance.cli.vendor_cmds import vendor_app, violation_app
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
