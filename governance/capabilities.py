@@ -77,6 +77,7 @@ CAPABILITIES: dict[str, Capability] = {
         # compliance operations
         _cap("compliance.sweep", "run compliance sweeps (anomaly scans, deadline reminders)", OFFICER, ADMIN),
         _cap("anomaly.read", "read anomaly alerts", OFFICER, AUDITOR, ADMIN),
+        _cap("compliance.tabletop", "run a tabletop exercise on a scratch copy of the store", OFFICER, ADMIN),
         _cap("incident.manage", "open, contain or close incidents, or dismiss alerts", OFFICER),
         _cap("incident.read", "read incidents and readiness figures", OFFICER, AUDITOR, ADMIN),
         _cap("training.record", "record completed training", OFFICER, ADMIN),

@@ -65,6 +65,7 @@ from governance.cli.request_cmds import (
 from governance.cli.retention_cmds import delete_command, erase_command, hold_app, retention_app
 from governance.cli.run_cmds import runs_app, submit_ingest
 from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
+from governance.cli.tabletop_cmds import compliance_app
 from governance.cli.vendor_cmds import vendor_app, violation_app
 from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
@@ -129,6 +130,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(training_app, name="training")
 app.add_typer(appeal_app, name="appeal")
 app.add_typer(enduse_app, name="enduse")
+app.add_typer(compliance_app, name="compliance")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(violation_app, name="violation")
 app.add_typer(runs_app, name="runs")

@@ -374,6 +374,19 @@ ROWS: dict[str, Row] = {
         2,
         env=OFFICER,
     ),
+    "compliance tabletop run": Row(
+        ["compliance", "tabletop", "run", "insider_exfiltration", "--person", "bob"],
+        ["compliance", "tabletop", "run", "phishing", "--person", "bob"],
+        2,
+        env=OFFICER,
+    ),
+    "compliance tabletop report": Row(
+        ["compliance", "tabletop", "report", "{exercise}"],
+        ["compliance", "tabletop", "report", "{exercise}"],
+        3,
+        env=OFFICER,
+        bad_env=RESEARCHER,
+    ),
     "vendor list": Row(["vendor", "list"], ["vendor", "list"], 3, env=OFFICER, bad_env=RESEARCHER),
     "vendor show": Row(["vendor", "show", "cloudy"], ["vendor", "show", "nosuch"], 4, env=OFFICER),
     "vendor assess": Row(
@@ -576,6 +589,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> World:
     for key in ("violation1", "violation2"):
         v[key] = w.ok("violation", "record", "bob", "--what", key, "--sanction", "warning", "--step", "s@2099-01-01",
                       "--evidence", v["event1"], env=OFFICER)["id"][:8]  # fmt: skip
+    v["exercise"] = w.ok("compliance", "tabletop", "run", "shared_credentials", "--person", "bob", env=OFFICER)["home"]
     for i in range(1, 6):
         v[f"incident{i}"] = w.ok("incident", "open", "--title", f"t{i}", "--person", "bob", env=OFFICER)["id"]
     for key in ("incident3", "incident4"):

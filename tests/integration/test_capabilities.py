@@ -153,6 +153,14 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         lambda a: _req("releases", "reconcile")(a, "nope", NOPE, "refund", "x"),
     ),
     ("compliance.anomaly", "scan"): ("compliance.sweep", lambda a: _req("compliance.anomaly", "scan")(a)),
+    ("compliance.tabletop", "run_tabletop"): (
+        "compliance.tabletop",
+        lambda a: _req("compliance.tabletop", "run_tabletop")(a, "insider_exfiltration", "nobody-here"),
+    ),
+    ("compliance.tabletop", "tabletop_report"): (
+        "compliance.tabletop",
+        lambda a: _req("compliance.tabletop", "tabletop_report")(a, Path("/nonexistent-tabletop")),
+    ),
     ("compliance.anomaly", "list_alerts"): ("anomaly.read", lambda a: _req("compliance.anomaly", "list_alerts")(a)),
     ("compliance.anomaly", "show_alert"): (
         "anomaly.read",

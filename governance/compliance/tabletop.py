@@ -1,0 +1,229 @@
+"""Tabletop exercises (issue 19): inject a misuse scenario into a scratch copy of the store,
+run the anomaly scan there, open the incident from its alert and let the team act in the copy.
+
+The copy is the SQLite database file (the ``sqlite3`` backup API, so a store in use copies
+consistently) and the key files, in a fresh private directory; its blob store starts empty.
+Every injected event, alert and incident action lives in the copy only. The real store gets one
+``compliance.tabletop_run`` event recording that an exercise happened: scenario, the person
+(as a log reference), where the copy is and the outcome (ADR 0040). PostgreSQL stores are
+refused: copying a server database is an operator's job (``pg_dump``), not a CLI side effect.
+
+Injected fetches name artifacts ``tabletop-SCENARIO-NN`` that exist nowhere: an unknown
+artifact counts as controlled (deny when unsure), so they look like controlled data to the
+rules without any real artifact's contents being involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from governance import tables as t
+from governance.app import App
+from governance.capabilities import authorize, can
+from governance.config import load_settings
+from governance.db import sqlite_path, transaction
+from lineage import EventLog, NewEvent
+from qgov.canonical import iso_utc, parse_iso
+from qgov.errors import ConfigError, InputError, NotFoundError
+
+RECORD = "tabletop.json"
+
+
+def _fetches(person: str, scenario: str, plan: list[tuple[datetime, str]]) -> list[NewEvent]:
+    return [
+        NewEvent(
+            "artifact.fetched",
+            person,
+            subjects=[f"tabletop-{scenario}-{i:02d}"],
+            payload={"artifact": f"tabletop-{scenario}-{i:02d}", "location": where, "tabletop": scenario},
+            occurred_at=at,
+        )
+        for i, (at, where) in enumerate(plan)
+    ]
+
+
+def insider_exfiltration(person: str, now: datetime) -> list[NewEvent]:
+    """Forty controlled artifacts new to the person, fetched within the last two hours."""
+    return _fetches(
+        person, "insider_exfiltration", [(now - timedelta(minutes=120 - 3 * i), "US/office") for i in range(40)]
+    )
+
+
+def shared_credentials(person: str, now: datetime) -> list[NewEvent]:
+    """The same account fetching from two countries minutes apart, three times in the last hour."""
+    plan = []
+    for i in range(3):
+        at = now - timedelta(minutes=60 - 15 * i)
+        plan += [(at, "US/office"), (at + timedelta(minutes=4), "BR/net")]
+    return _fetches(person, "shared_credentials", plan)
+
+
+SCENARIOS = {"insider_exfiltration": insider_exfiltration, "shared_credentials": shared_credentials}
+NOT_YET = ("travel", "slow_drip", "budget_probing")  # need weeks of back-dated history: see ADR 0040
+
+
+def _scenario(name: str) -> Any:
+    key = name.replace("-", "_")
+    if key in SCENARIOS:
+        return key, SCENARIOS[key]
+    if key in NOT_YET:
+        raise InputError(
+            f"SCENARIO: {name!r} needs weeks of back-dated history and is not a tabletop scenario yet; "
+            f"expected one of {', '.join(SCENARIOS)}"
+        )
+    raise InputError(f"SCENARIO: expected one of {', '.join(SCENARIOS)}, got {name!r}")
+
+
+def _private_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    dst.chmod(0o600)
+
+
+def scratch_env(home: Path) -> dict[str, str]:
+    """The settings that point ``qgov`` at the copy (each overrides one the real store may set)."""
+    return {
+        "QGOV_HOME": str(home),
+        "QGOV_DATABASE_URL": f"sqlite:///{home / 'qgov.db'}",
+        "QGOV_STORAGE_URL": str(home / "blobs"),
+        "QGOV_KEY_FILE": str(home / "keys" / "kek.json"),
+        "QGOV_SIGNING_KEY_FILE": str(home / "keys" / "checkpoint.key"),
+        "QGOV_WITNESS_DIR": str(home / "witness"),
+    }
+
+
+def _scratch_app(app: App, home: Path) -> App:
+    """An App on the scratch store ``home`` acting for the same person, with the real store's keys."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("QGOV_")}
+    settings = load_settings(env | scratch_env(home))
+    return App(settings.model_copy(update={"user": app.user, "policy_dir": app.settings.policy_dir}))
+
+
+def _copy_store(app: App, parent: Path | None) -> Path:
+    settings = app.settings
+    db = sqlite_path(settings.database_url) if settings.is_sqlite else None
+    if db is None:
+        raise ConfigError(
+            "QGOV_DATABASE_URL: tabletop mode copies an SQLite store only; for PostgreSQL restore a pg_dump "
+            "into a scratch database and run the scenario there"
+        )
+    root = parent or settings.home / "tabletop"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="exercise-", dir=root))
+    target = sqlite3.connect(home / "qgov.db")
+    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    (home / "qgov.db").chmod(0o600)
+    (home / "blobs").mkdir(mode=0o700)
+    if settings.kek_json is None:
+        _private_copy(settings.key_file, home / "keys" / "kek.json")
+    if settings.signing_key is None and settings.signing_key_file.exists():
+        _private_copy(settings.signing_key_file, home / "keys" / "checkpoint.key")
+    return home
+
+
+def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = None) -> dict[str, Any]:
+    """Run one exercise; returns the record also written to ``HOME/tabletop.json`` in the copy."""
+    from governance.compliance.anomaly import scan
+    from governance.compliance.incidents import open_incident
+
+    name, make = _scenario(scenario)
+    with app.engine.connect() as conn:
+        authorize(conn, app.user, "compliance.tabletop")
+        if conn.execute(select(t.people.c.name).where(t.people.c.name == person)).first() is None:
+            raise NotFoundError(f"--person: {person!r} is not a person in this store ('qgov person list')")
+    home = _copy_store(app, parent)
+    copy = _scratch_app(app, home)
+    try:
+        injected_at = datetime.now(UTC)
+        events = make(person, injected_at)
+        with transaction(copy.engine) as conn:
+            EventLog(conn).append_many(events)
+        since = min(e.occurred_at for e in events if e.occurred_at is not None) - timedelta(seconds=1)
+        found = scan(copy, since=since)
+        detected_at = datetime.now(UTC)
+        alerts = [a for a in found["alerts"] if a["person"] == person]
+        incident = None
+        with copy.engine.connect() as conn:
+            may_open = can(conn, copy.user, "incident.manage")
+        if alerts and may_open:
+            first = max(alerts, key=lambda a: a["severity"] == "high")
+            incident = open_incident(copy, f"tabletop {name}: {person}", alert=first["id"])["id"]
+        record = {
+            "scenario": name,
+            "person": person,
+            "home": str(home),
+            "env": scratch_env(home),
+            "injected_at": iso_utc(injected_at),
+            "injected_events": len(events),
+            "detected_at": iso_utc(detected_at) if alerts else None,
+            "detect_seconds": round((detected_at - injected_at).total_seconds(), 3) if alerts else None,
+            "alerts": [{"id": a["id"], "rule": a["rule"], "severity": a["severity"]} for a in alerts],
+            "incident": incident,
+            "outcome": "detected" if alerts else "missed",
+        }
+        if alerts and not may_open:
+            record["note"] = f"{copy.user} may not open incidents (officers do); the alerts wait in the copy"
+        (home / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        (home / RECORD).chmod(0o600)
+    finally:
+        copy.close()
+    with transaction(app.engine) as conn:
+        authorize(conn, app.user, "compliance.tabletop")
+        log = EventLog(conn)
+        payload = {
+            "scenario": name,
+            "person_ref": log.actor_ref(person),
+            "scratch": str(home),
+            "outcome": record["outcome"],
+            "rules": sorted({a["rule"] for a in alerts}),
+        }
+        log.append(NewEvent("compliance.tabletop_run", app.user, subjects=[str(home)], payload=payload))
+    return record
+
+
+def tabletop_report(app: App, home: Path) -> dict[str, Any]:
+    """The exercise in ``home`` as it stands: detection, and time to contain and close its incident."""
+    from governance.compliance.incidents import show_incident
+
+    with app.engine.connect() as conn:
+        authorize(conn, app.user, "compliance.tabletop")
+    path = home / RECORD
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise NotFoundError(f"DIR: {home} holds no tabletop exercise (no readable {RECORD})") from None
+    out = dict(record)
+    out["contained_at"] = out["closed_at"] = out["contain_seconds"] = out["close_seconds"] = None
+    out["status"] = None
+    if record.get("incident"):
+        copy = _scratch_app(app, home)
+        try:
+            inc = show_incident(copy, record["incident"])
+        finally:
+            copy.close()
+        injected = parse_iso(record["injected_at"], "injected_at")
+        out["status"] = inc["status"]
+        for step in ("contained", "closed"):
+            if at := inc.get(f"{step}_at"):
+                out[f"{step}_at"] = at
+                out[f"{'contain' if step == 'contained' else 'close'}_seconds"] = round(
+                    (parse_iso(at, step) - injected).total_seconds(), 3
+                )
+    return out
+
+
+__all__ = ["SCENARIOS", "run_tabletop", "tabletop_report"]

@@ -1,0 +1,107 @@
+"""`qgov compliance tabletop`: a scenario injected into a scratch copy, detected there, acted on
+there, measured; the real store gains only the record that an exercise ran."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from governance.app import App
+from governance.requests import Person, register_person
+from lineage import schema
+from tests.e2e.server_support import qgov
+
+TRAINED = (date.today() - timedelta(days=30)).isoformat()
+
+
+def _json(done: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _log(app: App) -> tuple[int, str, list[str]]:
+    e = schema.events
+    with app.engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(e)).scalar_one()
+        head = conn.execute(select(e.c.hash).order_by(e.c.seq.desc()).limit(1)).scalar_one()
+        types = [r.type for r in conn.execute(select(e.c.type).order_by(e.c.seq))]
+    return count, head, types
+
+
+@pytest.fixture
+def lab(app: App, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    if not app.settings.is_sqlite:
+        pytest.skip("tabletop mode copies SQLite stores; PostgreSQL is refused (test_postgres_store_is_refused)")
+    register_person(app, Person("sam", ["US"], False, None, "US", "Lab B", TRAINED), ["researcher"])
+    register_person(app, Person("olga", ["US"], False, None, "US", "Lab B", TRAINED), ["export_control_officer"])
+
+    def as_(user: str, *args: str, copy: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return qgov(env | (copy or {}), "--as", user, *args)
+
+    return as_
+
+
+def test_exercise_runs_in_a_copy_and_measures_the_response(app: App, lab) -> None:  # type: ignore[no-untyped-def]
+    count, head, _ = _log(app)
+    doc = _json(lab("olga", "compliance", "tabletop", "run", "insider-exfiltration", "--person", "sam", "--json"))
+    assert doc["outcome"] == "detected" and doc["scenario"] == "insider_exfiltration"
+    assert "controlled_burst" in {a["rule"] for a in doc["alerts"]}
+    assert doc["detect_seconds"] >= 0 and doc["incident"]
+    # the real store: the earlier log is untouched, one new event records the exercise, nothing else
+    after, _, types = _log(app)
+    assert after == count + 1 and types[-1] == "compliance.tabletop_run"
+    e = schema.events
+    with app.engine.connect() as conn:
+        last = conn.execute(select(e).order_by(e.c.seq.desc()).limit(1)).one()
+    assert last.prev_hash == head
+    assert last.payload["scenario"] == "insider_exfiltration" and last.payload["outcome"] == "detected"
+    assert "sam" not in json.dumps(last.payload)  # the person as a log reference only
+    assert _json(lab("olga", "anomaly", "list", "--json")) == []
+    assert _json(lab("olga", "incident", "list", "--json")) == []
+    # the team acts in the copy
+    home = Path(doc["home"])
+    assert (home / "qgov.db").stat().st_mode & 0o077 == 0
+    report = _json(lab("olga", "compliance", "tabletop", "report", str(home), "--json"))
+    assert report["status"] == "open" and report["contain_seconds"] is None
+    inc = doc["incident"]
+    contained = lab("olga", "incident", "contain", inc[:8], "--reason", "exercise", "--hold", copy=doc["env"])
+    assert contained.returncode == 0, contained.stderr
+    shown = _json(lab("olga", "incident", "show", inc, "--json", copy=doc["env"]))
+    for d in [d for d in shown["deadlines"] if not d["met"]]:
+        met = lab("olga", "incident", "deadline", inc, d["deadline"], "--note", "exercise", copy=doc["env"])
+        assert met.returncode == 0, met.stderr
+    closed = lab("olga", "incident", "close", inc, "--remediation", "exercise debrief", copy=doc["env"])
+    assert closed.returncode == 0, closed.stderr
+    report = _json(lab("olga", "compliance", "tabletop", "report", str(home), "--json"))
+    assert report["status"] == "closed"
+    assert 0 <= report["detect_seconds"] <= report["contain_seconds"] <= report["close_seconds"]
+    assert _log(app)[0] == count + 1  # acting in the copy left the real store alone
+
+
+def test_shared_credentials_and_refusals(app: App, lab) -> None:  # type: ignore[no-untyped-def]
+    doc = _json(lab("olga", "compliance", "tabletop", "run", "shared_credentials", "--person", "sam", "--json"))
+    assert "concurrent_locations" in {a["rule"] for a in doc["alerts"]}
+    denied = lab("sam", "compliance", "tabletop", "run", "shared_credentials", "--person", "sam")
+    assert denied.returncode == 3 and "tabletop exercise" in denied.stderr
+    unknown = lab("olga", "compliance", "tabletop", "run", "phishing", "--person", "sam")
+    assert unknown.returncode == 2 and "SCENARIO" in unknown.stderr and "Traceback" not in unknown.stderr
+    nobody = lab("olga", "compliance", "tabletop", "run", "shared_credentials", "--person", "zed")
+    assert nobody.returncode != 0 and "--person" in nobody.stderr
+    empty = lab("olga", "compliance", "tabletop", "report", str(Path(doc["home"]).parent))
+    assert empty.returncode != 0 and "DIR" in empty.stderr
+
+
+def test_postgres_store_is_refused(app: App, env: dict[str, str]) -> None:
+    """A PostgreSQL store is refused in one line, before anything is copied or logged."""
+    if app.settings.is_sqlite:
+        pytest.skip("the PostgreSQL store's refusal")
+    register_person(app, Person("olga", ["US"], False, None, "US", "Lab B", TRAINED), ["export_control_officer"])
+    count = _log(app)[0]
+    done = qgov(env, "--as", "olga", "compliance", "tabletop", "run", "shared_credentials", "--person", "olga")
+    assert done.returncode == 2 and "QGOV_DATABASE_URL" in done.stderr and "Traceback" not in done.stderr
+    assert _log(app)[0] == count
