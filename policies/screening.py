@@ -202,6 +202,7 @@ class Matcher:
         names: list[_Name] = []
         self._exact: dict[str, list[int]] = {}
         unindexed: list[float] = []
+        vocab_get, vunigram, vkeyed = self._vocab.get, self._vunigram, self._vkeyed
         for e, entry in enumerate(screening_list.entries):
             for text in dict.fromkeys(entry.names):
                 tokens = name_tokens(text)
@@ -220,7 +221,10 @@ class Matcher:
                 for unit_text, mask, w in units:
                     unigram = mask & (mask - 1) == 0
                     indexed = generic_only or (w >= _FIELD_WEIGHT and (unigram or w > 1 or (han and w >= 1)))
-                    vid = self._vocab_id(unit_text, unigram, indexed)
+                    vid = vocab_get(unit_text)
+                    # the common case, a text already filed as it needs to be, without a call
+                    if vid is None or (vunigram[vid] < unigram) or (indexed and not vkeyed[vid]):
+                        vid = self._vocab_id(unit_text, unigram, indexed)
                     ids.append((vid, mask, w))
                     if unigram:
                         weight += w
