@@ -199,7 +199,8 @@ def _fold(text: str) -> str:
     """
     folded = unicodedata.normalize("NFC", text).casefold()
     # dotted acronyms first: rigour would read "h.c.s.e." as "h.c." and a European company (S.E.)
-    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    if "." in folded:
+        folded = _DOTTED.sub(_undot, folded)
     stripped = remove_org_types(folded, replacement=" ")
     if any(ch.isalnum() for ch in stripped):  # a name that is only a legal form keeps it
         folded = stripped
@@ -209,7 +210,11 @@ def _fold(text: str) -> str:
         ascii = ascii_text(folded) if _HAN.search(folded) else " ".join(map(_ascii_word, folded.split()))
         folded = ascii.casefold().replace("?", "")
     folded = folded.replace("&", " and ").replace("'", "").replace("`", "")
-    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    return _DOTTED.sub(_undot, folded) if "." in folded else folded
+
+
+def _undot(match: re.Match[str]) -> str:
+    return match.group(0).replace(".", "")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -294,9 +299,15 @@ def transliteration_key(token: str) -> str:
     """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
     for old, new in _TRANSLIT_RULES:
         token = token.replace(old, new)
-    token = _HARD_C.sub("k", token).replace("c", "s").lower()
-    token = token.replace("y", "i").replace("j", "i")
-    return _DOUBLES.sub(r"\1", token)
+    if "c" in token:
+        token = _HARD_C.sub("k", token).replace("c", "s")
+    token = token.lower().replace("y", "i").replace("j", "i")
+    # a function, not the template r"\1", which re parses again on every call
+    return _DOUBLES.sub(_first_group, token)
+
+
+def _first_group(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 _CORRECTIONS_TRANSLIT = tuple(transliteration_key(k) for k in _CORRECTIONS)

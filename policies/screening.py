@@ -97,6 +97,7 @@ _TWO_TYPOS = 8  # tokens this long may carry two typos and still be found
 
 _VOWELS = re.compile(r"[aeiou]")
 _HAN_RUN = 4
+_SORT_BELOW = 8  # postings per name under which the shortlist sorts them (measured at 100,000 names)
 
 MATCHER_VERSION = (
     "screening-1+"
@@ -402,13 +403,19 @@ class Matcher:
         if spans:
             ids = np.concatenate([self._post_nid[span] for span, _ in spans])
             gains = np.concatenate([self._post_w[span] * sim for span, sim in spans])
-            # with weights, bincount returns float64 (numpy's stubs say integers)
-            hit = cast("npt.NDArray[np.float64]", np.bincount(ids, weights=gains, minlength=len(self._names)))
-            # one pass over every name beats sorting the postings (np.unique) at 100,000 names
-            keep = np.flatnonzero((hit > 0) & (hit >= self._needed))
+            if len(ids) * _SORT_BELOW < len(self._names):
+                # few postings (most queries): sorting them beats a pass over every name
+                keep, inverse = np.unique(ids, return_inverse=True)
+                hit = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=gains))
+            else:
+                keep = np.arange(len(self._names))
+                # with weights, bincount returns float64 (numpy's stubs say integers)
+                hit = cast("npt.NDArray[np.float64]", np.bincount(ids, weights=gains, minlength=len(self._names)))
+            reach = (hit > 0) & (hit >= self._needed[keep])
+            keep, hit = keep[reach], hit[reach]
             if len(keep) > _MAX_CANDIDATES:
                 # Uncapped, so that names which can all reach 100 still rank by how much they share.
-                covered = (hit[keep] + self._unindexed[keep]) / self._name_weight[keep]
+                covered = (hit + self._unindexed[keep]) / self._name_weight[keep]
                 keep = keep[np.argsort(-covered, kind="stable")[:_MAX_CANDIDATES]]
             chosen.update(int(n) for n in keep)
         return sorted(chosen)
