@@ -10,7 +10,9 @@ How two names are compared, and why:
    organisation-type table (ISO 20275 / OCCRP: "ООО", "AG", "Co., Ltd." — in the name's own
    script, then again in ASCII); transliterate other scripts with rigour and normality (Han
    as pinyin syllables, Cyrillic, Arabic script; accents go too); drop dotted-acronym dots
-   (S.A. = SA), expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …),
+   (S.A. = SA), expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …) and
+   pinyin house words (Keji = technology, Yanjiusuo = research institute; a Han name's
+   syllables "ke ji" are joined first; Youxian Gongsi is a legal form),
    singularise house words, and drop stop words and our own legal-form table anywhere in
    the name. Lists and requesters spell the same organisation all of these ways (ADR 0023).
 2. **Weigh** tokens: generic words (institute, national, quantum, technology …) weigh 0.2,
@@ -36,7 +38,8 @@ Lists: :func:`parse_list` reads the CSL CSV and JSON and OpenSanctions' FtM enti
 once — every distinctive token under its spelling, its transliteration key, its consonant
 skeleton, its one-letter deletions (one typo) and, for long tokens, its thirds (two typos
 leave one third intact) — so a query looks up a shortlist, bounds each candidate's best
-possible score (one comparison per name against the weight it still needs), and aligns only
+possible score (the weight each shortlisted token has in that name, against the weight the
+name still needs), and aligns only
 the few that can still reach the threshold (``benchmarks/screening.py``: 100,000 names).
 Layout: :mod:`policies._names` holds the word tables and the normalisation,
 :mod:`policies._csl` and :mod:`policies._ftm` the list entries and their parsers; this
