@@ -45,6 +45,7 @@ from policies.screening import DEFAULT_THRESHOLD, Matcher, parse_csl_csv  # noqa
 def _clear_caches() -> None:
     screening_module._query_keys.cache_clear()
     _names.transliteration_key.cache_clear()
+    _names._ascii_word.cache_clear()
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:

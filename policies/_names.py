@@ -32,7 +32,7 @@ _LEGAL_FORMS = tuple(
     tuple(form.split())
     for form in sorted(
         _words(
-            "ab ag bhd bv co company corp corporation cjsc doo gmbh gongsi inc incorporated jsc kg kk "
+            "ab ag bhd bv co company corp corporation cjsc doo gmbh gongsi gufen inc incorporated jsc kg kk "
             "limited llc llp lp ltd mbh nv ojsc oao ooo oy oyj pao pjsc plc pte pty pvt sa sarl sas "
             "sdn spa srl sro youxian zao"
         )
@@ -44,6 +44,24 @@ _LEGAL_FORMS = tuple(
 _LEGAL_SINGLE = frozenset(f[0] for f in _LEGAL_FORMS if len(f) == 1)
 _LEGAL_MULTI = tuple(sorted((f for f in _LEGAL_FORMS if len(f) > 1), key=len, reverse=True))
 _MULTI_FIRST = frozenset(f[0] for f in _LEGAL_MULTI)
+
+# Pinyin house words, as a Latin query writes them ("Hefei ... Keji Youxian Gongsi") and as
+# a Han name's syllables spell them (科技 -> "ke ji", joined by name_tokens): the same generic
+# words as their English translation, so neither outweighs the distinctive part of the name.
+_PINYIN_WORDS: dict[str, tuple[str, ...]] = {
+    "keji": ("technology",),  # 科技
+    "jishu": ("technology",),  # 技术
+    "kexue": ("science",),  # 科学
+    "kexueyuan": ("academy", "science"),  # 科学院
+    "yanjiu": ("research",),  # 研究
+    "yanjiusuo": ("research", "institute"),  # 研究所
+    "yanjiuyuan": ("research", "institute"),  # 研究院
+    "daxue": ("university",),  # 大学
+    "gongcheng": ("engineering",),  # 工程
+    "shiyanshi": ("laboratory",),  # 实验室
+    "jituan": ("group",),  # 集团
+    "gongye": ("industry",),  # 工业
+}
 
 _EXPANSIONS: dict[str, tuple[str, ...]] = {
     "cas": ("china", "academy", "science"),  # Chinese Academy of Sciences
@@ -107,6 +125,7 @@ _EXPANSIONS: dict[str, tuple[str, ...]] = {
     "russian": ("russia",),
     "iranian": ("iran",),
     "korean": ("korea",),
+    **_PINYIN_WORDS,
 }
 
 _GENERIC = _words(
@@ -180,20 +199,39 @@ def _fold(text: str) -> str:
     """
     folded = unicodedata.normalize("NFC", text).casefold()
     # dotted acronyms first: rigour would read "h.c.s.e." as "h.c." and a European company (S.E.)
-    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    if "." in folded:
+        folded = _DOTTED.sub(_undot, folded)
     stripped = remove_org_types(folded, replacement=" ")
     if any(ch.isalnum() for ch in stripped):  # a name that is only a legal form keeps it
         folded = stripped
     if not folded.isascii():
-        folded = ascii_text(folded).casefold().replace("?", "")
+        # Han is read in context (重庆 is "chong qing", 重 alone "zhong"), so as a whole; other
+        # scripts word by word, each word once per list (a Cyrillic list repeats "АО", "ООО" …).
+        ascii = ascii_text(folded) if _HAN.search(folded) else " ".join(map(_ascii_word, folded.split()))
+        folded = ascii.casefold().replace("?", "")
     folded = folded.replace("&", " and ").replace("'", "").replace("`", "")
-    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), folded)
+    return _DOTTED.sub(_undot, folded) if "." in folded else folded
 
 
-def _strip_stop_and_legal(tokens: list[str], stop_words: frozenset[str] = _STOP_WORDS) -> list[str]:
-    """Drop stop words and legal forms until none is left (so the result is a fixpoint)."""
+def _undot(match: re.Match[str]) -> str:
+    return match.group(0).replace(".", "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _ascii_word(word: str) -> str:
+    return word if word.isascii() else ascii_text(word)
+
+
+def _strip_stop_and_legal(tokens: list[str], han: bool = False) -> list[str]:
+    """Drop stop words and legal forms until none is left (so the result is a fixpoint).
+
+    Not rigour's table nor the stop words for the pinyin syllables of a Han name: its legal
+    form went in Han (:func:`_fold`), and syllables such as "yu" (宇), "an", "de" are names
+    there, not a legal form or a stop word.
+    """
+    stop_words = frozenset() if han else _STOP_WORDS
     while True:
-        stripped = remove_org_types(" ".join(tokens), replacement=" ").split()
+        stripped = tokens if han else remove_org_types(" ".join(tokens), replacement=" ").split()
         kept = [t for t in stripped if t not in stop_words and t not in _LEGAL_SINGLE]
         present = _MULTI_FIRST.intersection(kept)
         for form in _LEGAL_MULTI if present else ():
@@ -214,18 +252,36 @@ def _strip_stop_and_legal(tokens: list[str], stop_words: frozenset[str] = _STOP_
 def name_tokens(name: str) -> tuple[str, ...]:
     """The normalised tokens of a name, in their original order (see :mod:`policies.screening`).
 
-    A name made only of stop words and legal forms ("The Company") keeps them rather than
-    normalising to nothing.
+    A name made only of stop words and legal forms ("The Company") keeps its legal forms
+    (or, made only of stop words, its stop words) rather than normalising to nothing.
     """
+    han = bool(_HAN.search(name))
+    raws = [raw for raw in _SPLIT.split(_fold(name)) if raw]
     expanded: list[str] = []
-    for raw in _SPLIT.split(_fold(name)):
-        if not raw:
-            continue
+    for raw in _join_pinyin_words(raws) if han else raws:
         ordinal = _ORDINAL.match(raw)
         expanded.extend(_EXPANSIONS.get(raw, (ordinal.group(1) if ordinal else raw,)))
-    # Han becomes pinyin syllables, and "an", "de", "di", "la", "le" are syllables there
-    stop_words = frozenset() if _HAN.search(name) else _STOP_WORDS
-    return tuple(_strip_stop_and_legal(expanded, stop_words) or expanded)
+    # Stop words go even then: rigour may read a legal form only once punctuation is gone
+    # ("A:LÇ" -> "a lc"), and the name must normalise to the same tokens the second time.
+    kept = _strip_stop_and_legal(expanded, han) or [t for t in expanded if han or t not in _STOP_WORDS]
+    return tuple(kept or expanded)
+
+
+def _join_pinyin_words(syllables: list[str]) -> list[str]:
+    """Join the syllables of a pinyin house word ("ke", "ji" -> "keji"), longest first."""
+    out: list[str] = []
+    i = 0
+    while i < len(syllables):
+        for n in (4, 3, 2):
+            word = "".join(syllables[i : i + n])
+            if n <= len(syllables) - i and word in _PINYIN_WORDS:
+                out.append(word)
+                i += n
+                break
+        else:
+            out.append(syllables[i])
+            i += 1
+    return out
 
 
 def normalize_name(name: str) -> str:
@@ -243,9 +299,15 @@ def transliteration_key(token: str) -> str:
     """Fold spelling variants of romanised names: Q/K, Kh/H, Zh/J/Y/I, Ts/Ch/C, W/V, Ph/F …"""
     for old, new in _TRANSLIT_RULES:
         token = token.replace(old, new)
-    token = _HARD_C.sub("k", token).replace("c", "s").lower()
-    token = token.replace("y", "i").replace("j", "i")
-    return _DOUBLES.sub(r"\1", token)
+    if "c" in token:
+        token = _HARD_C.sub("k", token).replace("c", "s")
+    token = token.lower().replace("y", "i").replace("j", "i")
+    # a function, not the template r"\1", which re parses again on every call
+    return _DOUBLES.sub(_first_group, token)
+
+
+def _first_group(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 _CORRECTIONS_TRANSLIT = tuple(transliteration_key(k) for k in _CORRECTIONS)

@@ -10,7 +10,9 @@ How two names are compared, and why:
    organisation-type table (ISO 20275 / OCCRP: "ООО", "AG", "Co., Ltd." — in the name's own
    script, then again in ASCII); transliterate other scripts with rigour and normality (Han
    as pinyin syllables, Cyrillic, Arabic script; accents go too); drop dotted-acronym dots
-   (S.A. = SA), expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …),
+   (S.A. = SA), expand abbreviations (Natl, Lab, Inst, Univ, Acad, Sci, Tech, CAS …) and
+   pinyin house words (Keji = technology, Yanjiusuo = research institute; a Han name's
+   syllables "ke ji" are joined first; Youxian Gongsi is a legal form),
    singularise house words, and drop stop words and our own legal-form table anywhere in
    the name. Lists and requesters spell the same organisation all of these ways (ADR 0023).
 2. **Weigh** tokens: generic words (institute, national, quantum, technology …) weigh 0.2,
@@ -36,7 +38,8 @@ Lists: :func:`parse_list` reads the CSL CSV and JSON and OpenSanctions' FtM enti
 once — every distinctive token under its spelling, its transliteration key, its consonant
 skeleton, its one-letter deletions (one typo) and, for long tokens, its thirds (two typos
 leave one third intact) — so a query looks up a shortlist, bounds each candidate's best
-possible score (one comparison per name against the weight it still needs), and aligns only
+possible score (the weight each shortlisted token has in that name, against the weight the
+name still needs), and aligns only
 the few that can still reach the threshold (``benchmarks/screening.py``: 100,000 names).
 Layout: :mod:`policies._names` holds the word tables and the normalisation,
 :mod:`policies._csl` and :mod:`policies._ftm` the list entries and their parsers; this
@@ -82,9 +85,9 @@ from policies._results import Match, ScreeningResult
 from qgov.canonical import canonical_hash
 from qgov.errors import InputError
 
-# Chosen with benchmarks/screening_quality.py: thresholds 70-85 all meet the target
-# (recall >= 0.98 on treated variants, <= 1 % false positives on benign institutions);
-# 80 keeps recall at 0.996 and stays ~10 points above the best-scoring benign name (69),
+# Chosen with benchmarks/screening_quality.py: thresholds 70-80 meet the target (recall >=
+# 0.99 on 2,400 treated variants, <= 0.5 % false positives on 2,000 benign institutions);
+# 80 keeps recall at 0.9946 (0 % FP) and stays ~10 points above the best-scoring benign name (69.8),
 # which shares generic words, a field and a city with a listed one.
 DEFAULT_THRESHOLD = 80.0
 
@@ -96,8 +99,8 @@ _MAX_CANDIDATES = 64
 _TWO_TYPOS = 8  # tokens this long may carry two typos and still be found
 
 _VOWELS = re.compile(r"[aeiou]")
-_NONE: frozenset[int] = frozenset()
 _HAN_RUN = 4
+_SORT_BELOW = 8  # postings per name under which the shortlist sorts them (measured at 100,000 names)
 
 MATCHER_VERSION = (
     "screening-1+"
@@ -189,14 +192,21 @@ class Matcher:
         self.threshold = float(threshold)
         self._vocab: dict[str, int] = {}
         self._vtext: list[str] = []
-        self._vtranslit: list[str] = []
-        self._vweight: list[float] = []
+        self._vtranslit: list[str] = []  # filled only for texts filed under keys (the rest: "")
         self._vunigram: list[bool] = []  # False: the text occurs only as two tokens run together
-        self._keys: dict[str, set[int]] = {}
-        postings: list[list[int]] = []
+        self._vkeyed: list[bool] = []
+        self._keys: dict[str, list[int]] = {}
+        # Postings as three flat columns (vocabulary id, name id, the unit's weight in that
+        # name), made into one array sorted by vocabulary id at the end: a list per id costs
+        # more to build than the whole index, and a name's own weight (not the heaviest weight
+        # the text has anywhere) keeps the shortlist's bound tight.
+        post_vid: list[int] = []
+        post_nid: list[int] = []
+        post_w: list[float] = []
         names: list[_Name] = []
         self._exact: dict[str, list[int]] = {}
         unindexed: list[float] = []
+        vocab_get, vunigram, vkeyed = self._vocab.get, self._vunigram, self._vkeyed
         for e, entry in enumerate(screening_list.entries):
             for text in dict.fromkeys(entry.names):
                 tokens = name_tokens(text)
@@ -210,21 +220,32 @@ class Matcher:
                 # indexed by all of them, or nothing could find it. Runs of Han syllables
                 # are indexed too: a pinyin query writes them as one word ("bandaoti").
                 generic_only = all(w < _FIELD_WEIGHT for _, _, w in units)
-                skipped = 0.0
+                skipped = weight = 0.0
                 ids = []
                 for unit_text, mask, w in units:
                     unigram = mask & (mask - 1) == 0
                     indexed = generic_only or (w >= _FIELD_WEIGHT and (unigram or w > 1 or (han and w >= 1)))
-                    vid = self._vocab_id(unit_text, w, unigram, indexed, postings)
+                    vid = vocab_get(unit_text)
+                    # the common case, a text already filed as it needs to be, without a call
+                    if vid is None or (vunigram[vid] < unigram) or (indexed and not vkeyed[vid]):
+                        vid = self._vocab_id(unit_text, unigram, indexed)
                     ids.append((vid, mask, w))
+                    if unigram:
+                        weight += w
                     if indexed:
-                        postings[vid].append(nid)
+                        post_vid.append(vid)
+                        post_nid.append(nid)
+                        post_w.append(w)
                     elif unigram:
                         skipped += w
-                names.append(_Name(e, text, tuple(ids), sum(w for _, m, w in units if m & (m - 1) == 0)))
+                names.append(_Name(e, text, tuple(ids), weight))
                 unindexed.append(skipped)
         self._names = names
-        self._postings = [np.array(p, dtype=np.int32) for p in postings]
+        vids = np.array(post_vid, dtype=np.int64)
+        order = np.argsort(vids, kind="stable")
+        self._post_nid = np.array(post_nid, dtype=np.int32)[order]
+        self._post_w = np.array(post_w, dtype=np.float64)[order]
+        self._post_end = np.cumsum(np.bincount(vids, minlength=len(self._vtext))).tolist()
         self._name_weight = np.array([n.weight for n in names], dtype=np.float64)
         self._unindexed = np.array(unindexed, dtype=np.float64)
         self._vtext_array = np.array(self._vtext, dtype=object)
@@ -234,26 +255,34 @@ class Matcher:
         least = max(0.0, (self.threshold / 100.0 - (1 - _ENTRY_SHARE)) / _ENTRY_SHARE)
         self._needed = least * self._name_weight - self._unindexed - 1e-9
 
-    def _vocab_id(self, text: str, weight: float, unigram: bool, indexed: bool, postings: list[list[int]]) -> int:
+    def _postings(self, vid: int) -> slice:
+        return slice(self._post_end[vid - 1] if vid else 0, self._post_end[vid])
+
+    def _vocab_id(self, text: str, unigram: bool, indexed: bool) -> int:
         vid = self._vocab.get(text)
         if vid is None:
             vid = self._vocab[text] = len(self._vtext)
             self._vtext.append(text)
-            self._vtranslit.append(transliteration_key(text))
-            self._vweight.append(weight)
+            self._vtranslit.append("")
             self._vunigram.append(False)
-            postings.append([])
-        self._vweight[vid] = max(self._vweight[vid], weight)
+            self._vkeyed.append(False)
         # Typo keys for single words; run-together pairs only by spelling, when indexed.
         if unigram and not self._vunigram[vid]:
             self._vunigram[vid] = True
             keys = _index_keys(text, typos=True)
-        elif indexed and not unigram and not postings[vid]:
+        elif indexed and not unigram and not self._vkeyed[vid]:
             keys = _index_keys(text, typos=False)
         else:
             return vid
+        if not self._vkeyed[vid]:
+            self._vkeyed[vid] = True
+            self._vtranslit[vid] = transliteration_key(text)
         for key in keys:
-            self._keys.setdefault(key, set()).add(vid)
+            bucket = self._keys.get(key)
+            if bucket is None:
+                self._keys[key] = [vid]
+            elif bucket[-1] != vid:  # a pair made a unigram later keeps its spelling keys
+                bucket.append(vid)
         return vid
 
     def screen(self, name: str, country: str | None = None) -> ScreeningResult:
@@ -337,7 +366,7 @@ class Matcher:
         for text, mask, w in units:
             if w >= _FIELD_WEIGHT:
                 for key in _query_keys(text, typos=mask & (mask - 1) == 0):
-                    related |= self._keys.get(key, _NONE)
+                    related.update(self._keys.get(key, ()))
         sims: dict[int, list[tuple[int, float]]] = {}
         pairs_only = {q for q, (_, mask, _) in enumerate(units) if mask & (mask - 1)}
         for q, (text, _, _) in enumerate(units):
@@ -372,20 +401,24 @@ class Matcher:
     def _shortlist(self, sims: Mapping[int, list[tuple[int, float]]], exact_ids: Iterable[int]) -> list[int]:
         """Names whose best possible score reaches the threshold, the most promising first."""
         chosen = set(exact_ids)
-        hit_vids = [v for v in sims if len(self._postings[v])]
-        if hit_vids:
-            ids = np.concatenate([self._postings[v] for v in hit_vids])
-            gains = np.repeat(
-                [max(s for _, s in sims[v]) * self._vweight[v] for v in hit_vids],
-                [len(self._postings[v]) for v in hit_vids],
-            )
-            # with weights, bincount returns float64 (numpy's stubs say integers)
-            hit = cast("npt.NDArray[np.float64]", np.bincount(ids, weights=gains, minlength=len(self._names)))
-            # one pass over every name beats sorting the postings (np.unique) at 100,000 names
-            keep = np.flatnonzero((hit > 0) & (hit >= self._needed))
+        spans = [(self._postings(v), max(s for _, s in sims[v])) for v in sims]
+        spans = [(span, sim) for span, sim in spans if span.stop > span.start]
+        if spans:
+            ids = np.concatenate([self._post_nid[span] for span, _ in spans])
+            gains = np.concatenate([self._post_w[span] * sim for span, sim in spans])
+            if len(ids) * _SORT_BELOW < len(self._names):
+                # few postings (most queries): sorting them beats a pass over every name
+                keep, inverse = np.unique(ids, return_inverse=True)
+                hit = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=gains))
+            else:
+                keep = np.arange(len(self._names))
+                # with weights, bincount returns float64 (numpy's stubs say integers)
+                hit = cast("npt.NDArray[np.float64]", np.bincount(ids, weights=gains, minlength=len(self._names)))
+            reach = (hit > 0) & (hit >= self._needed[keep])
+            keep, hit = keep[reach], hit[reach]
             if len(keep) > _MAX_CANDIDATES:
                 # Uncapped, so that names which can all reach 100 still rank by how much they share.
-                covered = (hit[keep] + self._unindexed[keep]) / self._name_weight[keep]
+                covered = (hit + self._unindexed[keep]) / self._name_weight[keep]
                 keep = keep[np.argsort(-covered, kind="stable")[:_MAX_CANDIDATES]]
             chosen.update(int(n) for n in keep)
         return sorted(chosen)

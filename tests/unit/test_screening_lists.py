@@ -153,8 +153,46 @@ def test_normalisation_is_ascii_and_idempotent_in_any_script(name: str) -> None:
 
 
 def test_han_syllables_that_are_stop_words_elsewhere_are_kept() -> None:
-    assert normalize_name("哈尔滨安创传感科技有限公司") == "ha er bin an chuang chuan gan ke ji"
+    assert normalize_name("哈尔滨安创传感科技有限公司") == "ha er bin an chuang chuan gan technology"
     assert normalize_name("H.C.S.E.") == "hcse"  # dotted acronyms are read before legal forms (S.E.)
+
+
+def test_han_syllables_are_never_read_as_latin_legal_forms() -> None:
+    # 宇 is "yu", which rigour's Latin organisation-type table would drop as a legal form
+    assert normalize_name("武汉宇宏光电科技有限公司") == "wu han yu hong guang dian technology"
+
+
+@pytest.mark.parametrize(
+    ("name", "normalised"),
+    [
+        ("Wuhan Yuhong Guangdian Keji Youxian Gongsi", "wuhan yuhong guangdian technology"),
+        ("Hefei Jingyu Keji Gufen Youxian Gongsi", "hefei jingyu technology"),
+        ("中国科学院物理研究所", "zhong guo academy science wu li research institute"),
+    ],
+    ids=["pinyin-keji-youxian-gongsi", "pinyin-gufen", "han-kexueyuan-yanjiusuo"],
+)
+def test_pinyin_house_words_read_as_their_english_generic_words(name: str, normalised: str) -> None:
+    assert normalize_name(name) == normalised
+
+
+def test_a_romanised_chinese_company_name_finds_its_han_alias_among_lookalikes() -> None:
+    rows = [
+        {
+            "id": "target",
+            "name": "Wuhan Yuhong Optoelectronics Industrial Co., Ltd.",
+            "alt_names": ["武汉宇宏光电科技有限公司"],
+        },
+        {
+            "id": "same-city-field",
+            "name": "Wuhan Qiyu Optoelectronics Co., Ltd.",
+            "alt_names": ["武汉启宇光电科技有限公司"],
+        },
+        {"id": "same-city", "name": "Wuhan Yuyu Radar Co., Ltd.", "alt_names": ["武汉宇宇雷达科技有限公司"]},
+    ]
+    listed = parse_list(json.dumps([{**r, "source": "EL"} for r in rows]), "lookalikes.json")[0]
+    matches = Matcher(listed).screen("Wuhan Yuhong Guangdian Keji Youxian Gongsi").matches
+    assert [m.entry_id for m in matches] == ["target"]
+    assert matches[0].score == 100.0 and matches[0].matched_name == "武汉宇宏光电科技有限公司"
 
 
 @given(names_in_scripts(), st.sampled_from([" LLC", " Co., Ltd.", " GmbH", " ООО", " АО", " Limited", " S.A."]))
