@@ -24,11 +24,59 @@ if TYPE_CHECKING:  # the services load only when a client uses them (the CLI sta
     from governance.dataset_edit import DatasetChanges
 
 
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    """One command's call: the service function the local store runs (``module:function``,
+    called with the store and the arguments by name) and the API route a client of `qgov
+    serve` calls instead (``{name}`` in the path is that argument; the rest go in the query
+    of a GET, else in the JSON body). Both answer with the same document."""
+
+    service: str
+    method: str
+    path: str
+
+
+OPERATIONS: dict[str, Operation] = {
+    op_name: Operation(service, method, path)
+    for op_name, service, method, path in (
+        # retention, legal holds, deletion, erasure (governance.api.retention_routes)
+        ("hold.place", "governance.retention:place_hold", "POST", "/holds"),
+        ("hold.release", "governance.retention:release_hold", "POST", "/holds/{hold_id}/release"),
+        ("hold.list", "governance.retention:list_holds", "GET", "/holds"),
+        ("retention.show", "governance.retention:retention_of", "GET", "/artifacts/{artifact}/retention"),
+        ("deletion.plan", "governance.deletion:plan_deletion", "GET", "/artifacts/{artifact}/deletion-plan"),
+        ("deletion.delete", "governance.deletion:delete_artifact", "POST", "/artifacts/{artifact}/deletion"),
+        ("person.erase", "governance.erasure:erase_person", "POST", "/people/{name}/erasure"),
+        # privacy budgets and DP releases (governance.api.privacy_routes)
+        ("budget.show", "governance.privacy:budget_show", "GET", "/datasets/{dataset}/budget"),
+        ("budget.set", "governance.privacy:set_profile", "PUT", "/datasets/{dataset}/budget"),
+        ("budget.reconcile", "governance.releases:reconcile", "POST", "/datasets/{dataset}/budget/reconciliations"),
+        ("release.request", "governance.releases:request_release", "POST", "/releases"),
+        ("release.decide", "governance.releases:decide_review", "POST", "/releases/{release_id}/review"),
+        (
+            "release.classify",
+            "governance.releases:review_classification",
+            "POST",
+            "/releases/{release_id}/classification",
+        ),
+        # grants, lineage, audit, policy (governance.api.admin_routes)
+        ("grant.revoke", "governance.operations:revoke_grant", "POST", "/grants/{grant_id}/revocation"),
+        ("lineage.trace", "governance.operations:trace_doc", "GET", "/lineage/{node_id}"),
+        ("audit.checkpoint", "governance.operations:checkpoint_doc", "POST", "/checkpoints"),
+        ("policy.list", "governance.operations:policies_doc", "GET", "/policies"),
+    )
+}
+
+
 class ClientOps:
     """The operations; each raises a one-line InputError unless a client provides it."""
 
     def _unavailable(self, what: str) -> Any:
         raise InputError(f"{what}: not available through this client")
+
+    def call(self, op_name: str, **args: Any) -> Any:
+        """Run the command line's operation ``op_name`` (:data:`OPERATIONS`) with ``args``."""
+        return self._unavailable(op_name)
 
     def my_access(self) -> dict[str, Any]:
         return self._unavailable("access mine")
@@ -92,6 +140,12 @@ class EmbeddedOps(ClientOps):
     """On the local store, acting as the configured user."""
 
     app: App
+
+    def call(self, op_name: str, **args: Any) -> Any:
+        import importlib
+
+        module, function = OPERATIONS[op_name].service.split(":")
+        return getattr(importlib.import_module(module), function)(self.app, **args)
 
     def my_access(self) -> dict[str, Any]:
         from governance.grant_status import my_access
@@ -204,6 +258,15 @@ class RemoteOps(ClientOps):
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         raise NotImplementedError  # governance.client.RemoteClient
 
+    def call(self, op_name: str, **args: Any) -> Any:
+        op = OPERATIONS[op_name]
+        args = {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in args.items()}
+        path = op.path.format(**{k: _seg(str(args.pop(k))) for k in _fields(op.path)})
+        if op.method == "GET":
+            query = {k: v for k, v in args.items() if v is not None}
+            return self._call("GET", path, params=query)
+        return self._call(op.method, path, args)
+
     def my_access(self) -> dict[str, Any]:
         return dict(self._call("GET", "/access/mine"))
 
@@ -281,6 +344,12 @@ class RemoteOps(ClientOps):
         return dict(self._call("GET", "/checkpoints", params={"limit": limit, "offset": offset}))
 
 
+def _fields(path: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+
 def _seg(text: str) -> str:
     """One path segment: a name with a slash or a question mark stays one segment."""
     return quote(text, safe="")
@@ -299,4 +368,4 @@ def _all_pages(get: Any, limit: int | None = None, page: int = 500) -> list[dict
             return items
 
 
-__all__ = ["ClientOps", "EmbeddedOps", "RemoteOps"]
+__all__ = ["OPERATIONS", "ClientOps", "EmbeddedOps", "Operation", "RemoteOps"]

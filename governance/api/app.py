@@ -417,6 +417,12 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.compliance_routes import compliance_router
 
     api.include_router(compliance_router())
+    from governance.api.admin_routes import admin_router
+    from governance.api.privacy_routes import privacy_router
+    from governance.api.retention_routes import retention_router
+
+    for extra in (retention_router, privacy_router, admin_router):
+        api.include_router(extra())
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)

@@ -171,14 +171,14 @@ def audit_checkpoints_command(
 def audit_checkpoint(as_json: JsonFlag = False) -> None:
     """Sign a checkpoint of the log as it stands now (also done in every transaction that writes
     events). Keep the printed note: 'qgov audit verify --since FILE' proves the log still extends it."""
-    from governance.signing import checkpoint
+    from governance.cli._context import call
 
-    cp = checkpoint(open_app())
+    cp = call("audit.checkpoint")
     if as_json:
-        print_json({"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "key_name": cp.key_name})
+        print_json(cp)
         return
-    diagnostics.print(f"checkpoint of {cp.size} events, root {cp.root_hash[:16]}…")
-    typer.echo(cp.note, nl=False)
+    diagnostics.print(f"checkpoint of {cp['size']} events, root {cp['root_hash'][:16]}…")
+    typer.echo(cp["note"], nl=False)
 
 
 @audit_app.command("public-key")

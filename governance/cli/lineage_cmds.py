@@ -48,12 +48,11 @@ def trace_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Trace where an output came from (or what was made from it), at any point in time."""
-    from governance.disclosure import Disclosure
-    from governance.provenance import trace_lineage
+    from governance.cli._context import call
 
-    qg = open_app()
-    doc = trace_lineage(qg, node, _direction(upstream, downstream), depth, _as_of(as_of))  # type: ignore[arg-type]
-    doc = Disclosure(qg).redact(doc)
+    doc = call(
+        "lineage.trace", node_id=node, direction=_direction(upstream, downstream), depth=depth, as_of=_as_of(as_of)
+    )
     if as_json:
         print_json(doc)
         return

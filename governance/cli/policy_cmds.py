@@ -253,16 +253,16 @@ def policy_publish(
 @policy_app.command("list")
 def policy_list(as_json: JsonFlag = False) -> None:
     """The published policy versions, newest (in force) first."""
-    from governance.policy_store import list_policies
+    from governance.cli._context import call
 
-    versions = list_policies(open_app())
+    doc = call("policy.list")
     if as_json:
-        print_json({"versions": [v.to_json() for v in versions]})
+        print_json(doc)
         return
     table = Table("version", "sha256", "published by", "at", "note", title="published policies")
-    for v in versions:
-        mark = " (in force)" if v.in_force else ""
-        table.add_row(f"{v.version}{mark}", v.sha256[:16] + "…", v.published_by, v.published_at.isoformat(), v.note)
+    for v in doc["versions"]:
+        mark = " (in force)" if v["in_force"] else ""
+        table.add_row(f"{v['version']}{mark}", v["sha256"][:16] + "…", v["published_by"], v["published_at"], v["note"])
     console.print(table)
 
 

@@ -131,11 +131,11 @@ def deny_command(
 
 def revoke_command(grant: str, reason: Annotated[str, typer.Option(help="Why.")], as_json: JsonFlag = False) -> None:
     """Officer: revoke a grant; fetching under it stops at once."""
-    from governance.requests import revoke
+    from governance.cli._context import call
 
-    revoke(open_app(), grant, reason)
+    doc = call("grant.revoke", grant_id=grant, reason=reason)
     if as_json:
-        print_json({"grant": grant, "status": "revoked"})
+        print_json(doc)
         return
     console.print(f"revoked {grant}")
 
