@@ -64,6 +64,17 @@ OPERATIONS: dict[str, Operation] = {
         ("lineage.trace", "governance.operations:trace_doc", "GET", "/lineage/{node_id}"),
         ("audit.checkpoint", "governance.operations:checkpoint_doc", "POST", "/checkpoints"),
         ("policy.list", "governance.operations:policies_doc", "GET", "/policies"),
+        ("classification.override", "governance.operations:override_doc", "POST", "/artifacts/{artifact}/override"),
+        (
+            "classification.declassify",
+            "governance.operations:declassify_doc",
+            "POST",
+            "/artifacts/{artifact}/declassification",
+        ),
+        ("lineage.derive", "governance.operations:derive_doc", "POST", "/derivations"),
+        ("lineage.retract", "governance.operations:retract_doc", "POST", "/derivations/{activity}/retraction"),
+        ("screen", "governance.operations:screen_doc", "POST", "/screenings"),
+        ("person.add", "governance.operations:add_person", "POST", "/people"),
     )
 }
 

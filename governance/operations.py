@@ -52,4 +52,83 @@ def policies_doc(app: App) -> dict[str, Any]:
     return {"versions": [v.to_json() for v in list_policies(app)]}
 
 
-__all__ = ["checkpoint_doc", "policies_doc", "revoke_grant", "trace_doc"]
+def _changes(changes: list[Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return (extra or {}) | {"changed": len(changes), "changes": [c.to_json() for c in changes]}
+
+
+def override_doc(app: App, artifact: str, classification: str, reason: str) -> dict[str, Any]:
+    """Officers: set an artifact's classification; the changes it made."""
+    from governance.classification import override
+
+    return _changes(override(app, artifact, classification, reason))
+
+
+def declassify_doc(app: App, artifact: str, reason: str) -> dict[str, Any]:
+    """Officers: stop a derived artifact inheriting its inputs' classification."""
+    from governance.classification import declassify
+
+    return _changes(declassify(app, artifact, reason))
+
+
+def derive_doc(app: App, activity: str, used: list[str], generated: list[str]) -> dict[str, Any]:
+    """Record that artifacts were derived from others; the classifications that changed."""
+    from governance.derivation import record_derivation
+
+    activity_id, changes = record_derivation(app, activity, used, generated)
+    return _changes(changes, {"activity": activity_id})
+
+
+def retract_doc(app: App, activity: str, reason: str) -> dict[str, Any]:
+    """Officers: withdraw a recorded derivation from now on."""
+    from governance.provenance import retract
+
+    return {"activity": activity, "changes": [c.to_json() for c in retract(app, activity, reason)]}
+
+
+def screen_doc(app: App, name: str, country: str | None = None) -> dict[str, Any]:
+    """What-if: screen a name against the restricted-party list in force."""
+    from governance.access import screen
+
+    return screen(app, name, country).to_json()
+
+
+def add_person(
+    app: App,
+    name: str,
+    citizenships: list[str],
+    location: str,
+    affiliation: str,
+    permanent_residence: str | None = None,
+    us_permanent_resident: bool = False,
+    training_completed_on: str | None = None,
+    roles: list[str] | None = None,
+    os_account: str | None = None,
+) -> dict[str, Any]:
+    """Admins: register or update a person with the facts access decisions need."""
+    from governance.requests import Person, register_person, training_date
+
+    person = Person(
+        name,
+        [c.upper() for c in citizenships],
+        us_permanent_resident,
+        permanent_residence.upper() if permanent_residence else None,
+        location.upper(),
+        affiliation,
+        training_date(training_completed_on),
+    )
+    register_person(app, person, roles or ["researcher"], os_account)
+    return person.as_requester() | {"roles": roles or ["researcher"], "os_account": os_account}
+
+
+__all__ = [
+    "add_person",
+    "checkpoint_doc",
+    "declassify_doc",
+    "derive_doc",
+    "override_doc",
+    "policies_doc",
+    "retract_doc",
+    "revoke_grant",
+    "screen_doc",
+    "trace_doc",
+]

@@ -22,6 +22,42 @@ class ReasonIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    classification: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DerivationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    activity: str = Field(min_length=1, max_length=500)
+    used: list[str] = Field(min_length=1, max_length=1000)
+    generated: list[str] = Field(min_length=1, max_length=1000)
+
+
+class ScreeningIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=500)
+    country: str | None = Field(default=None, max_length=64)
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=256)
+    citizenships: list[str] = Field(max_length=20)
+    location: str = Field(max_length=64)
+    affiliation: str = Field(min_length=1, max_length=500)
+    permanent_residence: str | None = Field(default=None, max_length=64)
+    us_permanent_resident: bool = False
+    training_completed_on: str | None = Field(default=None, max_length=64)
+    roles: list[str] | None = Field(default=None, max_length=20)
+    os_account: str | None = Field(default=None, min_length=1, max_length=256)
+
+
 def admin_router() -> APIRouter:
     router = APIRouter(prefix=API, responses=ERRORS)
 
@@ -45,6 +81,48 @@ def admin_router() -> APIRouter:
         from governance.operations import policies_doc
 
         return policies_doc(acting(request, who))
+
+    @router.post("/artifacts/{artifact}/override", tags=["classification"])
+    def override(artifact: str, body: OverrideIn, who: Who, request: Request) -> dict[str, Any]:
+        """Officers: set an artifact's classification (the automatic one stays visible)."""
+        from governance.operations import override_doc
+
+        return override_doc(acting(request, who), artifact, body.classification, body.reason)
+
+    @router.post("/artifacts/{artifact}/declassification", tags=["classification"])
+    def declassify(artifact: str, body: ReasonIn, who: Who, request: Request) -> dict[str, Any]:
+        """Officers: stop a derived artifact inheriting its inputs' classification."""
+        from governance.operations import declassify_doc
+
+        return declassify_doc(acting(request, who), artifact, body.reason)
+
+    @router.post("/derivations", tags=["lineage"], status_code=201)
+    def derive(body: DerivationIn, who: Who, request: Request) -> dict[str, Any]:
+        """Data managers: record that artifacts were derived from others."""
+        from governance.operations import derive_doc
+
+        return derive_doc(acting(request, who), body.activity, body.used, body.generated)
+
+    @router.post("/derivations/{activity}/retraction", tags=["lineage"])
+    def retract(activity: str, body: ReasonIn, who: Who, request: Request) -> dict[str, Any]:
+        """Officers: withdraw a recorded derivation from now on (earlier traces still show it)."""
+        from governance.operations import retract_doc
+
+        return retract_doc(acting(request, who), activity, body.reason)
+
+    @router.post("/screenings", tags=["access"])
+    def screen(body: ScreeningIn, who: Who, request: Request) -> dict[str, Any]:
+        """What-if: screen a name against the restricted-party list in force; records nothing."""
+        from governance.operations import screen_doc
+
+        return screen_doc(acting(request, who), body.name, body.country)
+
+    @router.post("/people", tags=["people"], status_code=201)
+    def add_person(body: PersonIn, who: Who, request: Request) -> dict[str, Any]:
+        """Admins: register or update a person with the facts access decisions need."""
+        from governance.operations import add_person as service
+
+        return service(acting(request, who), **body.model_dump())
 
     return router
 

@@ -148,14 +148,13 @@ def retract_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: withdraw a recorded derivation from now on (earlier traces still show it)."""
-    from governance.provenance import retract
+    from governance.cli._context import call
 
-    changes = retract(open_app(), activity, reason)
-    doc = {"activity": activity, "changes": [c.to_json() for c in changes]}
+    doc = call("lineage.retract", activity=activity, reason=reason)
     if as_json:
         print_json(doc)
         return
-    console.print(f"retracted {activity}; {len(changes)} classification(s) changed")
+    console.print(f"retracted {activity}; {len(doc['changes'])} classification(s) changed")
 
 
 @lineage_app.command("export")

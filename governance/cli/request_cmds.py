@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app, open_client
+from governance.cli._context import open_client
 from governance.cli._render import console, plain, print_json
 
 person_app = typer.Typer(help="Register the people who request data (admins).", no_args_is_help=True)
@@ -31,20 +31,22 @@ def person_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: register or update a person with the facts access decisions need."""
-    from governance.requests import Person, register_person, training_date
+    from governance.cli._context import call
 
-    person = Person(
-        name,
-        [c.upper() for c in citizenship],
-        us_permanent_resident,
-        permanent_residence.upper() if permanent_residence else None,
-        location.upper(),
-        affiliation,
-        training_date(training),
+    doc = call(
+        "person.add",
+        name=name,
+        citizenships=citizenship,
+        location=location,
+        affiliation=affiliation,
+        permanent_residence=permanent_residence,
+        us_permanent_resident=us_permanent_resident,
+        training_completed_on=training,
+        roles=role,
+        os_account=os_account,
     )
-    register_person(open_app(), person, role or ["researcher"], os_account)
     if as_json:
-        print_json(person.as_requester() | {"roles": role or ["researcher"], "os_account": os_account})
+        print_json(doc)
         return
     console.print(f"registered {name}")
 
