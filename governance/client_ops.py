@@ -75,6 +75,27 @@ OPERATIONS: dict[str, Operation] = {
         ("lineage.retract", "governance.operations:retract_doc", "POST", "/derivations/{activity}/retraction"),
         ("screen", "governance.operations:screen_doc", "POST", "/screenings"),
         ("person.add", "governance.operations:add_person", "POST", "/people"),
+        # compliance operations (governance.api.compliance_routes)
+        ("anomaly.scan", "governance.compliance.anomaly:scan", "POST", "/anomaly/scans"),
+        ("anomaly.list", "governance.compliance.anomaly:list_alerts", "GET", "/anomaly/alerts"),
+        ("anomaly.show", "governance.compliance.anomaly:show_alert", "GET", "/anomaly/alerts/{alert_id}"),
+        (
+            "anomaly.dismiss",
+            "governance.compliance.anomaly:dismiss_alert",
+            "POST",
+            "/anomaly/alerts/{alert_id}/dismiss",
+        ),
+        ("incident.list", "governance.compliance.incidents:list_incidents", "GET", "/incidents"),
+        ("incident.show", "governance.compliance.incidents:show_incident", "GET", "/incidents/{incident_id}"),
+        ("incident.readiness", "governance.compliance.incidents:readiness", "GET", "/incident-readiness"),
+        ("incident.remind", "governance.compliance.incidents:remind", "POST", "/incident-reminders"),
+        ("incident.close", "governance.compliance.incidents:close", "POST", "/incidents/{incident_id}/close"),
+        (
+            "incident.deadline",
+            "governance.compliance.incidents:meet_deadline",
+            "POST",
+            "/incidents/{incident_id}/deadlines/{deadline}",
+        ),  # fmt: skip
     )
 }
 
