@@ -64,6 +64,7 @@ OPERATIONS: dict[str, Operation] = {
         ("lineage.trace", "governance.operations:trace_doc", "GET", "/lineage/{node_id}"),
         ("audit.checkpoint", "governance.operations:checkpoint_doc", "POST", "/checkpoints"),
         ("policy.list", "governance.operations:policies_doc", "GET", "/policies"),
+        ("policy.publish", "governance.operations:publish_doc", "POST", "/policies"),
         ("classification.override", "governance.operations:override_doc", "POST", "/artifacts/{artifact}/override"),
         (
             "classification.declassify",

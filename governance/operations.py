@@ -52,6 +52,17 @@ def policies_doc(app: App) -> dict[str, Any]:
     return {"versions": [v.to_json() for v in list_policies(app)]}
 
 
+def publish_doc(
+    app: App, files: dict[str, str], note: str = "", source: str = "policy", shown_as: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Admins: publish an organisation's policy files (uploaded, ``org/<path>.yaml``) over the
+    built-in bundles as the policy in force."""
+    from governance.policy_store import publish_policy_files
+
+    published, new = publish_policy_files(app, files, note, source, shown_as)
+    return published.to_json() | {"new": new}
+
+
 def _changes(changes: list[Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return (extra or {}) | {"changed": len(changes), "changes": [c.to_json() for c in changes]}
 
@@ -127,6 +138,7 @@ __all__ = [
     "derive_doc",
     "override_doc",
     "policies_doc",
+    "publish_doc",
     "retract_doc",
     "revoke_grant",
     "screen_doc",

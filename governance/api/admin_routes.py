@@ -58,6 +58,15 @@ class PersonIn(BaseModel):
     os_account: str | None = Field(default=None, min_length=1, max_length=256)
 
 
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    files: dict[str, str] = Field(description="The organisation's policy files, org/<path>.yaml: YAML text.")
+    note: str = Field(default="", max_length=2000)
+    source: str = Field(default="policy", max_length=1000, description="The directory's name, for messages.")
+    shown_as: dict[str, str] | None = Field(default=None, description="Each file's name in messages.")
+
+
 def admin_router() -> APIRouter:
     router = APIRouter(prefix=API, responses=ERRORS)
 
@@ -81,6 +90,13 @@ def admin_router() -> APIRouter:
         from governance.operations import policies_doc
 
         return policies_doc(acting(request, who))
+
+    @router.post("/policies", tags=["policy"])
+    def publish(body: PolicyIn, who: Who, request: Request) -> dict[str, Any]:
+        """Admins: validate the uploaded files and publish them as the policy in force."""
+        from governance.operations import publish_doc
+
+        return publish_doc(acting(request, who), body.files, body.note, body.source, body.shown_as)
 
     @router.post("/artifacts/{artifact}/override", tags=["classification"])
     def override(artifact: str, body: OverrideIn, who: Who, request: Request) -> dict[str, Any]:
