@@ -63,6 +63,8 @@ OPERATIONS: dict[str, Operation] = {
         ("grant.revoke", "governance.operations:revoke_grant", "POST", "/grants/{grant_id}/revocation"),
         ("lineage.trace", "governance.operations:trace_doc", "GET", "/lineage/{node_id}"),
         ("audit.checkpoint", "governance.operations:checkpoint_doc", "POST", "/checkpoints"),
+        ("audit.verify", "governance.operations:verify_doc", "POST", "/audit/verifications"),
+        ("audit.report", "governance.operations:report_doc", "GET", "/audit/reports/{node}"),
         ("policy.list", "governance.operations:policies_doc", "GET", "/policies"),
         ("policy.publish", "governance.operations:publish_doc", "POST", "/policies"),
         ("classification.override", "governance.operations:override_doc", "POST", "/artifacts/{artifact}/override"),

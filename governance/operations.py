@@ -63,6 +63,36 @@ def publish_doc(
     return published.to_json() | {"new": new}
 
 
+def verify_doc(
+    app: App,
+    keys: list[str] | None = None,
+    since: str | None = None,
+    since_text: str | None = None,
+    witness: bool = True,
+    blobs: bool = False,
+) -> dict[str, Any]:
+    """Auditors: recompute the hash chain and the signed checkpoints, prove the log extends the
+    witnessed (and a kept: ``since`` names it, ``since_text`` is its content) checkpoint; with
+    ``blobs``, decrypt and re-hash every stored object."""
+    from governance.audit import verification_document, verify_blobs, verify_log
+
+    doc = verification_document(verify_log(app, keys or [], since=since, witness=witness, since_text=since_text))
+    if blobs:
+        check = verify_blobs(app)
+        doc["objects_checked"] = check.checked
+        doc["bad_objects"] = check.bad
+        doc["ok"] = doc["ok"] and not check.bad
+    return doc
+
+
+def report_doc(app: App, node: str, keys: list[str] | None = None) -> dict[str, Any]:
+    """Auditors: the audit report's document of an output, redacted for the caller (the command
+    line renders it as HTML)."""
+    from governance.audit_report import build_report
+
+    return dict(Disclosure(app).redact(build_report(app, node, keys or [])))
+
+
 def _changes(changes: list[Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return (extra or {}) | {"changed": len(changes), "changes": [c.to_json() for c in changes]}
 
@@ -139,6 +169,8 @@ __all__ = [
     "override_doc",
     "policies_doc",
     "publish_doc",
+    "report_doc",
+    "verify_doc",
     "retract_doc",
     "revoke_grant",
     "screen_doc",

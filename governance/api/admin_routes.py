@@ -7,9 +7,9 @@ table for the principal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from governance.api.app import API, ERRORS, Who
@@ -67,6 +67,16 @@ class PolicyIn(BaseModel):
     shown_as: dict[str, str] | None = Field(default=None, description="Each file's name in messages.")
 
 
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[str] | None = Field(default=None, max_length=20, description="Public keys to trust.")
+    since: str | None = Field(default=None, max_length=1000, description="The kept checkpoint's file name.")
+    since_text: str | None = Field(default=None, max_length=100_000, description="The kept checkpoint.")
+    witness: bool = True
+    blobs: bool = False
+
+
 def admin_router() -> APIRouter:
     router = APIRouter(prefix=API, responses=ERRORS)
 
@@ -83,6 +93,23 @@ def admin_router() -> APIRouter:
         from governance.operations import checkpoint_doc
 
         return checkpoint_doc(acting(request, who))
+
+    @router.post("/audit/verifications", tags=["audit"])
+    def verify(body: VerifyIn, who: Who, request: Request) -> dict[str, Any]:
+        """Auditors, officers, admins: verify the log (and a kept checkpoint, and every object)."""
+        from governance.operations import verify_doc
+
+        b = body
+        return verify_doc(acting(request, who), b.keys, b.since, b.since_text, b.witness, b.blobs)
+
+    @router.get("/audit/reports/{node}", tags=["audit"])
+    def report(
+        node: str, who: Who, request: Request, keys: Annotated[list[str] | None, Query(max_length=20)] = None
+    ) -> dict[str, Any]:
+        """Auditors, officers, admins: the audit report's document of an output."""
+        from governance.operations import report_doc
+
+        return report_doc(acting(request, who), node, keys)
 
     @router.get("/policies", tags=["policy"])
     def policies(who: Who, request: Request) -> dict[str, Any]:

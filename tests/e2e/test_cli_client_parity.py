@@ -158,6 +158,18 @@ CASES = [
     Case("person erase", "alice", ("person", "erase", "rob", "--reason", "asked to be forgotten"), 0),
     Case("person erase, unknown", "alice", ("person", "erase", "nobody", "--reason", "r"), 4),
     Case("policy list", "li", ("policy", "list"), 0),
+    Case("policy publish, unchanged", "alice", ("policy", "publish", "{empty_policy}", "--note", "same"), 0),
+    Case("policy publish, bad YAML", "alice", ("policy", "publish", "{bad_policy}"), 2),
+    Case("policy publish by a researcher", "li", ("policy", "publish", "{empty_policy}"), 3),
+    Case("dataset list", "li", ("dataset", "list"), 0),
+    Case("dataset show", "li", ("dataset", "show", "generic"), 0),
+    Case("dataset show, unknown", "li", ("dataset", "show", "nope"), 4),
+    Case("artifact list", "li", ("artifact", "list", "--dataset", "generic"), 0),
+    Case("anomaly scan", "olga", ("anomaly", "scan"), 0),
+    Case("anomaly list", "olga", ("anomaly", "list"), 0),
+    Case("anomaly list, bad status", "olga", ("anomaly", "list", "--status", "weird"), 2),
+    Case("incident list by a researcher", "li", ("incident", "list"), 3),
+    Case("incident readiness", "aud", ("incident", "readiness"), 0),
     Case("audit checkpoint", "aud", ("audit", "checkpoint"), 0),
 ]
 
@@ -208,7 +220,15 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     profile, bad = tmp / "privacy.json", tmp / "bad-privacy.json"
     profile.write_text(json.dumps(PROFILE))
     bad.write_text(json.dumps(PROFILE | {"columns": {"t1": {"bounds": [5]}}}))
-    files = {"profile": str(profile), "bad_profile": str(bad)}
+    (tmp / "empty-policy").mkdir()
+    (tmp / "bad-policy").mkdir()
+    (tmp / "bad-policy" / "rules.yaml").write_text("rules: [unclosed\n")
+    files = {
+        "profile": str(profile),
+        "bad_profile": str(bad),
+        "empty_policy": str(tmp / "empty-policy"),
+        "bad_policy": str(tmp / "bad-policy"),
+    }
     (tmp / "e").mkdir()
     (tmp / "r").mkdir()
     local = {"QGOV_HOME": str(tmp / "e" / "home")}

@@ -55,6 +55,8 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("requests", "queue"): ("access.queue", lambda a: _req("requests", "queue")(a)),
     ("operations", "revoke_grant"): ("access.revoke", lambda a: _req("operations", "revoke_grant")(a, NOPE, "why")),
     ("operations", "policies_doc"): ("catalog.read", lambda a: _req("operations", "policies_doc")(a)),
+    ("operations", "verify_doc"): ("audit.read", lambda a: _req("operations", "verify_doc")(a)),
+    ("operations", "report_doc"): ("audit.read", lambda a: _req("operations", "report_doc")(a, NOPE)),
     ("operations", "publish_doc"): ("policy.publish", lambda a: _req("operations", "publish_doc")(a, {})),
     ("operations", "add_person"): (
         "person.register",
