@@ -66,6 +66,9 @@ OPERATIONS: dict[str, Operation] = {
         ("audit.verify", "governance.operations:verify_doc", "POST", "/audit/verifications"),
         ("audit.report", "governance.operations:report_doc", "GET", "/audit/reports/{node}"),
         ("policy.list", "governance.operations:policies_doc", "GET", "/policies"),
+        ("token.create", "governance.operations:create_token_doc", "POST", "/tokens"),
+        ("token.revoke", "governance.operations:revoke_token_doc", "POST", "/tokens/{token_id}/revocation"),
+        ("token.list", "governance.operations:tokens_doc", "GET", "/tokens"),
         ("policy.publish", "governance.operations:publish_doc", "POST", "/policies"),
         ("classification.override", "governance.operations:override_doc", "POST", "/artifacts/{artifact}/override"),
         (

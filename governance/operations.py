@@ -93,6 +93,29 @@ def report_doc(app: App, node: str, keys: list[str] | None = None) -> dict[str, 
     return dict(Disclosure(app).redact(build_report(app, node, keys or [])))
 
 
+def create_token_doc(app: App, person: str, days: int = 90, note: str = "") -> dict[str, Any]:
+    """Admins: issue a personal access token for a registered person (shown once)."""
+    from governance.identity import create_token
+
+    issued = create_token(app, person, days, note)
+    return {"token": issued.token, "id": issued.id, "expires_at": issued.expires_at.isoformat()}
+
+
+def revoke_token_doc(app: App, token_id: str) -> dict[str, Any]:
+    """Revoke a token: an admin any, everyone their own."""
+    from governance.identity import revoke_token
+
+    revoke_token(app, token_id)
+    return {"revoked": token_id}
+
+
+def tokens_doc(app: App) -> list[dict[str, Any]]:
+    """Tokens without their secrets: everyone's for an admin, one's own otherwise."""
+    from governance.identity import list_tokens
+
+    return [{k: str(v) if isinstance(v, datetime) else v for k, v in row.items()} for row in list_tokens(app)]
+
+
 def _changes(changes: list[Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return (extra or {}) | {"changed": len(changes), "changes": [c.to_json() for c in changes]}
 
@@ -164,6 +187,7 @@ def add_person(
 __all__ = [
     "add_person",
     "checkpoint_doc",
+    "create_token_doc",
     "declassify_doc",
     "derive_doc",
     "override_doc",
@@ -173,6 +197,8 @@ __all__ = [
     "verify_doc",
     "retract_doc",
     "revoke_grant",
+    "revoke_token_doc",
     "screen_doc",
+    "tokens_doc",
     "trace_doc",
 ]

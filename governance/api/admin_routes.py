@@ -77,6 +77,14 @@ class VerifyIn(BaseModel):
     blobs: bool = False
 
 
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person: str = Field(min_length=1, max_length=256)
+    days: int = Field(default=90, ge=-1_000_000, le=1_000_000, description="Checked by the service: 1 to 366.")
+    note: str = Field(default="", max_length=500)
+
+
 def admin_router() -> APIRouter:
     router = APIRouter(prefix=API, responses=ERRORS)
 
@@ -110,6 +118,27 @@ def admin_router() -> APIRouter:
         from governance.operations import report_doc
 
         return report_doc(acting(request, who), node, keys)
+
+    @router.post("/tokens", tags=["identity"], status_code=201)
+    def create_token(body: TokenIn, who: Who, request: Request) -> dict[str, Any]:
+        """Admins: issue a token for a registered person; it is shown once, only its hash is kept."""
+        from governance.operations import create_token_doc
+
+        return create_token_doc(acting(request, who), body.person, body.days, body.note)
+
+    @router.get("/tokens", tags=["identity"])
+    def tokens(who: Who, request: Request) -> list[dict[str, Any]]:
+        """Tokens without their secrets: all of them for an admin, one's own otherwise."""
+        from governance.operations import tokens_doc
+
+        return tokens_doc(acting(request, who))
+
+    @router.post("/tokens/{token_id}/revocation", tags=["identity"])
+    def revoke_token(token_id: str, who: Who, request: Request) -> dict[str, Any]:
+        """Revoke a token: an admin any, everyone their own."""
+        from governance.operations import revoke_token_doc
+
+        return revoke_token_doc(acting(request, who), token_id)
 
     @router.get("/policies", tags=["policy"])
     def policies(who: Who, request: Request) -> dict[str, Any]:
