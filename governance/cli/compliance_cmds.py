@@ -46,7 +46,6 @@ def anomaly_scan(
     as_json: JsonFlag = False,
 ) -> None:
     """Run every rule and the statistical detector over the log; new alerts are stored and logged."""
-
     doc = call("anomaly.scan", since=_at(since, "--since"), until=_at(until, "--until"))
     if as_json:
         print_json(doc)
@@ -81,7 +80,6 @@ def anomaly_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Alerts, newest first."""
-
     alerts = call("anomaly.list", status=status)
     print_json(alerts) if as_json else _alerts_table(alerts)
 
@@ -89,7 +87,6 @@ def anomaly_list(
 @anomaly_app.command("show")
 def anomaly_show(alert: Annotated[str, typer.Argument(help="Alert id.")], as_json: JsonFlag = False) -> None:
     """One alert: why, its evidence events (log seq and id) and who should look."""
-
     doc = call("anomaly.show", alert_id=alert)
     if as_json:
         print_json(doc)
@@ -106,7 +103,6 @@ def anomaly_dismiss(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: close an alert as legitimate activity."""
-
     doc = call("anomaly.dismiss", alert_id=alert, reason=reason)
     print_json(doc) if as_json else console.print(f"alert {doc['id']} dismissed")
 
@@ -149,7 +145,6 @@ def incident_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Incidents, newest first."""
-
     docs = call("incident.list", status=status)
     if as_json:
         print_json(docs)
@@ -170,7 +165,6 @@ def incident_list(
 @incident_app.command("show")
 def incident_show(incident: Annotated[str, typer.Argument(help="Incident id.")], as_json: JsonFlag = False) -> None:
     """An incident with its deadlines, containment and the timeline from the log."""
-
     doc = call("incident.show", incident_id=incident)
     if as_json:
         print_json(doc)
@@ -209,7 +203,6 @@ def incident_deadline(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: record that a deadline was met (qgov records a disclosure decision; it files nothing)."""
-
     doc = call("incident.deadline", incident_id=incident, deadline=deadline, note=note)
     print_json(doc) if as_json else _print_incident(doc)
 
@@ -217,7 +210,6 @@ def incident_deadline(
 @incident_app.command("remind")
 def incident_remind(at: At = None, as_json: JsonFlag = False) -> None:
     """Record reminders for deadlines coming due, and deadlines that ran over (run it daily)."""
-
     docs = call("incident.remind", at=_at(at))
     if as_json:
         print_json(docs)
@@ -237,7 +229,6 @@ def incident_close(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: close a contained incident whose deadlines are met; stores the report."""
-
     doc = call("incident.close", incident_id=incident, remediation=remediation)
     print_json(doc) if as_json else _print_incident(doc)
 
@@ -245,7 +236,6 @@ def incident_close(
 @incident_app.command("readiness")
 def incident_readiness(as_json: JsonFlag = False) -> None:
     """Response readiness: median and worst hours to detect, contain and close."""
-
     doc = call("incident.readiness")
     if as_json:
         print_json(doc)
