@@ -187,11 +187,13 @@ _VOLATILE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?"), "<time>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<hash>"),
     (re.compile(r"/parity\d*/[er]/"), "/parity/<store>/"),
+    (re.compile(r"qgov_pat_\S+"), "<token>"),
+    (re.compile(r"\b[0-9a-f]{16}\b"), "<token-id>"),
 ]
 # Signed or noisy values, and positions in a log that has more events on the served store
 # (its tokens were issued there): they differ between any two stores.
 _SIGNED = {"note", "key_name", "signature", "root_hash", "value", "pseudonym", "noise_scale", "warnings"}
-_SIGNED |= {"signed_note", "log", "seq", "count"}
+_SIGNED |= {"signed_note", "log", "seq", "count", "checkpoints_checked", "events_checked", "latest_checkpoint"}
 
 
 def _normal(value: Any, key: str = "") -> Any:
@@ -297,7 +299,7 @@ def test_every_command_answers_the_same_embedded_and_through_the_server(stores: 
 
 ROUTES = [  # (method, path, body): each new route refuses without a token, and a researcher where the table says no
     ("POST", "/holds", {"reason": "r", "artifact": "{art}"}),
-    ("POST", "/artifacts/{art}/deletion", {"reason": "r"}),
+    ("POST", "/artifacts/{art}/deletion", {"reason": "r", "before_retention_end": True}),
     ("GET", "/artifacts/{art}/deletion-plan", None),
     ("POST", "/people/ann/erasure", {"reason": "r"}),
     ("PUT", "/datasets/dp/budget", {"data": PROFILE}),
