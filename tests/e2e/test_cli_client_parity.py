@@ -193,7 +193,16 @@ _VOLATILE = [
 # Signed or noisy values, and positions in a log that has more events on the served store
 # (its tokens were issued there): they differ between any two stores.
 _SIGNED = {"note", "key_name", "signature", "root_hash", "value", "pseudonym", "noise_scale", "warnings"}
-_SIGNED |= {"signed_note", "log", "seq", "count", "checkpoints_checked", "events_checked", "latest_checkpoint"}
+_SIGNED |= {
+    "signed_note",
+    "log",
+    "seq",
+    "count",
+    "interval",
+    "checkpoints_checked",
+    "events_checked",
+    "latest_checkpoint",
+}
 
 
 def _normal(value: Any, key: str = "") -> Any:
