@@ -117,13 +117,18 @@ def _read_key(key: str) -> str:
 
 
 def verify_log(
-    app: App, keys: Sequence[str] = (), workers: int | None = None, since: Path | None = None, witness: bool = True
+    app: App,
+    keys: Sequence[str] = (),
+    workers: int | None = None,
+    since: Path | str | None = None,
+    witness: bool = True,
+    since_text: str | None = None,
 ) -> LogReport:
     """Recompute the hash chain and every checkpoint's Merkle root in one pass over the log
     (in parallel chunks on large logs; see ``lineage.verify``); then prove that the log extends
     the witness's latest checkpoint and, with ``since``, a checkpoint an auditor kept."""
     verifiers = trusted_verifiers(app, keys)
-    kept = read_kept_checkpoint(since, verifiers) if since is not None else None
+    kept = read_kept_checkpoint(since, verifiers, since_text) if since is not None else None
     witnessed: Checkpoint | None = None
     witness_problem: str | None = None
     if witness:
@@ -192,15 +197,22 @@ def verification_document(report: LogReport) -> dict[str, Any]:
     return doc
 
 
-def read_kept_checkpoint(path: Path, verifiers: Sequence[NoteVerifier]) -> Checkpoint:
-    """A checkpoint an auditor kept: the signed note ``qgov audit checkpoint`` prints (or its
-    ``--json`` document), checked against the log's public key."""
+def read_since(path: Path) -> str:
+    """The text of a kept checkpoint file (``--since``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"--since {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"--since {path}: cannot be read ({exc.__class__.__name__})") from None
+
+
+def read_kept_checkpoint(path: Path | str, verifiers: Sequence[NoteVerifier], text: str | None = None) -> Checkpoint:
+    """A checkpoint an auditor kept: the signed note ``qgov audit checkpoint`` prints (or its
+    ``--json`` document), checked against the log's public key. ``text`` is the file's content
+    when the caller read it (a client of the server sends it); ``path`` names it in messages."""
+    if text is None:
+        text = read_since(Path(path))
     if text.lstrip().startswith("{"):
         try:
             text = json.loads(text)["note"]

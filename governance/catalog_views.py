@@ -27,7 +27,8 @@ def dataset_doc(app: App, name: str) -> dict[str, Any]:
     """One dataset with its artifacts and quarantined files, redacted for the caller."""
     ds = find_dataset(app, name)
     arts = list_artifacts(app, name)
-    listed, quarantined = Disclosure(app).redact([[a.summary() for a in arts], list_quarantine(app, name)])
+    summaries = [a.summary() | {"classification": a.classification} for a in arts]
+    listed, quarantined = Disclosure(app).redact([summaries, list_quarantine(app, name)])
     return ds.to_json(len(arts), sum(a.size for a in arts)) | {"artifact_list": listed, "quarantine": quarantined}
 
 

@@ -136,6 +136,26 @@ _ERRORS: dict[int, type[QgovError]] = {
 }
 
 
+def _server_error(base: type[QgovError], detail: str, described: Any) -> QgovError:
+    """The server's error as the embedded command would raise it: the class the HTTP status
+    maps to, with the code, exit code, type name and details the server reported (its
+    ``qgov_error`` problem member), so the command line exits and prints the same."""
+    error = base(detail)
+    if not isinstance(described, dict):
+        return error
+    code, exit_code, name = described.get("code"), described.get("exit_code"), described.get("type")
+    details = described.get("details")
+    if not (isinstance(code, str) and isinstance(exit_code, int) and isinstance(name, str) and name.isidentifier()):
+        return error
+    if exit_code not in (1, 2, 3, 4):  # a server's word cannot make a failure look like success
+        return error
+    kind = type(name, (base,), {"code": code, "exit_code": exit_code})
+    made: QgovError = kind(detail)
+    if isinstance(details, dict) and details:
+        made.details = lambda: dict(details)  # type: ignore[method-assign]
+    return made
+
+
 class RemoteClient(RemoteOps, Client):
     """A client of `qgov serve`: keys, database and blobs stay in the service."""
 
@@ -165,7 +185,7 @@ class RemoteClient(RemoteOps, Client):
 
         if answer.status_code == 403 and problem.get("grant_status") in REFUSALS:
             raise NoGrantError(detail, problem["grant_status"])  # why: pending, suspended, revoked, …
-        raise _ERRORS.get(answer.status_code, StorageError)(detail)
+        raise _server_error(_ERRORS.get(answer.status_code, StorageError), detail, problem.get("qgov_error"))
 
     def whoami(self) -> dict[str, Any]:
         return dict(self._call("GET", "/whoami"))

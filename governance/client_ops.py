@@ -24,11 +24,98 @@ if TYPE_CHECKING:  # the services load only when a client uses them (the CLI sta
     from governance.dataset_edit import DatasetChanges
 
 
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    """One command's call: the service function the local store runs (``module:function``,
+    called with the store and the arguments by name) and the API route a client of `qgov
+    serve` calls instead (``{name}`` in the path is that argument; the rest go in the query
+    of a GET, else in the JSON body). Both answer with the same document."""
+
+    service: str
+    method: str
+    path: str
+
+
+OPERATIONS: dict[str, Operation] = {
+    op_name: Operation(service, method, path)
+    for op_name, service, method, path in (
+        # retention, legal holds, deletion, erasure (governance.api.retention_routes)
+        ("hold.place", "governance.retention:place_hold", "POST", "/holds"),
+        ("hold.release", "governance.retention:release_hold", "POST", "/holds/{hold_id}/release"),
+        ("hold.list", "governance.retention:list_holds", "GET", "/holds"),
+        ("retention.show", "governance.retention:retention_of", "GET", "/artifacts/{artifact}/retention"),
+        ("deletion.plan", "governance.deletion:plan_deletion", "GET", "/artifacts/{artifact}/deletion-plan"),
+        ("deletion.delete", "governance.deletion:delete_artifact", "POST", "/artifacts/{artifact}/deletion"),
+        ("person.erase", "governance.erasure:erase_person", "POST", "/people/{name}/erasure"),
+        # privacy budgets and DP releases (governance.api.privacy_routes)
+        ("budget.show", "governance.privacy:budget_show", "GET", "/datasets/{dataset}/budget"),
+        ("budget.set", "governance.privacy:set_profile", "PUT", "/datasets/{dataset}/budget"),
+        ("budget.reconcile", "governance.releases:reconcile", "POST", "/datasets/{dataset}/budget/reconciliations"),
+        ("release.request", "governance.releases:request_release", "POST", "/releases"),
+        ("release.decide", "governance.releases:decide_review", "POST", "/releases/{release_id}/review"),
+        (
+            "release.classify",
+            "governance.releases:review_classification",
+            "POST",
+            "/releases/{release_id}/classification",
+        ),
+        # grants, lineage, audit, policy (governance.api.admin_routes)
+        ("grant.revoke", "governance.operations:revoke_grant", "POST", "/grants/{grant_id}/revocation"),
+        ("lineage.trace", "governance.operations:trace_doc", "GET", "/lineage/{node_id}"),
+        ("audit.checkpoint", "governance.operations:checkpoint_doc", "POST", "/checkpoints"),
+        ("audit.verify", "governance.operations:verify_doc", "POST", "/audit/verifications"),
+        ("audit.report", "governance.operations:report_doc", "GET", "/audit/reports/{node}"),
+        ("policy.list", "governance.operations:policies_doc", "GET", "/policies"),
+        ("token.create", "governance.operations:create_token_doc", "POST", "/tokens"),
+        ("token.revoke", "governance.operations:revoke_token_doc", "POST", "/tokens/{token_id}/revocation"),
+        ("token.list", "governance.operations:tokens_doc", "GET", "/tokens"),
+        ("policy.publish", "governance.operations:publish_doc", "POST", "/policies"),
+        ("classification.override", "governance.operations:override_doc", "POST", "/artifacts/{artifact}/override"),
+        (
+            "classification.declassify",
+            "governance.operations:declassify_doc",
+            "POST",
+            "/artifacts/{artifact}/declassification",
+        ),
+        ("lineage.derive", "governance.operations:derive_doc", "POST", "/derivations"),
+        ("lineage.retract", "governance.operations:retract_doc", "POST", "/derivations/{activity}/retraction"),
+        ("screen", "governance.operations:screen_doc", "POST", "/screenings"),
+        ("person.add", "governance.operations:add_person", "POST", "/people"),
+        ("person.email", "governance.people:set_email", "PUT", "/people/{person}/email"),
+        # compliance operations (governance.api.compliance_routes)
+        ("anomaly.scan", "governance.compliance.anomaly:scan", "POST", "/anomaly/scans"),
+        ("anomaly.list", "governance.compliance.anomaly:list_alerts", "GET", "/anomaly/alerts"),
+        ("anomaly.show", "governance.compliance.anomaly:show_alert", "GET", "/anomaly/alerts/{alert_id}"),
+        (
+            "anomaly.dismiss",
+            "governance.compliance.anomaly:dismiss_alert",
+            "POST",
+            "/anomaly/alerts/{alert_id}/dismiss",
+        ),
+        ("incident.list", "governance.compliance.incidents:list_incidents", "GET", "/incidents"),
+        ("incident.show", "governance.compliance.incidents:show_incident", "GET", "/incidents/{incident_id}"),
+        ("incident.readiness", "governance.compliance.incidents:readiness", "GET", "/incident-readiness"),
+        ("incident.remind", "governance.compliance.incidents:remind", "POST", "/incident-reminders"),
+        ("incident.close", "governance.compliance.incidents:close", "POST", "/incidents/{incident_id}/close"),
+        (
+            "incident.deadline",
+            "governance.compliance.incidents:meet_deadline",
+            "POST",
+            "/incidents/{incident_id}/deadlines/{deadline}",
+        ),  # fmt: skip
+    )
+}
+
+
 class ClientOps:
     """The operations; each raises a one-line InputError unless a client provides it."""
 
     def _unavailable(self, what: str) -> Any:
         raise InputError(f"{what}: not available through this client")
+
+    def call(self, op_name: str, **args: Any) -> Any:
+        """Run the command line's operation ``op_name`` (:data:`OPERATIONS`) with ``args``."""
+        return self._unavailable(op_name)
 
     def my_access(self) -> dict[str, Any]:
         return self._unavailable("access mine")
@@ -104,6 +191,12 @@ class EmbeddedOps(ClientOps):
     """On the local store, acting as the configured user."""
 
     app: App
+
+    def call(self, op_name: str, **args: Any) -> Any:
+        import importlib
+
+        module, function = OPERATIONS[op_name].service.split(":")
+        return getattr(importlib.import_module(module), function)(self.app, **args)
 
     def my_access(self) -> dict[str, Any]:
         from governance.grant_status import my_access
@@ -236,6 +329,15 @@ class RemoteOps(ClientOps):
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         raise NotImplementedError  # governance.client.RemoteClient
 
+    def call(self, op_name: str, **args: Any) -> Any:
+        op = OPERATIONS[op_name]
+        args = {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in args.items()}
+        path = op.path.format(**{k: _seg(str(args.pop(k))) for k in _fields(op.path)})
+        if op.method == "GET":
+            query = {k: v for k, v in args.items() if v is not None}
+            return self._call("GET", path, params=query)
+        return self._call(op.method, path, args)
+
     def my_access(self) -> dict[str, Any]:
         return dict(self._call("GET", "/access/mine"))
 
@@ -325,6 +427,12 @@ class RemoteOps(ClientOps):
         return dict(self._call("GET", "/checkpoints", params={"limit": limit, "offset": offset}))
 
 
+def _fields(path: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+
 def _seg(text: str) -> str:
     """One path segment: a name with a slash or a question mark stays one segment."""
     return quote(text, safe="")
@@ -343,4 +451,4 @@ def _all_pages(get: Any, limit: int | None = None, page: int = 500) -> list[dict
             return items
 
 
-__all__ = ["ClientOps", "EmbeddedOps", "RemoteOps"]
+__all__ = ["OPERATIONS", "ClientOps", "EmbeddedOps", "Operation", "RemoteOps"]

@@ -28,7 +28,7 @@ from governance.config import Settings
 from governance.db import sqlite_path, transaction
 from governance.policy_reader import NoPolicyPublishedError, parse_published, policy_in_force, remember
 from lineage import EventLog, NewEvent
-from policies.bundle import PolicySet, load_policies, load_policy_files, policy_files
+from policies.bundle import MAX_POLICY_BYTES, ORG_PREFIX, PolicySet, load_policies, load_policy_files, policy_files
 from qgov.errors import NotFoundError, PolicyError
 
 # The jurisdiction whose access rules every recorded decision needs (governance.access).
@@ -94,8 +94,26 @@ def publish_policy(app: App, directory: Path, note: str = "") -> tuple[Published
     Returns the version in force and whether it is new: publishing the content already in
     force changes nothing and records nothing."""
     files = policy_files(directory)
-    policies = load_policies(directory)
-    _validate(policies, str(directory))
+    org = {key: text for key, text in files.items() if key.startswith(ORG_PREFIX)}
+    shown = {key: str(directory / key.removeprefix(ORG_PREFIX)) for key in org}
+    return publish_policy_files(app, org, note, str(directory), shown)
+
+
+def publish_policy_files(
+    app: App, org_files: dict[str, str], note: str = "", source: str = "policy", shown_as: dict[str, str] | None = None
+) -> tuple[PublishedPolicy, bool]:
+    """Publish an organisation's policy files (keys ``org/<path>.yaml``, as :func:`policy_files`
+    names them) over the built-in bundles: what `qgov policy publish` uploads to the server.
+    ``shown_as`` names each file in error messages (the publisher's own paths)."""
+    stray = sorted(key for key in org_files if not key.startswith(ORG_PREFIX) or not key.endswith(".yaml"))
+    if stray:
+        raise PolicyError(f"policy file {stray[0]!r}: expected a name org/<path>.yaml")
+    files = {key: text for key, text in policy_files().items() if not key.startswith(ORG_PREFIX)} | org_files
+    total = sum(len(text) for text in files.values())
+    if total > MAX_POLICY_BYTES:
+        raise PolicyError(f"policy directory {source}: {total} bytes of YAML, expected at most {MAX_POLICY_BYTES}")
+    policies = load_policy_files(files, shown_as)
+    _validate(policies, source)
     with transaction(app.engine) as conn:
         authorize(conn, app.user, "policy.publish")
         # Serialise publishers on the log head: two admins publishing at once get two versions.

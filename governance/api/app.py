@@ -112,6 +112,15 @@ def problem(
     return JSONResponse(body.model_dump() | (extra or {}), status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def error_members(error: QgovError) -> dict[str, Any]:
+    """The command line's error document as problem extension members (``qgov_error``), so that
+    a client of the API exits with the same code and prints the same ``--json`` error."""
+    return {
+        "qgov_error": {"code": error.code, "exit_code": error.exit_code, "type": type(error).__name__}
+        | {"details": error.details()}
+    }
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}, "description": _TITLES[code]} for code in (401, 403, 404, 422)
 }
@@ -213,7 +222,8 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
             return page_error(request, status, exc.diagnostics())
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         fields = getattr(exc, "problem_fields", None)  # e.g. why a fetch is refused: grant_status
-        return problem(status, exc.diagnostics(), headers, fields() if callable(fields) else None)
+        extra = (fields() if callable(fields) else {}) | error_members(exc)
+        return problem(status, exc.diagnostics(), headers, extra)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -424,6 +434,12 @@ def create_app(core: App, throttle: SignInThrottle | None = None) -> FastAPI:
     from governance.api.vendor_routes import vendor_router
 
     api.include_router(vendor_router())
+    from governance.api.admin_routes import admin_router
+    from governance.api.privacy_routes import privacy_router
+    from governance.api.retention_routes import retention_router
+
+    for extra in (retention_router, privacy_router, admin_router):
+        api.include_router(extra())
     from governance.api.catalog_routes import router  # its routes depend on this module's Who
 
     api.include_router(router)

@@ -149,9 +149,9 @@ def trace(
     as_of: str | None = None,
 ) -> dict[str, Any]:
     """The ``qgov.trace/v1`` document of a node, upstream or downstream, at a point in time."""
-    from governance.provenance import trace_lineage
+    from governance.operations import trace_doc
 
-    return trace_lineage(_acting(request, who), node_id, direction, depth, _when(as_of, "as_of"))  # type: ignore[arg-type]
+    return trace_doc(_acting(request, who), node_id, direction, depth, _when(as_of, "--as-of"))
 
 
 class ReleaseIn(BaseModel):
@@ -161,11 +161,13 @@ class ReleaseIn(BaseModel):
     stat: str
     column: str
     epsilon: str
-    purpose: str = Field(min_length=1, max_length=2000)
+    purpose: str = Field(default="", max_length=2000)
     delta: str = "0"
     mechanism: str | None = None
     quantile: float | None = None
     artifact: str | None = None
+    preview: bool = False
+    size: int | None = Field(default=None, ge=1)
 
 
 @router.post("/releases", tags=["privacy"])
@@ -185,6 +187,8 @@ def release(body: ReleaseIn, request: Request, who: Who) -> dict[str, Any]:
         b.quantile,
         b.purpose,
         b.artifact,
+        preview=b.preview,
+        size=b.size,
     )
 
 

@@ -6,7 +6,7 @@ when there is none — a typo in QGOV_HOME, or a command run from the wrong dire
 not leave an empty ``./.qgov`` behind and answer from it.
 
 With ``QGOV_URL`` set the command line is a client of that server: the commands that go
-through :func:`open_client` work the same way against it, and every other command refuses
+through :func:`open_client` (or :func:`call`) work the same way against it, and every other command refuses
 (one line) instead of quietly opening a local store. ``init``, ``serve``, ``token`` and
 ``account`` administer a store on its own machine and use :func:`open_local_app`.
 """
@@ -14,7 +14,7 @@ through :func:`open_client` work the same way against it, and every other comman
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qgov.errors import ConfigError, NoStoreError
 
@@ -86,7 +86,14 @@ def open_client() -> Client:
     return settings_client(settings if settings.server_url else require_store(settings))
 
 
+def call(op_name: str, **args: Any) -> Any:
+    """Run a command's operation (:data:`governance.client_ops.OPERATIONS`) on the local store,
+    or through the server when QGOV_URL is set: the same document either way."""
+    return open_client().call(op_name, **args)
+
+
 __all__ = [
+    "call",
     "embedded_settings",
     "open_app",
     "open_client",

@@ -26,22 +26,23 @@ def screen_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Screen a name against the restricted-party list (exit 0 either way: a hit is an answer)."""
-    from governance.access import screen
+    from governance.cli._context import call
 
-    result = screen(open_app(), name, country)
+    result = call("screen", name=name, country=country)
     if as_json:
-        print_json(result.to_json())
+        print_json(result)
         return
-    if not result.matches:
-        unsure = " [bold yellow](unverified: see the warning)[/]" if result.warnings else ""
-        console.print(f"[green]clear[/]{unsure}: {name!r} matches no listed party (threshold {result.threshold})")
+    if not result["matches"]:
+        unsure = " [bold yellow](unverified: see the warning)[/]" if result["warnings"] else ""
+        console.print(f"[green]clear[/]{unsure}: {name!r} matches no listed party (threshold {result['threshold']})")
     else:
         console.print(f"[bold yellow]potential match[/] for {name!r}:")
-    for m in result.matches:
+    for m in result["matches"]:
         console.print(
-            f"  {m.score:5.1f}  {m.name}  [{m.entry_id}, {m.list}]" + ("  [bold red]exact[/]" if m.exact else "")
+            f"  {m['score']:5.1f}  {m['name']}  [{m['entry_id']}, {m['list']}]"
+            + ("  [bold red]exact[/]" if m["exact"] else "")
         )
-    for warning in result.warnings:
+    for warning in result["warnings"]:
         console.print(f"[bold yellow]warning[/]: {warning}")
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from governance.cli._context import open_app, open_client
-from governance.cli._render import console, diagnostics, print_json, progress
+from governance.cli._render import console, diagnostics, print_json
 from qgov.errors import InputError
 
 audit_app = typer.Typer(
@@ -49,20 +49,19 @@ def audit_verify(
 ) -> None:
     """Recompute the hash chain and every signed checkpoint, prove the log extends the witnessed
     (and a kept) checkpoint; exit 1 naming the first problem."""
-    from governance.audit import verification_document, verify_blobs, verify_log
+    from governance.audit import read_since
+    from governance.cli._context import call
 
-    qg = open_app()
-    report = verify_log(qg, key or [], since=since, witness=witness)
-    doc = verification_document(report)
     if blobs:
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
-
-        with progress(TextColumn("verifying objects"), BarColumn(), MofNCompleteColumn()) as bar:
-            task = bar.add_task("verify", total=None)
-            check = verify_blobs(qg, progress=lambda done, total: bar.update(task, completed=done, total=total))
-        doc["objects_checked"] = check.checked
-        doc["bad_objects"] = check.bad
-        doc["ok"] = doc["ok"] and not check.bad
+        diagnostics.print("verifying the log and every stored object (this reads all of them)…")
+    doc = call(
+        "audit.verify",
+        keys=key or [],
+        since=str(since) if since is not None else None,
+        since_text=read_since(since) if since is not None else None,
+        witness=witness,
+        blobs=blobs,
+    )
     if as_json:
         print_json(doc)
     else:
@@ -171,14 +170,14 @@ def audit_checkpoints_command(
 def audit_checkpoint(as_json: JsonFlag = False) -> None:
     """Sign a checkpoint of the log as it stands now (also done in every transaction that writes
     events). Keep the printed note: 'qgov audit verify --since FILE' proves the log still extends it."""
-    from governance.signing import checkpoint
+    from governance.cli._context import call
 
-    cp = checkpoint(open_app())
+    cp = call("audit.checkpoint")
     if as_json:
-        print_json({"size": cp.size, "root_hash": cp.root_hash, "note": cp.note, "key_name": cp.key_name})
+        print_json(cp)
         return
-    diagnostics.print(f"checkpoint of {cp.size} events, root {cp.root_hash[:16]}…")
-    typer.echo(cp.note, nl=False)
+    diagnostics.print(f"checkpoint of {cp['size']} events, root {cp['root_hash'][:16]}…")
+    typer.echo(cp["note"], nl=False)
 
 
 @audit_app.command("public-key")
@@ -334,12 +333,10 @@ def audit_report(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained HTML audit report: lineage graph, classifications, access, integrity."""
-    from governance.audit_report import build_report
-    from governance.disclosure import Disclosure
+    from governance.cli._context import call
     from governance.report import render_report
 
-    qg = open_app()
-    doc = Disclosure(qg).redact(build_report(qg, node, key or []))
+    doc = call("audit.report", node=node, keys=key or [])
     _atomic_write(output, render_report(doc))
     summary = {
         "output": str(output),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import call
 from governance.cli._render import console, print_json
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -15,10 +15,15 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the record).
 
 
 def _render_changes(changes: list[Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
-    doc = (extra or {}) | {
-        "changed": len(changes),
-        "changes": [c if isinstance(c, dict) else c.to_json() for c in changes],
-    }
+    _render_doc(
+        (extra or {})
+        | {"changed": len(changes), "changes": [c if isinstance(c, dict) else c.to_json() for c in changes]},
+        as_json,
+    )
+
+
+def _render_doc(doc: dict[str, Any], as_json: bool) -> None:
+    changes = doc["changes"]
     if as_json:
         print_json(doc)
         return
@@ -38,16 +43,12 @@ def override_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Export-control officer: set an artifact's classification (the automatic one stays visible)."""
-    from governance.classification import override
-
-    _render_changes(override(open_app(), artifact, as_, reason), as_json)
+    _render_doc(call("classification.override", artifact=artifact, classification=as_, reason=reason), as_json)
 
 
 def declassify_command(artifact: str, reason: Reason, as_json: JsonFlag = False) -> None:
     """Export-control officer: stop a derived artifact inheriting its inputs' classification."""
-    from governance.classification import declassify
-
-    _render_changes(declassify(open_app(), artifact, reason), as_json)
+    _render_doc(call("classification.declassify", artifact=artifact, reason=reason), as_json)
 
 
 def reclassify_command(as_json: JsonFlag = False) -> None:
@@ -72,7 +73,4 @@ def derive_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Record that artifacts were derived from others; outputs inherit the inputs' classification."""
-    from governance.derivation import record_derivation
-
-    activity_id, changes = record_derivation(open_app(), activity, used, generated)
-    _render_changes(changes, as_json, {"activity": activity_id})
+    _render_doc(call("lineage.derive", activity=activity, used=used, generated=generated), as_json)

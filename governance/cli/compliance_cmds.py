@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import call, open_app
 from governance.cli._render import console, escape, print_json
 from qgov.canonical import parse_iso
 
@@ -46,9 +46,7 @@ def anomaly_scan(
     as_json: JsonFlag = False,
 ) -> None:
     """Run every rule and the statistical detector over the log; new alerts are stored and logged."""
-    from governance.compliance.anomaly import scan
-
-    doc = scan(open_app(), _at(since, "--since"), _at(until, "--until"))
+    doc = call("anomaly.scan", since=_at(since, "--since"), until=_at(until, "--until"))
     if as_json:
         print_json(doc)
         return
@@ -82,18 +80,14 @@ def anomaly_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Alerts, newest first."""
-    from governance.compliance.anomaly import list_alerts
-
-    alerts = list_alerts(open_app(), status)
+    alerts = call("anomaly.list", status=status)
     print_json(alerts) if as_json else _alerts_table(alerts)
 
 
 @anomaly_app.command("show")
 def anomaly_show(alert: Annotated[str, typer.Argument(help="Alert id.")], as_json: JsonFlag = False) -> None:
     """One alert: why, its evidence events (log seq and id) and who should look."""
-    from governance.compliance.anomaly import show_alert
-
-    doc = show_alert(open_app(), alert)
+    doc = call("anomaly.show", alert_id=alert)
     if as_json:
         print_json(doc)
         return
@@ -109,9 +103,7 @@ def anomaly_dismiss(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: close an alert as legitimate activity."""
-    from governance.compliance.anomaly import dismiss_alert
-
-    doc = dismiss_alert(open_app(), alert, reason)
+    doc = call("anomaly.dismiss", alert_id=alert, reason=reason)
     print_json(doc) if as_json else console.print(f"alert {doc['id']} dismissed")
 
 
@@ -153,9 +145,7 @@ def incident_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Incidents, newest first."""
-    from governance.compliance.incidents import list_incidents
-
-    docs = list_incidents(open_app(), status)
+    docs = call("incident.list", status=status)
     if as_json:
         print_json(docs)
         return
@@ -175,9 +165,7 @@ def incident_list(
 @incident_app.command("show")
 def incident_show(incident: Annotated[str, typer.Argument(help="Incident id.")], as_json: JsonFlag = False) -> None:
     """An incident with its deadlines, containment and the timeline from the log."""
-    from governance.compliance.incidents import show_incident
-
-    doc = show_incident(open_app(), incident)
+    doc = call("incident.show", incident_id=incident)
     if as_json:
         print_json(doc)
         return
@@ -215,18 +203,14 @@ def incident_deadline(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: record that a deadline was met (qgov records a disclosure decision; it files nothing)."""
-    from governance.compliance.incidents import meet_deadline
-
-    doc = meet_deadline(open_app(), incident, deadline, note)
+    doc = call("incident.deadline", incident_id=incident, deadline=deadline, note=note)
     print_json(doc) if as_json else _print_incident(doc)
 
 
 @incident_app.command("remind")
 def incident_remind(at: At = None, as_json: JsonFlag = False) -> None:
     """Record reminders for deadlines coming due, and deadlines that ran over (run it daily)."""
-    from governance.compliance.incidents import remind
-
-    docs = remind(open_app(), _at(at))
+    docs = call("incident.remind", at=_at(at))
     if as_json:
         print_json(docs)
         return
@@ -245,18 +229,14 @@ def incident_close(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: close a contained incident whose deadlines are met; stores the report."""
-    from governance.compliance.incidents import close
-
-    doc = close(open_app(), incident, remediation)
+    doc = call("incident.close", incident_id=incident, remediation=remediation)
     print_json(doc) if as_json else _print_incident(doc)
 
 
 @incident_app.command("readiness")
 def incident_readiness(as_json: JsonFlag = False) -> None:
     """Response readiness: median and worst hours to detect, contain and close."""
-    from governance.compliance.incidents import readiness
-
-    doc = readiness(open_app())
+    doc = call("incident.readiness")
     if as_json:
         print_json(doc)
         return

@@ -48,12 +48,11 @@ def trace_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Trace where an output came from (or what was made from it), at any point in time."""
-    from governance.disclosure import Disclosure
-    from governance.provenance import trace_lineage
+    from governance.cli._context import call
 
-    qg = open_app()
-    doc = trace_lineage(qg, node, _direction(upstream, downstream), depth, _as_of(as_of))  # type: ignore[arg-type]
-    doc = Disclosure(qg).redact(doc)
+    doc = call(
+        "lineage.trace", node_id=node, direction=_direction(upstream, downstream), depth=depth, as_of=_as_of(as_of)
+    )
     if as_json:
         print_json(doc)
         return
@@ -108,14 +107,13 @@ def retract_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: withdraw a recorded derivation from now on (earlier traces still show it)."""
-    from governance.provenance import retract
+    from governance.cli._context import call
 
-    changes = retract(open_app(), activity, reason)
-    doc = {"activity": activity, "changes": [c.to_json() for c in changes]}
+    doc = call("lineage.retract", activity=activity, reason=reason)
     if as_json:
         print_json(doc)
         return
-    console.print(f"retracted {activity}; {len(changes)} classification(s) changed")
+    console.print(f"retracted {activity}; {len(doc['changes'])} classification(s) changed")
 
 
 @lineage_app.command("export")

@@ -372,16 +372,19 @@ def _dataset_json(ds: Any, count: int | None = None, size: int | None = None) ->
 @dataset_app.command("list")
 def dataset_list(as_json: JsonFlag = False) -> None:
     """List registered datasets with their artifact counts."""
-    from governance.catalog import list_datasets
-
-    rows = list_datasets(open_app())
+    rows = open_client().datasets()
     if as_json:
-        print_json({"datasets": [_dataset_json(ds, n, b) for ds, n, b in rows]})
+        print_json({"datasets": rows})
         return
     table = Table("dataset", "owner", "subject", "jurisdictions", "artifacts", "size")
-    for ds, n, b in rows:
+    for ds in rows:
         table.add_row(
-            ds.name, ds.owner, ds.subject.get("type", "?"), ", ".join(ds.jurisdictions), str(n), human_size(b)
+            ds["name"],
+            ds["owner"],
+            ds["item"].get("subject", {}).get("type", "?"),
+            ", ".join(ds["jurisdictions"]),
+            str(ds["artifacts"]),
+            human_size(ds["bytes"]),
         )
     console.print(table)
 
@@ -389,21 +392,12 @@ def dataset_list(as_json: JsonFlag = False) -> None:
 @dataset_app.command("show")
 def dataset_show(name: str, as_json: JsonFlag = False) -> None:
     """Show one dataset: its description as an ITEM, its artifacts and quarantined files."""
-    from governance.catalog import find_dataset, list_artifacts, list_quarantine
-    from governance.disclosure import Disclosure
-
-    qg = open_app()
-    ds = find_dataset(qg, name)
-    arts = list_artifacts(qg, name)
-    summaries = [a.summary() | {"classification": a.classification} for a in arts]
-    listed, quarantined = Disclosure(qg).redact([summaries, list_quarantine(qg, name)])
+    doc = open_client().dataset(name)
     if as_json:
-        doc = _dataset_json(ds, len(arts), sum(a.size for a in arts))
-        doc["artifact_list"] = listed
-        doc["quarantine"] = quarantined
         print_json(doc)
         return
-    console.print_json(json.dumps(_dataset_json(ds, len(arts), sum(a.size for a in arts)), default=str))
+    listed, quarantined = doc.pop("artifact_list"), doc.pop("quarantine")
+    console.print_json(json.dumps(doc, default=str))
     _artifact_table(listed)
     for q in quarantined:
         console.print(f"[yellow]quarantined[/] {q['path']}: {q['reason']}")
@@ -630,13 +624,7 @@ def artifact_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List ingested artifacts."""
-    from governance.catalog import list_artifacts
-    from governance.disclosure import Disclosure
-
-    qg = open_app()
-    arts = Disclosure(qg).redact(
-        [a.summary() | {"dataset": a.dataset, "classification": a.classification} for a in list_artifacts(qg, dataset)]
-    )
+    arts = open_client().artifacts(dataset)
     if as_json:
         print_json({"artifacts": arts})
         return

@@ -236,33 +236,36 @@ def policy_publish(
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: validate DIR and publish it as the policy in force for every recorded decision."""
-    from governance.policy_store import publish_policy
+    from governance.cli._context import call
+    from policies.bundle import ORG_PREFIX, policy_files
 
-    published, new = publish_policy(open_app(), directory, note)
+    org = {key: text for key, text in policy_files(directory).items() if key.startswith(ORG_PREFIX)}
+    shown = {key: str(directory / key.removeprefix(ORG_PREFIX)) for key in org}
+    published = call("policy.publish", files=org, note=note, source=str(directory), shown_as=shown)
     if as_json:
-        print_json(published.to_json() | {"new": new})
+        print_json(published)
         return
-    if not new:
-        console.print(f"unchanged: this content is already in force as policy v{published.version}")
+    if not published["new"]:
+        console.print(f"unchanged: this content is already in force as policy v{published['version']}")
         return
-    console.print(f"published policy v{published.version} ({published.sha256[:16]}…), now in force")
-    for jurisdiction, bundle_version in published.bundles.items():
+    console.print(f"published policy v{published['version']} ({published['sha256'][:16]}…), now in force")
+    for jurisdiction, bundle_version in published["policy_versions"].items():
         console.print(f"  {jurisdiction}: {bundle_version[:16]}…")
 
 
 @policy_app.command("list")
 def policy_list(as_json: JsonFlag = False) -> None:
     """The published policy versions, newest (in force) first."""
-    from governance.policy_store import list_policies
+    from governance.cli._context import call
 
-    versions = list_policies(open_app())
+    doc = call("policy.list")
     if as_json:
-        print_json({"versions": [v.to_json() for v in versions]})
+        print_json(doc)
         return
     table = Table("version", "sha256", "published by", "at", "note", title="published policies")
-    for v in versions:
-        mark = " (in force)" if v.in_force else ""
-        table.add_row(f"{v.version}{mark}", v.sha256[:16] + "…", v.published_by, v.published_at.isoformat(), v.note)
+    for v in doc["versions"]:
+        mark = " (in force)" if v["in_force"] else ""
+        table.add_row(f"{v['version']}{mark}", v["sha256"][:16] + "…", v["published_by"], v["published_at"], v["note"])
     console.print(table)
 
 

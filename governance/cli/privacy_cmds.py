@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import call
 from governance.cli._render import console, diagnostics, print_json
 
 budget_app = typer.Typer(help="A dataset's privacy budget: set it, show it, settle a stuck reservation.",
@@ -38,19 +38,17 @@ def release_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Ask for a differentially private statistic instead of the raw data (exit 1 if refused or failed)."""
-    from governance.releases import request_release
-
-    doc = request_release(
-        open_app(),
-        dataset,
-        stat,
-        column,
-        epsilon,
-        delta,
-        mechanism,
-        quantile,
-        purpose,
-        artifact,
+    doc = call(
+        "release.request",
+        dataset=dataset,
+        stat=stat,
+        column=column,
+        epsilon=epsilon,
+        delta=delta,
+        mechanism=mechanism,
+        quantile=quantile,
+        purpose=purpose,
+        artifact=artifact,
         preview=preview,
         size=size,
     )
@@ -148,9 +146,9 @@ def budget_set(
 
     After releases, a new unit rescales what was spent; raising the total needs an officer."""
     from governance.cli.main import load_document
-    from governance.privacy import set_profile
 
-    doc = set_profile(open_app(), dataset, load_document(profile, "privacy profile"), str(profile), reason)
+    data = load_document(profile, "privacy profile")
+    doc = call("budget.set", dataset=dataset, data=data, source=str(profile), reason=reason)
     _print_budget(doc, as_json)
 
 
@@ -159,9 +157,7 @@ def budget_show_command(
     dataset: Annotated[str, typer.Argument(help="The dataset.")], as_json: JsonFlag = False
 ) -> None:
     """The budget: total, spent, reserved, remaining (exact), and every release."""
-    from governance.privacy import budget_show
-
-    _print_budget(budget_show(open_app(), dataset), as_json)
+    _print_budget(call("budget.show", dataset=dataset), as_json)
 
 
 def _print_budget(doc: dict[str, Any], as_json: bool) -> None:
@@ -204,9 +200,8 @@ def budget_reconcile(
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: settle a reservation left by a release whose process died (it counts until then)."""
-    from governance.releases import reconcile
-
-    _print_budget(reconcile(open_app(), dataset, release, action, reason), as_json)
+    doc = call("budget.reconcile", dataset=dataset, release_id=release, action=action, reason=reason)
+    _print_budget(doc, as_json)
 
 
 @releases_app.command("list")
@@ -215,9 +210,7 @@ def releases_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Every release of a dataset with its status, value and classification."""
-    from governance.privacy import budget_show
-
-    rows = budget_show(open_app(), dataset)["releases"]
+    rows = call("budget.show", dataset=dataset)["releases"]
     if as_json:
         print_json({"releases": rows})
     else:
@@ -227,18 +220,14 @@ def releases_list(
 @releases_app.command("approve")
 def releases_approve(release: Annotated[str, typer.Argument()], reason: Reason, as_json: JsonFlag = False) -> None:
     """Officer: approve a release policy sent to review; it runs at once."""
-    from governance.releases import decide_review
-
-    doc = decide_review(open_app(), release, True, reason)
+    doc = call("release.decide", release_id=release, approve=True, reason=reason)
     print_json(doc) if as_json else _print_answer(doc)
 
 
 @releases_app.command("deny")
 def releases_deny(release: Annotated[str, typer.Argument()], reason: Reason, as_json: JsonFlag = False) -> None:
     """Officer: deny a release policy sent to review."""
-    from governance.releases import decide_review
-
-    doc = decide_review(open_app(), release, False, reason)
+    doc = call("release.decide", release_id=release, approve=False, reason=reason)
     print_json(doc) if as_json else _print_answer(doc)
 
 
@@ -250,9 +239,7 @@ def releases_classify(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: classify a released statistic before it is published."""
-    from governance.releases import review_classification
-
-    doc = review_classification(open_app(), release, as_, reason)
+    doc = call("release.classify", release_id=release, classification=as_, reason=reason)
     print_json(doc) if as_json else console.print(f"release {release} classified {doc['classification']}")
 
 

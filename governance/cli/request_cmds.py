@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app, open_client
+from governance.cli._context import open_client
 from governance.cli._render import console, plain, print_json
 
 person_app = typer.Typer(help="Register the people who request data (admins).", no_args_is_help=True)
@@ -34,20 +34,23 @@ def person_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: register or update a person with the facts access decisions need."""
-    from governance.requests import Person, register_person, training_date
+    from governance.cli._context import call
 
-    person = Person(
-        name,
-        [c.upper() for c in citizenship],
-        us_permanent_resident,
-        permanent_residence.upper() if permanent_residence else None,
-        location.upper(),
-        affiliation,
-        training_date(training),
+    doc = call(
+        "person.add",
+        name=name,
+        citizenships=citizenship,
+        location=location,
+        affiliation=affiliation,
+        permanent_residence=permanent_residence,
+        us_permanent_resident=us_permanent_resident,
+        training_completed_on=training,
+        roles=role,
+        os_account=os_account,
+        email=email,
     )
-    register_person(open_app(), person, role or ["researcher"], os_account, email)
     if as_json:
-        print_json(person.as_requester() | {"roles": role or ["researcher"], "os_account": os_account, "email": email})
+        print_json(doc)
         return
     console.print(f"registered {name}")
 
@@ -60,12 +63,12 @@ def person_update(
     as_json: JsonFlag = False,
 ) -> None:
     """Set or remove the e-mail address of a person (admins: anyone; everyone: themselves)."""
-    from governance.people import set_email
+    from governance.cli._context import call
     from qgov.errors import InputError
 
     if (email is None) == (not no_email):
         raise InputError("--email: give either --email ADDRESS or --no-email")
-    done = set_email(open_app(), name, None if no_email else email)
+    done = call("person.email", person=name, email=None if no_email else email)
     if as_json:
         print_json(done)
         return
@@ -158,11 +161,11 @@ def deny_command(
 
 def revoke_command(grant: str, reason: Annotated[str, typer.Option(help="Why.")], as_json: JsonFlag = False) -> None:
     """Officer: revoke a grant; fetching under it stops at once."""
-    from governance.requests import revoke
+    from governance.cli._context import call
 
-    revoke(open_app(), grant, reason)
+    doc = call("grant.revoke", grant_id=grant, reason=reason)
     if as_json:
-        print_json({"grant": grant, "status": "revoked"})
+        print_json(doc)
         return
     console.print(f"revoked {grant}")
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import call
 from governance.cli._render import console, print_json
 
 retention_app = typer.Typer(help="Retention schedules: how long each artifact is kept.", no_args_is_help=True)
@@ -23,9 +23,7 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the record).
 @retention_app.command("show")
 def retention_show(artifact: Annotated[str, typer.Argument(help="Artifact id.")], as_json: JsonFlag = False) -> None:
     """Keep-until date and end-of-retention action of an artifact, with the holds that keep it."""
-    from governance.retention import retention_of
-
-    doc = retention_of(open_app(), artifact)
+    doc = call("retention.show", artifact=artifact)
     if as_json:
         print_json(doc)
         return
@@ -53,9 +51,7 @@ def hold_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Place a legal hold; nothing it covers can be deleted or swept until it is released."""
-    from governance.retention import place_hold
-
-    doc = place_hold(open_app(), reason, artifact, dataset, person)
+    doc = call("hold.place", reason=reason, artifact=artifact, dataset=dataset, person=person)
     print_json(doc) if as_json else console.print(f"hold {doc['hold']} placed on {doc['scope']} {doc['target']}")
 
 
@@ -64,9 +60,7 @@ def hold_release(
     hold: Annotated[str, typer.Argument(help="The hold id.")], reason: Reason, as_json: JsonFlag = False
 ) -> None:
     """Release a legal hold."""
-    from governance.retention import release_hold
-
-    doc = release_hold(open_app(), hold, reason)
+    doc = call("hold.release", hold_id=hold, reason=reason)
     print_json(doc) if as_json else console.print(f"hold {hold} released")
 
 
@@ -76,9 +70,7 @@ def hold_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Legal holds in force (or all of them)."""
-    from governance.retention import list_holds
-
-    holds = list_holds(open_app(), released)
+    holds = call("hold.list", include_released=released)
     if as_json:
         print_json({"holds": holds})
         return
@@ -137,11 +129,8 @@ def delete_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Delete an artifact by crypto-shredding, with a signed certificate (a dry run unless --yes)."""
-    from governance.deletion import delete_artifact, plan_deletion
-
-    qg = open_app()
     if not yes:
-        plan = plan_deletion(qg, artifact)
+        plan = call("deletion.plan", artifact=artifact)
         if as_json:
             print_json(plan)
             return
@@ -156,7 +145,7 @@ def delete_command(
         _print_holds(plan["holds"], "  [bold red]blocked[/]:")
         console.print("run again with --yes to delete")
         return
-    signed = delete_artifact(qg, artifact, reason, early)
+    signed = call("deletion.delete", artifact=artifact, reason=reason, before_retention_end=early)
     if output is not None:
         from governance.cli.audit_cmds import write_text
 
@@ -175,9 +164,7 @@ def erase_command(
     name: Annotated[str, typer.Argument(help="The person's name.")], reason: Reason, as_json: JsonFlag = False
 ) -> None:
     """Admin: erase a person's personal data; the log stays verifiable (events show "[erased]")."""
-    from governance.erasure import erase_person
-
-    doc = erase_person(open_app(), name, reason)
+    doc = call("person.erase", name=name, reason=reason)
     if as_json:
         print_json(doc)
         return

@@ -83,26 +83,26 @@ def token_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Admin: issue a token for USER. It is shown once; only its hash is kept."""
-    from governance.identity import create_token
+    from governance.cli._context import call
 
-    issued = create_token(open_app(), user, days, note)
+    issued = call("token.create", person=user, days=days, note=note)
     if as_json:
-        print_json({"token": issued.token, "id": issued.id, "expires_at": issued.expires_at.isoformat()})
+        print_json(issued)
         return
     diagnostics.print(
-        f"token {issued.id} for {user}, expires {issued.expires_at:%Y-%m-%d} (shown once, keep it secret):"
+        f"token {issued['id']} for {user}, expires {issued['expires_at'][:10]} (shown once, keep it secret):"
     )
-    typer.echo(issued.token)
+    typer.echo(issued["token"])
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")], as_json: JsonFlag = False) -> None:
     """Revoke a token (an admin any, everyone their own)."""
-    from governance.identity import revoke_token
+    from governance.cli._context import call
 
-    revoke_token(open_app(), token_id)
+    done = call("token.revoke", token_id=token_id)
     if as_json:
-        print_json({"revoked": token_id})
+        print_json(done)
         return
     console.print(f"revoked token {token_id}")
 
@@ -110,17 +110,17 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")
 @token_app.command("list")
 def token_list(as_json: JsonFlag = False) -> None:
     """Tokens without their secrets: all of them for an admin, your own otherwise."""
-    from governance.identity import list_tokens
+    from governance.cli._context import call
 
-    rows = list_tokens(open_app())
+    rows = call("token.list")
     if as_json:
         print_json(rows)
         return
     table = Table("id", "person", "expires", "last used", "state", "note")
     for r in rows:
         state = "revoked" if r["revoked_at"] else "active"
-        last = f"{r['last_used_at']:%Y-%m-%d %H:%M}" if r["last_used_at"] else "never"
-        table.add_row(r["id"], r["person"], f"{r['expires_at']:%Y-%m-%d}", last, state, r["note"])
+        last = r["last_used_at"][:16] if r["last_used_at"] else "never"
+        table.add_row(r["id"], r["person"], r["expires_at"][:10], last, state, r["note"])
     console.print(table)
 
 

@@ -92,6 +92,6 @@ def test_a_refused_fetch_writes_nothing_and_says_why(remote: dict[str, object], 
 
 
 def test_commands_not_yet_served_refuse_instead_of_opening_a_local_store(remote: dict[str, object]) -> None:
-    listed = _as(remote, "li", "artifact", "list")
+    listed = _as(remote, "li", "keys", "rotate")
     assert listed.returncode == 2 and "QGOV_URL is set" in listed.stderr
     assert len(listed.stderr.strip().splitlines()) == 1

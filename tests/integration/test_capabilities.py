@@ -53,6 +53,32 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("catalog", "list_datasets"): ("catalog.read", lambda a: _req("catalog", "list_datasets")(a)),
     ("catalog", "list_quarantine"): ("catalog.read", lambda a: _req("catalog", "list_quarantine")(a)),
     ("requests", "queue"): ("access.queue", lambda a: _req("requests", "queue")(a)),
+    ("operations", "revoke_grant"): ("access.revoke", lambda a: _req("operations", "revoke_grant")(a, NOPE, "why")),
+    ("operations", "policies_doc"): ("catalog.read", lambda a: _req("operations", "policies_doc")(a)),
+    ("operations", "create_token_doc"): (
+        "token.create",
+        lambda a: _req("operations", "create_token_doc")(a, "r-researcher", 1, "t"),
+    ),
+    ("operations", "verify_doc"): ("audit.read", lambda a: _req("operations", "verify_doc")(a)),
+    ("operations", "report_doc"): ("audit.read", lambda a: _req("operations", "report_doc")(a, NOPE)),
+    ("operations", "publish_doc"): ("policy.publish", lambda a: _req("operations", "publish_doc")(a, {})),
+    ("operations", "add_person"): (
+        "person.register",
+        lambda a: _req("operations", "add_person")(a, "newcomer2", ["US"], "US", "Lab B"),
+    ),
+    ("operations", "override_doc"): (
+        "classification.override",
+        lambda a: _req("operations", "override_doc")(a, NOPE, "EAR99", "why"),
+    ),
+    ("operations", "declassify_doc"): (
+        "classification.override",
+        lambda a: _req("operations", "declassify_doc")(a, NOPE, "why"),
+    ),
+    ("operations", "derive_doc"): (
+        "lineage.record",
+        lambda a: _req("operations", "derive_doc")(a, "fit", [NOPE], [NOPE + "1"]),
+    ),
+    ("operations", "retract_doc"): ("lineage.retract", lambda a: _req("operations", "retract_doc")(a, NOPE, "why")),
     ("people", "list_people"): ("person.read", lambda a: _req("people", "list_people")(a)),
     ("people", "revoke_role"): ("role.manage", lambda a: _req("people", "revoke_role")(a, "r-researcher", "auditor")),
     ("grant_status", "my_access"): ("access.request", lambda a: _req("grant_status", "my_access")(a)),
@@ -145,6 +171,10 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
         "policy.publish",
         # a directory with no YAML: the built-in policy, already in force (publishes nothing new)
         lambda a: _req("policy_store", "publish_policy")(a, Path(__file__).resolve().parents[1] / "data" / "merkle"),
+    ),
+    ("policy_store", "publish_policy_files"): (
+        "policy.publish",
+        lambda a: _req("policy_store", "publish_policy_files")(a, {}),  # the built-in policy, already in force
     ),
     ("policy_store", "list_policies"): ("catalog.read", lambda a: _req("policy_store", "list_policies")(a)),
     ("policy_store", "published_policy"): ("catalog.read", lambda a: _req("policy_store", "published_policy")(a)),
@@ -326,6 +356,11 @@ NOT_ROLE_GATED: dict[tuple[str, str], str] = {
     ("catalog_views", "classify_doc"): "what-if classification of a document the caller gives; records nothing",
     ("screening", "load_list"): "checks screening.load itself",
     ("signing", "checkpoint"): "signs the log as it stands; adds nothing",
+    ("operations", "checkpoint_doc"): "signing.checkpoint's document (qgov audit checkpoint, POST /checkpoints)",
+    ("operations", "tokens_doc"): "identity.list_tokens' document: one's own, all with token.list",
+    ("operations", "revoke_token_doc"): "identity.revoke_token's document: one's own, others' with token.revoke",
+    ("operations", "screen_doc"): "access.screen's document: what-if screening; records nothing",
+    ("operations", "trace_doc"): "trace_lineage's redacted document; trace_lineage checks catalog.read",
     ("signing", "checkpoint_transaction"): "inside every writing transaction",
     ("signing", "create_signing_key"): "qgov init, on the store's own machine",
     ("signing", "existing_verifier"): "reads the public key",
