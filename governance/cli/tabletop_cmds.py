@@ -35,6 +35,10 @@ def _print_exercise(doc: dict[str, Any]) -> None:
         console.print(f"  [dim]{escape(doc['note'])}[/]")
     console.print("  act in the copy with:")
     console.print("  " + escape(" ".join(f"{k}={v}" for k, v in doc["env"].items())) + " qgov ...", soft_wrap=True)
+    if doc.get("cleanup"):
+        console.print("  clean up afterwards with:")
+        for step in doc["cleanup"]:
+            console.print("  " + escape(step), soft_wrap=True)
 
 
 @tabletop_app.command("run")

@@ -5,8 +5,10 @@ The copy is the SQLite database file (the ``sqlite3`` backup API, so a store in 
 consistently) and the key files, in a fresh private directory; its blob store starts empty.
 Every injected event, alert and incident action lives in the copy only. The real store gets one
 ``compliance.tabletop_run`` event recording that an exercise happened: scenario, the person
-(as a log reference), where the copy is and the outcome (ADR 0040). PostgreSQL stores are
-refused: copying a server database is an operator's job (``pg_dump``), not a CLI side effect.
+(as a log reference), where the copy is and the outcome (ADR 0040). A PostgreSQL store is
+copied into a scratch database on the same server (``tabletop_pg``); the directory then holds
+the record, the key files and the blob store, and the exercise prints the ``DROP DATABASE``
+that removes the scratch database.
 
 Injected fetches name artifacts ``tabletop-SCENARIO-NN`` that exist nowhere: an unknown
 artifact counts as controlled (deny when unsure), so they look like controlled data to the
@@ -20,17 +22,19 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from governance import tables as t
 from governance.app import App
 from governance.capabilities import authorize, can
-from governance.config import load_settings
-from governance.db import sqlite_path, transaction
+from governance.compliance.tabletop_pg import copy_database, drop_statement, scratch_url
+from governance.config import Settings, load_settings
+from governance.db import make_engine, migrate, sqlite_path, transaction
 from lineage import EventLog, NewEvent
 from qgov.canonical import iso_utc, parse_iso
 from qgov.errors import ConfigError, InputError, NotFoundError
@@ -89,11 +93,12 @@ def _private_copy(src: Path, dst: Path) -> None:
     dst.chmod(0o600)
 
 
-def scratch_env(home: Path) -> dict[str, str]:
-    """The settings that point ``qgov`` at the copy (each overrides one the real store may set)."""
+def scratch_env(home: Path, database_url: str | None = None) -> dict[str, str]:
+    """The settings that point ``qgov`` at the copy (each overrides one the real store may set);
+    ``database_url`` is the scratch PostgreSQL database, if the store is on PostgreSQL."""
     return {
         "QGOV_HOME": str(home),
-        "QGOV_DATABASE_URL": f"sqlite:///{home / 'qgov.db'}",
+        "QGOV_DATABASE_URL": database_url or f"sqlite:///{home / 'qgov.db'}",
         "QGOV_STORAGE_URL": str(home / "blobs"),
         "QGOV_KEY_FILE": str(home / "keys" / "kek.json"),
         "QGOV_SIGNING_KEY_FILE": str(home / "keys" / "checkpoint.key"),
@@ -101,38 +106,56 @@ def scratch_env(home: Path) -> dict[str, str]:
     }
 
 
-def _scratch_app(app: App, home: Path) -> App:
-    """An App on the scratch store ``home`` acting for the same person, with the real store's keys."""
+def _scratch_settings(app: App, home: Path, database: str | None = None) -> Settings:
+    """Settings on the scratch store ``home`` (and scratch database ``database`` on the real
+    store's PostgreSQL server) acting for the same person, with the real store's keys."""
     env = {k: v for k, v in os.environ.items() if k.startswith("QGOV_")}
-    settings = load_settings(env | scratch_env(home))
-    return App(settings.model_copy(update={"user": app.user, "policy_dir": app.settings.policy_dir}))
+    url = scratch_url(app.settings.database_url, database) if database else None
+    settings = load_settings(env | scratch_env(home, url))
+    return settings.model_copy(update={"user": app.user, "policy_dir": app.settings.policy_dir})
 
 
-def _copy_store(app: App, parent: Path | None) -> Path:
+def _scratch_app(app: App, home: Path, database: str | None = None) -> App:
+    return App(_scratch_settings(app, home, database))
+
+
+def _migrated(app: App, home: Path) -> Callable[[str], Engine]:
+    def target(url: str) -> Engine:
+        settings = _scratch_settings(app, home).model_copy(update={"database_url": url})
+        engine = make_engine(settings)
+        migrate(engine)
+        return engine
+
+    return target
+
+
+def _copy_store(app: App, parent: Path | None) -> tuple[Path, str | None, str | None]:
+    """The scratch home, and on PostgreSQL the scratch database's name and how it was copied."""
     settings = app.settings
     db = sqlite_path(settings.database_url) if settings.is_sqlite else None
-    if db is None:
-        raise ConfigError(
-            "QGOV_DATABASE_URL: tabletop mode copies an SQLite store only; for PostgreSQL restore a pg_dump "
-            "into a scratch database and run the scenario there"
-        )
+    if settings.is_sqlite and db is None:
+        raise ConfigError("QGOV_DATABASE_URL: an in-memory SQLite store cannot be copied for an exercise")
     root = parent or settings.home / "tabletop"
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="exercise-", dir=root))
-    target = sqlite3.connect(home / "qgov.db")
-    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    (home / "qgov.db").chmod(0o600)
+    database = copied = None
+    if db is None:
+        database, copied = copy_database(app.engine, settings.database_url, _migrated(app, home))
+    else:
+        target = sqlite3.connect(home / "qgov.db")
+        source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        (home / "qgov.db").chmod(0o600)
     (home / "blobs").mkdir(mode=0o700)
     if settings.kek_json is None:
         _private_copy(settings.key_file, home / "keys" / "kek.json")
     if settings.signing_key is None and settings.signing_key_file.exists():
         _private_copy(settings.signing_key_file, home / "keys" / "checkpoint.key")
-    return home
+    return home, database, copied
 
 
 def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = None) -> dict[str, Any]:
@@ -145,8 +168,11 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
         authorize(conn, app.user, "compliance.tabletop")
         if conn.execute(select(t.people.c.name).where(t.people.c.name == person)).first() is None:
             raise NotFoundError(f"--person: {person!r} is not a person in this store ('qgov person list')")
-    home = _copy_store(app, parent)
-    copy = _scratch_app(app, home)
+    home, database, copied = _copy_store(app, parent)
+    copy = _scratch_app(app, home, database)
+    cleanup = [f"rm -r {home}"]
+    if database:
+        cleanup.insert(0, drop_statement(database))
     try:
         injected_at = datetime.now(UTC)
         events = make(person, injected_at)
@@ -166,7 +192,10 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
             "scenario": name,
             "person": person,
             "home": str(home),
-            "env": scratch_env(home),
+            "env": scratch_env(home, scratch_url(app.settings.database_url, database, True) if database else None),
+            "database": database,
+            "copied": copied or "sqlite backup",
+            "cleanup": cleanup,
             "injected_at": iso_utc(injected_at),
             "injected_events": len(events),
             "detected_at": iso_utc(detected_at) if alerts else None,
@@ -188,10 +217,13 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
             "scenario": name,
             "person_ref": log.actor_ref(person),
             "scratch": str(home),
+            "database": database,
             "outcome": record["outcome"],
             "rules": sorted({a["rule"] for a in alerts}),
         }
-        log.append(NewEvent("compliance.tabletop_run", app.user, subjects=[str(home)], payload=payload))
+        # subject ids are short (64 characters on PostgreSQL): the exercise's name, not its path
+        subject = f"tabletop:{home.name}"
+        log.append(NewEvent("compliance.tabletop_run", app.user, subjects=[subject], payload=payload))
     return record
 
 
@@ -210,7 +242,7 @@ def tabletop_report(app: App, home: Path) -> dict[str, Any]:
     out["contained_at"] = out["closed_at"] = out["contain_seconds"] = out["close_seconds"] = None
     out["status"] = None
     if record.get("incident"):
-        copy = _scratch_app(app, home)
+        copy = _scratch_app(app, home, record.get("database"))
         try:
             inc = show_incident(copy, record["incident"])
         finally:
