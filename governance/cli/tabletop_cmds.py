@@ -43,7 +43,7 @@ def _print_exercise(doc: dict[str, Any]) -> None:
 
 @tabletop_app.command("run")
 def tabletop_run(
-    scenario: Annotated[str, typer.Argument(help="insider_exfiltration or shared_credentials.")],
+    scenario: Annotated[str, typer.Argument(help="insider_exfiltration, shared_credentials or travel.")],
     person: Annotated[str, typer.Option("--person", help="Whose account the scenario plays out in.")],
     into: Annotated[
         Path | None, typer.Option("--into", help="Directory for the copy (default $QGOV_HOME/tabletop).")

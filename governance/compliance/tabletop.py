@@ -36,6 +36,7 @@ from governance.compliance.tabletop_pg import copy_database, drop_statement, scr
 from governance.config import Settings, load_settings
 from governance.db import make_engine, migrate, sqlite_path, transaction
 from lineage import EventLog, NewEvent
+from policies.compliance import CompliancePolicy
 from qgov.canonical import iso_utc, parse_iso
 from qgov.errors import ConfigError, InputError, NotFoundError
 
@@ -55,14 +56,14 @@ def _fetches(person: str, scenario: str, plan: list[tuple[datetime, str]]) -> li
     ]
 
 
-def insider_exfiltration(person: str, now: datetime) -> list[NewEvent]:
+def insider_exfiltration(person: str, now: datetime, _p: CompliancePolicy) -> list[NewEvent]:
     """Forty controlled artifacts new to the person, fetched within the last two hours."""
     return _fetches(
         person, "insider_exfiltration", [(now - timedelta(minutes=120 - 3 * i), "US/office") for i in range(40)]
     )
 
 
-def shared_credentials(person: str, now: datetime) -> list[NewEvent]:
+def shared_credentials(person: str, now: datetime, _p: CompliancePolicy) -> list[NewEvent]:
     """The same account fetching from two countries minutes apart, three times in the last hour."""
     plan = []
     for i in range(3):
@@ -71,8 +72,24 @@ def shared_credentials(person: str, now: datetime) -> list[NewEvent]:
     return _fetches(person, "shared_credentials", plan)
 
 
-SCENARIOS = {"insider_exfiltration": insider_exfiltration, "shared_credentials": shared_credentials}
-NOT_YET = ("travel", "slow_drip", "budget_probing")  # need weeks of back-dated history: see ADR 0040
+def travel(person: str, now: datetime, p: CompliancePolicy) -> list[NewEvent]:
+    """A short routine from the office (a few more fetches over three days than ``new_location``
+    needs as history), then, in the last hour, fetches from a country the account never used."""
+    routine = int(p.a("new_location", "min_prior_fetches")) + 2
+    step = timedelta(hours=66) / routine
+    plan = [(now - timedelta(days=3) + i * step, "US/office") for i in range(routine)]
+    plan += [(now - timedelta(minutes=30), "JP/hotel"), (now - timedelta(minutes=20), "JP/hotel")]
+    return _fetches(person, "travel", plan)
+
+
+SCENARIOS = {"insider_exfiltration": insider_exfiltration, "shared_credentials": shared_credentials, "travel": travel}
+# the incident is opened from the alert of the rule the scenario is about, when it fired
+EXPECTED = {
+    "insider_exfiltration": "controlled_burst",
+    "shared_credentials": "concurrent_locations",
+    "travel": "new_location",
+}
+NOT_YET = ("slow_drip", "budget_probing")  # need weeks of back-dated history: see ADR 0040
 
 
 def _scenario(name: str) -> Any:
@@ -160,7 +177,7 @@ def _copy_store(app: App, parent: Path | None) -> tuple[Path, str | None, str | 
 
 def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = None) -> dict[str, Any]:
     """Run one exercise; returns the record also written to ``HOME/tabletop.json`` in the copy."""
-    from governance.compliance.anomaly import scan
+    from governance.compliance.anomaly import compliance_policy, scan
     from governance.compliance.incidents import open_incident
 
     name, make = _scenario(scenario)
@@ -175,7 +192,7 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
         cleanup.insert(0, drop_statement(database))
     try:
         injected_at = datetime.now(UTC)
-        events = make(person, injected_at)
+        events = make(person, injected_at, compliance_policy(copy))
         with transaction(copy.engine) as conn:
             EventLog(conn).append_many(events)
         since = min(e.occurred_at for e in events if e.occurred_at is not None) - timedelta(seconds=1)
@@ -186,7 +203,7 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
         with copy.engine.connect() as conn:
             may_open = can(conn, copy.user, "incident.manage")
         if alerts and may_open:
-            first = max(alerts, key=lambda a: a["severity"] == "high")
+            first = max(alerts, key=lambda a: (a["rule"] == EXPECTED[name], a["severity"] == "high"))
             incident = open_incident(copy, f"tabletop {name}: {person}", alert=first["id"])["id"]
         record = {
             "scenario": name,

@@ -116,9 +116,24 @@ def test_shared_credentials_and_refusals(app: App, lab) -> None:  # type: ignore
     assert printed.returncode == 0 and "clean up afterwards with:" in printed.stdout
     denied = lab("sam", "compliance", "tabletop", "run", "shared_credentials", "--person", "sam")
     assert denied.returncode == 3 and "tabletop exercise" in denied.stderr
+    later = lab("olga", "compliance", "tabletop", "run", "slow_drip", "--person", "sam")
+    assert later.returncode == 2 and "not a tabletop scenario yet" in later.stderr
     unknown = lab("olga", "compliance", "tabletop", "run", "phishing", "--person", "sam")
     assert unknown.returncode == 2 and "SCENARIO" in unknown.stderr and "Traceback" not in unknown.stderr
     nobody = lab("olga", "compliance", "tabletop", "run", "shared_credentials", "--person", "zed")
     assert nobody.returncode != 0 and "--person" in nobody.stderr
     empty = lab("olga", "compliance", "tabletop", "report", str(Path(doc["home"]).parent))
     assert empty.returncode != 0 and "DIR" in empty.stderr
+
+
+def test_travel_fetches_from_a_new_country(app: App, lab) -> None:  # type: ignore[no-untyped-def]
+    """A short office routine, then fetches from a country the account never used: the incident
+    is opened from the new_location alert."""
+    count = _log(app)[0]
+    doc = _json(lab("olga", "compliance", "tabletop", "run", "travel", "--person", "sam", "--json"))
+    assert doc["outcome"] == "detected" and doc["scenario"] == "travel"
+    found = {a["rule"]: a["id"] for a in doc["alerts"]}
+    assert "new_location" in found and "concurrent_locations" not in found  # hours apart, not minutes
+    shown = _json(lab("olga", "incident", "show", doc["incident"], "--json", copy=doc["env"]))
+    assert shown["alert_id"] == found["new_location"]
+    assert _log(app)[0] == count + 1
