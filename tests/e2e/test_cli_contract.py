@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -467,7 +468,9 @@ class World:
         os.environ.update({**self.env, **(env or {})})
         sys.argv, sys.stdin = ["qgov", *args], io.StringIO(stdin or "")
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            # Prefect reads its settings once per process, when it is first imported: this
+            # worker may have imported it before PREFECT_API_URL was set, as a new process would not
+            with _prefect_settings_from_environment(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     main()
                     code = 0
@@ -487,6 +490,15 @@ class World:
     def fill(self, args: list[str]) -> list[str]:
         self.counter += 1
         return [a.format(n=self.counter, **self.values) for a in args]
+
+
+@contextlib.contextmanager
+def _prefect_settings_from_environment() -> Iterator[None]:
+    """Prefect's settings as a process started with this environment would read them."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: os.environ.get("PREFECT_API_URL") or None}):
+        yield
 
 
 def _person(w: World, name: str, citizenship: str, role: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,7 @@ def test_an_auditor_searches_verifies_and_traces(site: dict[str, Any]) -> None:
     page.get_by_label('Type (a prefix ends in ".")').fill("access.")
     page.get_by_label("Actor").fill("li")
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"[?&]type=access"))
     rows = page.locator("tbody tr").all_inner_texts()
     assert rows and all("access." in r and "li" in r for r in rows), rows
     check_page(page)

@@ -14,10 +14,12 @@ installable offline here, so the checks are written out; docs/adr/0028 lists the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 _CHECKS = """
 () => {
+  if (!document.documentElement || document.readyState === 'loading') return null;
   const problems = [];
   const lang = document.documentElement.getAttribute('lang');
   if (!lang) problems.push('html has no lang');
@@ -68,10 +70,29 @@ _FIRST_STOP = """
 """
 
 
+def _settled(page: Any, script: str, timeout: float = 30.0) -> Any:
+    """``script``'s answer once the page has loaded: a click that navigates returns before the
+    next document exists, and on a loaded machine an evaluation can land between the two."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            page.wait_for_load_state("load")
+            answer = page.evaluate(script)
+            if answer is not None or time.monotonic() > deadline:
+                return answer
+        except Error as exc:
+            if time.monotonic() > deadline or "context was destroyed" not in str(exc) and "null" not in str(exc):
+                raise
+        time.sleep(0.1)
+
+
 def check_page(page: Any) -> None:
     """Fail naming every checklist problem on the page as it stands."""
-    problems = page.evaluate(_CHECKS)
-    first = page.evaluate(_FIRST_STOP)
+    problems = _settled(page, _CHECKS)
+    assert problems is not None, f"{page.url}: the page never finished loading"
+    first = _settled(page, _FIRST_STOP)
     if first != "Skip to content":
         problems.append(f"first Tab stop is {first!r}, expected the skip link")
     assert not problems, f"{page.url}: " + "; ".join(problems[:10])
