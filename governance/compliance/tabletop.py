@@ -22,12 +22,14 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from governance import tables as t
 from governance.app import App
@@ -56,14 +58,14 @@ def _fetches(person: str, scenario: str, plan: list[tuple[datetime, str]]) -> li
     ]
 
 
-def insider_exfiltration(person: str, now: datetime, _p: CompliancePolicy) -> list[NewEvent]:
+def insider_exfiltration(person: str, now: datetime, _p: CompliancePolicy, _conn: Connection) -> list[NewEvent]:
     """Forty controlled artifacts new to the person, fetched within the last two hours."""
     return _fetches(
         person, "insider_exfiltration", [(now - timedelta(minutes=120 - 3 * i), "US/office") for i in range(40)]
     )
 
 
-def shared_credentials(person: str, now: datetime, _p: CompliancePolicy) -> list[NewEvent]:
+def shared_credentials(person: str, now: datetime, _p: CompliancePolicy, _conn: Connection) -> list[NewEvent]:
     """The same account fetching from two countries minutes apart, three times in the last hour."""
     plan = []
     for i in range(3):
@@ -72,7 +74,7 @@ def shared_credentials(person: str, now: datetime, _p: CompliancePolicy) -> list
     return _fetches(person, "shared_credentials", plan)
 
 
-def travel(person: str, now: datetime, p: CompliancePolicy) -> list[NewEvent]:
+def travel(person: str, now: datetime, p: CompliancePolicy, _conn: Connection) -> list[NewEvent]:
     """A short routine from the office (a few more fetches over three days than ``new_location``
     needs as history), then, in the last hour, fetches from a country the account never used."""
     routine = int(p.a("new_location", "min_prior_fetches")) + 2
@@ -82,25 +84,99 @@ def travel(person: str, now: datetime, p: CompliancePolicy) -> list[NewEvent]:
     return _fetches(person, "travel", plan)
 
 
-SCENARIOS = {"insider_exfiltration": insider_exfiltration, "shared_credentials": shared_credentials, "travel": travel}
+def slow_drip(person: str, now: datetime, p: CompliancePolicy, _conn: Connection) -> list[NewEvent]:
+    """Weeks of history at the person's ordinary pace (one new controlled artifact a week), then,
+    spread evenly over the last ``slow_drip.window_days`` (no burst for ``controlled_burst``),
+    ``min_new_artifacts`` + 2 new ones: sized from the compliance policy in force."""
+    window = timedelta(days=int(p.a("slow_drip", "window_days")))
+    start = now - 3 * window - timedelta(days=7)  # the rule judges only against an earlier pace
+    plan = []
+    at = start
+    while at < now - window:
+        plan.append((at, "US/office"))
+        at += timedelta(days=7)
+    drip = int(p.a("slow_drip", "min_new_artifacts")) + 2
+    step = (window - timedelta(hours=1)) / drip
+    plan += [(now - window + timedelta(minutes=30) + (i + 1) * step, "US/office") for i in range(drip)]
+    return _fetches(person, "slow_drip", plan)
+
+
+def budget_probing(person: str, now: datetime, p: CompliancePolicy, conn: Connection) -> list[NewEvent]:
+    """``release_probing.min_releases`` + 1 DP releases on one column by the person over the last
+    week. The release rows are written into the copy, on the first live artifact of a dataset
+    there, for a column named ``tabletop-probe`` that no table has: nothing is computed, no value
+    is real, and each is reserved and charged at ε = 0 with its ledger entries, as the release
+    pipeline books them, so that ``audit verify`` in the copy still agrees with the log."""
+    from governance.privacy import write_ledger
+
+    a = t.artifacts
+    target = conn.execute(
+        select(a.c.id, a.c.dataset_id).where(a.c.deleted_at.is_(None)).order_by(a.c.created_at, a.c.id).limit(1)
+    ).first()
+    if target is None:
+        raise InputError(
+            "SCENARIO: budget_probing attaches its releases to a dataset, and this store has none "
+            "(register and ingest one first)"
+        )
+    count = int(p.a("release_probing", "min_releases")) + 1
+    step = timedelta(days=min(float(p.a("release_probing", "days")), 7.0)) / count
+    query = {"column": "tabletop-probe", "statistic": "mean", "tabletop": "budget_probing"}
+    zero = {"epsilon": "0", "delta": "0"}
+    events = []
+    for i in range(count):
+        at = now - (count - i) * step
+        release = str(uuid.uuid4())
+        conn.execute(
+            insert(t.releases).values(
+                id=release,
+                dataset_id=target.dataset_id,
+                artifact_id=target.id,
+                query_key=f"tabletop-{release}",
+                query=query,
+                **zero,
+                requester=person,
+                purpose="tabletop exercise: budget probing",
+                status="released",
+                decision={"tabletop": "budget_probing", "note": "injected by an exercise; nothing was computed"},
+                result=None,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        for entry in ("reserve", "commit"):
+            write_ledger(conn, target.dataset_id, release, entry, Fraction(0), Fraction(0), person, at)
+        subjects = [release, target.id, target.dataset_id]
+        reserved = {"release": release, "dataset": target.dataset_id, **zero}
+        published = {"release": release, "artifact": target.id, "query": query, **zero, "tabletop": "budget_probing"}
+        events += [
+            NewEvent("budget.reserved", person, subjects[::2], reserved, occurred_at=at),
+            NewEvent("release.published", person, subjects, published, occurred_at=at),
+        ]
+    return events
+
+
+Scenario = Callable[[str, datetime, CompliancePolicy, Connection], list[NewEvent]]
+SCENARIOS: dict[str, Scenario] = {
+    "insider_exfiltration": insider_exfiltration,
+    "shared_credentials": shared_credentials,
+    "travel": travel,
+    "slow_drip": slow_drip,
+    "budget_probing": budget_probing,
+}
 # the incident is opened from the alert of the rule the scenario is about, when it fired
 EXPECTED = {
     "insider_exfiltration": "controlled_burst",
     "shared_credentials": "concurrent_locations",
     "travel": "new_location",
+    "slow_drip": "slow_drip",
+    "budget_probing": "release_probing",
 }
-NOT_YET = ("slow_drip", "budget_probing")  # need weeks of back-dated history: see ADR 0040
 
 
 def _scenario(name: str) -> Any:
     key = name.replace("-", "_")
     if key in SCENARIOS:
         return key, SCENARIOS[key]
-    if key in NOT_YET:
-        raise InputError(
-            f"SCENARIO: {name!r} needs weeks of back-dated history and is not a tabletop scenario yet; "
-            f"expected one of {', '.join(SCENARIOS)}"
-        )
     raise InputError(f"SCENARIO: expected one of {', '.join(SCENARIOS)}, got {name!r}")
 
 
@@ -192,8 +268,9 @@ def run_tabletop(app: App, scenario: str, person: str, parent: Path | None = Non
         cleanup.insert(0, drop_statement(database))
     try:
         injected_at = datetime.now(UTC)
-        events = make(person, injected_at, compliance_policy(copy))
+        policy = compliance_policy(copy)
         with transaction(copy.engine) as conn:
+            events = make(person, injected_at, policy, conn)
             EventLog(conn).append_many(events)
         since = min(e.occurred_at for e in events if e.occurred_at is not None) - timedelta(seconds=1)
         found = scan(copy, since=since)

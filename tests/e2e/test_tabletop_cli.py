@@ -116,8 +116,8 @@ def test_shared_credentials_and_refusals(app: App, lab) -> None:  # type: ignore
     assert printed.returncode == 0 and "clean up afterwards with:" in printed.stdout
     denied = lab("sam", "compliance", "tabletop", "run", "shared_credentials", "--person", "sam")
     assert denied.returncode == 3 and "tabletop exercise" in denied.stderr
-    later = lab("olga", "compliance", "tabletop", "run", "slow_drip", "--person", "sam")
-    assert later.returncode == 2 and "not a tabletop scenario yet" in later.stderr
+    no_dataset = lab("olga", "compliance", "tabletop", "run", "budget_probing", "--person", "sam")
+    assert no_dataset.returncode == 2 and "has none" in no_dataset.stderr and "Traceback" not in no_dataset.stderr
     unknown = lab("olga", "compliance", "tabletop", "run", "phishing", "--person", "sam")
     assert unknown.returncode == 2 and "SCENARIO" in unknown.stderr and "Traceback" not in unknown.stderr
     nobody = lab("olga", "compliance", "tabletop", "run", "shared_credentials", "--person", "zed")
@@ -137,3 +137,37 @@ def test_travel_fetches_from_a_new_country(app: App, lab) -> None:  # type: igno
     shown = _json(lab("olga", "incident", "show", doc["incident"], "--json", copy=doc["env"]))
     assert shown["alert_id"] == found["new_location"]
     assert _log(app)[0] == count + 1
+
+
+def test_slow_drip_over_weeks(app: App, lab) -> None:  # type: ignore[no-untyped-def]
+    """Ten weeks of back-dated history: a weekly pace, then a new controlled artifact a day for the
+    last three weeks. The drip is caught by slow_drip, and no day of it is a burst."""
+    doc = _json(lab("olga", "compliance", "tabletop", "run", "slow-drip", "--person", "sam", "--json"))
+    assert doc["outcome"] == "detected" and doc["scenario"] == "slow_drip"
+    found = {a["rule"]: a["id"] for a in doc["alerts"]}
+    assert "slow_drip" in found and "controlled_burst" not in found, found
+    shown = _json(lab("olga", "incident", "show", doc["incident"], "--json", copy=doc["env"]))
+    assert shown["alert_id"] == found["slow_drip"]
+    verified = lab("olga", "audit", "verify", "--no-witness", copy=doc["env"])
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_budget_probing_releases_on_one_column(app: App, lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Seven DP releases on one column in a week: release_probing fires in the copy. The release
+    rows are the copy's only; nothing is computed, and the real store's releases stay empty."""
+    from governance import tables as t
+    from tests.e2e.server_support import build_lab
+
+    build_lab(app, tmp_path)
+    count = _log(app)[0]
+    doc = _json(lab("olga", "compliance", "tabletop", "run", "budget_probing", "--person", "sam", "--json"))
+    assert doc["outcome"] == "detected" and doc["injected_events"] == 2 * 7  # reserved, published
+    found = {a["rule"]: a["id"] for a in doc["alerts"]}
+    assert "release_probing" in found, found
+    shown = _json(lab("olga", "incident", "show", doc["incident"], "--json", copy=doc["env"]))
+    assert shown["alert_id"] == found["release_probing"]
+    with app.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.releases)).scalar_one() == 0
+    assert _log(app)[0] == count + 1
+    verified = lab("olga", "audit", "verify", "--no-witness", copy=doc["env"])
+    assert verified.returncode == 0, verified.stdout + verified.stderr
