@@ -43,6 +43,9 @@ def _authority(conn: Connection, person: str, artifact: str) -> str:
     from governance.consistency import check_grant
 
     check_grant(conn, grant)  # a grant row that does not match its events authorises nothing
+    from governance.vendors import require_request_vendor_cleared
+
+    require_request_vendor_cleared(conn, grant.request_id, [artifact], now)  # ADR 0035
     return f"grant:{grant.id}"
 
 

@@ -33,7 +33,12 @@ from governance.mailer import notifies
 from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
 from governance.screening_clearance import clear_for_review, without_cleared
-from governance.vendors import any_not_known_uncontrolled, require_cleared_vendor, vendor_jurisdiction
+from governance.vendors import (
+    any_not_known_uncontrolled,
+    require_cleared_vendor,
+    require_request_vendor_cleared,
+    vendor_jurisdiction,
+)
 from lineage import EventLog, NewEvent
 from policies.access import SEVERITY, check_request
 from qgov.canonical import as_utc
@@ -399,6 +404,7 @@ def approve(app: App, request_id: str, licence: str | None, at: datetime | None 
             raise InputError(
                 "--licence: this request needs a licence or licence-exception reference (e.g. a BIS licence number)"
             )
+        require_request_vendor_cleared(conn, request_id, list(row.artifacts), at)  # lapsed while queued
         _decide_once(conn, request_id, status="granted", decided_at=at, decided_by=app.user, licence=licence)
         log.append(NewEvent("access.approved", app.user, [request_id], {"request": request_id, "licence": licence}, at))
         return _grant(

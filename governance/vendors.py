@@ -261,8 +261,32 @@ def require_cleared_vendor(conn: Connection, name: str, at: datetime) -> Any:
     return row
 
 
+def require_request_vendor_cleared(conn: Connection, request_id: str, artifact_ids: list[str], at: datetime) -> None:
+    """A request that named a vendor depends on it for as long as its grant is used: approving it,
+    and every fetch under its grant, is refused for controlled data (or data not yet known to
+    be uncontrolled) once that vendor's assessment has lapsed or it was retired."""
+    decision = conn.execute(
+        select(t.access_requests.c.decision).where(t.access_requests.c.id == request_id)
+    ).scalar_one_or_none()
+    vendor = decision.get("vendor") if isinstance(decision, dict) else None
+    if vendor is None or not any_not_known_uncontrolled(conn, artifact_ids):
+        return
+    try:
+        row = _row(conn, str(vendor))
+    except NotFoundError:
+        raise AccessDenied(
+            f"vendor {vendor}: no longer in the register; request {request_id} sends data there"
+        ) from None
+    if (why := not_cleared(row, as_utc(at))) is not None:
+        raise AccessDenied(
+            f"{why}; request {request_id} sends controlled data there, so its grant is "
+            f"unusable until 'qgov vendor assess {vendor}' (an officer)"
+        )
+
+
 __all__ = [
     "KINDS",
+    "require_request_vendor_cleared",
     "any_not_known_uncontrolled",
     "vendor_jurisdiction",
     "assess_vendor",

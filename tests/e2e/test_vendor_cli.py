@@ -171,6 +171,21 @@ def test_access_for_a_remote_vendor_refuses_controlled_data_without_a_current_as
     with lab.engine.connect() as conn:
         asked = [e.body.payload for e in EventLog(conn).iter_events() if e.body.type == "access.requested"]
     assert [a.get("vendor") for a in asked] == ["QPU Cloud", "QPU Cloud"]
+    # a foreign national's request for the controlled data waits for an officer
+    register_person(lab, Person("li", ["CN"], False, None, "US", "Lab B", TRAINED), ["researcher"])
+    queued = _json(cli(*ask, "QPU Cloud", "--artifact", controlled, "--json", acting_as="li"))
+    assert queued["status"] == "queued"
+    # the vendor leaves the register's cleared list: the requests' grants are unusable for controlled
+    # data (a fetch, or an officer's approval of a request still queued); uncontrolled data still goes
+    _json(cli("vendor", "retire", "QPU Cloud", "--reason", "contract ended", "--json", acting_as="olga"))
+    out = tmp_path / "out.csv"
+    if made["status"] == "granted":
+        _refused(cli("fetch", controlled, "-o", str(out), acting_as="sam"), 3, "QPU Cloud is retired", "vendor assess")
+        assert not out.exists()
+    stuck = cli("access", "approve", queued["request"], "--licence", "BIS D1", acting_as="olga")
+    _refused(stuck, 3, "QPU Cloud is retired", queued["request"], "vendor assess")
+    fetched = cli("fetch", generic, "-o", str(out), acting_as="sam")
+    assert fetched.returncode == 0, fetched.stderr
 
 
 def test_the_register_is_kept_by_officers_read_by_auditors_and_logged(lab: App, cli: Run, env: dict[str, str]) -> None:
