@@ -19,13 +19,15 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from governance.app import App
 from governance.client_ops import ClientOps, EmbeddedOps, RemoteOps
 from governance.config import Settings, load_settings
+
+if TYPE_CHECKING:  # the embedded mode never loads the HTTP client (cold start, issue 17)
+    import httpx
+
 from qgov.errors import (
     AccessDenied,
     InputError,
@@ -160,12 +162,16 @@ class RemoteClient(RemoteOps, Client):
     """A client of `qgov serve`: keys, database and blobs stay in the service."""
 
     def __init__(self, url: str, token: str, timeout: float = 600) -> None:
+        import httpx
+
         self.url = url
         self.http = httpx.Client(
             base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
 
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        import httpx
+
         try:
             answer = self.http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
@@ -226,6 +232,8 @@ class RemoteClient(RemoteOps, Client):
     def fetch(self, artifact: str, output: Path) -> dict[str, Any]:
         """Stream into a new 0600 file beside ``output``; it is renamed into place only when its
         length and SHA-256 match what the server announced (a stream cut short leaves nothing)."""
+        import httpx
+
         output = output.expanduser()
         parent = output.parent if str(output.parent) else Path(".")
         if output.is_dir() or not parent.is_dir():

@@ -32,7 +32,7 @@ class Content:
 
 def _authority(conn: Connection, person: str, artifact: str) -> str:
     """Decryption needs a valid grant (unexpired, unrevoked, unsuspended) covering the artifact."""
-    from governance.requests import valid_grant
+    from governance.live_grants import valid_grant
 
     now = datetime.now(UTC)
     grant = valid_grant(conn, person, artifact, now)

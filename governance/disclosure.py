@@ -32,7 +32,7 @@ from sqlalchemy import select
 from governance import tables as t
 from governance.app import App
 from governance.catalog import roles_of
-from governance.requests import granted_artifacts
+from governance.live_grants import granted_artifacts
 from qgov.chunks import chunked
 
 ADMINISTERING_ROLES = frozenset({"admin", "auditor", "data_manager", "export_control_officer"})

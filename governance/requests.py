@@ -29,6 +29,7 @@ from governance.email_address import check_email
 from governance.ids import resolve
 from governance.info_requests import review_waited_hours
 from governance.jurisdictions import as_one_decision, decide_artifact
+from governance.live_grants import granted_artifacts, valid_grant
 from governance.mailer import notifies
 from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
@@ -455,28 +456,6 @@ def revoke(app: App, grant_id: str, reason: str, at: datetime | None = None) -> 
         EventLog(conn).append(
             NewEvent("access.revoked", app.user, [grant_id, *row.artifacts], {"grant": grant_id, "reason": reason}, at)
         )
-
-
-def valid_grant(conn: Connection, person: str, artifact: str, at: datetime) -> Any | None:
-    """A grant that lets ``person`` decrypt ``artifact`` now: unexpired, unrevoked, unsuspended."""
-    for row in _live_grants(conn, person, at):
-        if artifact in row.artifacts:
-            return row
-    return None
-
-
-def granted_artifacts(conn: Connection, person: str, at: datetime) -> set[str]:
-    """Every artifact a valid grant of ``person`` covers at ``at``."""
-    return {a for row in _live_grants(conn, person, at) for a in row.artifacts}
-
-
-def _live_grants(conn: Connection, person: str, at: datetime) -> list[Any]:
-    rows = conn.execute(
-        select(t.grants).where(
-            t.grants.c.person == person, t.grants.c.revoked_at.is_(None), t.grants.c.suspended_at.is_(None)
-        )
-    )
-    return [row for row in rows if as_utc(row.expires_at) > at]
 
 
 @notifies
