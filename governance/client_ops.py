@@ -92,6 +92,8 @@ OPERATIONS: dict[str, Operation] = {
             "POST",
             "/anomaly/alerts/{alert_id}/dismiss",
         ),
+        ("incident.open", "governance.compliance.incidents:open_incident", "POST", "/incidents"),
+        ("incident.contain", "governance.operations:contain_doc", "POST", "/incidents/{incident_id}/contain"),
         ("incident.list", "governance.compliance.incidents:list_incidents", "GET", "/incidents"),
         ("incident.show", "governance.compliance.incidents:show_incident", "GET", "/incidents/{incident_id}"),
         ("incident.readiness", "governance.compliance.incidents:readiness", "GET", "/incident-readiness"),

@@ -185,8 +185,23 @@ def add_person(
     return person.as_requester() | {"roles": roles or ["researcher"], "os_account": os_account, "email": email}
 
 
+def contain_doc(
+    app: App,
+    incident_id: str,
+    reason: str,
+    suspend_grants: bool = False,
+    revoke: list[str] | None = None,
+    hold: bool = False,
+) -> dict[str, Any]:
+    """Officers: act on an incident (the API's field names: ``suspend_grants``, ``revoke``)."""
+    from governance.compliance.incidents import contain
+
+    return contain(app, incident_id, reason, suspend_grants, tuple(revoke or ()), hold)
+
+
 __all__ = [
     "add_person",
+    "contain_doc",
     "checkpoint_doc",
     "create_token_doc",
     "declassify_doc",

@@ -37,7 +37,8 @@ class IncidentIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     alert: str | None = Field(default=None, max_length=36)
     person: str | None = Field(default=None, max_length=256)
-    severity: str | None = Field(default=None, pattern="^(low|medium|high|critical)$")
+    # checked by the service, so that the message is the command line's
+    severity: str | None = Field(default=None, max_length=16, description="low, medium, high or critical.")
 
 
 class ContainIn(BaseModel):
@@ -143,10 +144,10 @@ def compliance_router() -> APIRouter:
     @router.post("/incidents/{incident_id}/contain", tags=["compliance"])
     def contain(incident_id: str, body: ContainIn, who: Who, request: Request) -> dict[str, Any]:
         """Officers: hold the evidence, suspend the person's grants, revoke named grants."""
-        from governance.compliance.incidents import contain as service
+        from governance.operations import contain_doc
 
         app = acting(request, who)
-        return service(app, incident_id, body.reason, body.suspend_grants, tuple(body.revoke), body.hold)
+        return contain_doc(app, incident_id, body.reason, body.suspend_grants, body.revoke, body.hold)
 
     @router.post("/incidents/{incident_id}/deadlines/{deadline}", tags=["compliance"])
     def deadline(incident_id: str, deadline: str, body: NoteIn, who: Who, request: Request) -> dict[str, Any]:

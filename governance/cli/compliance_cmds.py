@@ -133,9 +133,8 @@ def incident_open(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: open an incident; its deadlines (policy, project rules) start now."""
-    from governance.compliance.incidents import open_incident
-
-    doc = open_incident(open_app(), title, severity, alert, person, _at(at))
+    when = {"at": _at(at)} if at else {}  # the server opens incidents at its own time: --at is local only
+    doc = call("incident.open", title=title, severity=severity, alert=alert, person=person, **when)
     print_json(doc) if as_json else _print_incident(doc)
 
 
@@ -184,9 +183,9 @@ def incident_contain(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: act on an incident — hold the evidence, suspend grants, revoke grants."""
-    from governance.compliance.incidents import contain
-
-    doc = contain(open_app(), incident, reason, suspend, tuple(revoke or ()), hold)
+    doc = call(
+        "incident.contain", incident_id=incident, reason=reason, suspend_grants=suspend, revoke=revoke or [], hold=hold
+    )
     if as_json:
         print_json(doc)
         return

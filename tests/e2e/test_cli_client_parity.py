@@ -170,6 +170,20 @@ CASES = [
     Case("anomaly list, bad status", "olga", ("anomaly", "list", "--status", "weird"), 2),
     Case("incident list by a researcher", "li", ("incident", "list"), 3),
     Case("incident readiness", "aud", ("incident", "readiness"), 0),
+    Case("incident open by a researcher", "li", ("incident", "open", "--title", "t", "--person", "li"), 3),
+    Case("incident open, bad severity", "olga", ("incident", "open", "--title", "t", "--severity", "huge"), 2),
+    Case(
+        "incident open",
+        "olga",
+        ("incident", "open", "--title", "bulk download", "--person", "li", "--severity", "high"),
+        0,
+        {"incident": ("id",)},
+    ),  # fmt: skip
+    Case("incident contain, no action", "olga", ("incident", "contain", "{incident}", "--reason", "r"), 2),
+    Case("incident contain, unknown", "olga", ("incident", "contain", "nope", "--reason", "r", "--hold"), 4),
+    Case(
+        "incident contain", "olga", ("incident", "contain", "{incident}", "--reason", "probing", "--suspend-grants"), 0
+    ),
     Case("audit checkpoint", "aud", ("audit", "checkpoint"), 0),
     Case("audit verify", "aud", ("audit", "verify", "--no-witness"), 0),
     Case("audit verify by a researcher", "li", ("audit", "verify"), 3),
