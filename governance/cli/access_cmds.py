@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from governance.cli._context import open_app
+from governance.cli._context import embedded_settings, open_app, open_client
 from governance.cli._render import console, print_json
 
 access_app = typer.Typer(
@@ -60,30 +61,36 @@ def access_check_command(
     as_json: JsonFlag = False,
 ) -> None:
     """What-if: decide an access request as given; nothing is recorded. A denial is an answer (exit 0)."""
-    from governance.access import check
     from governance.cli.main import load_document
     from governance.schemas import validate
     from policies.access import check_request
     from qgov.canonical import parse_iso
 
-    when = parse_iso(at, "--at") if at else datetime.now(UTC)
+    when = parse_iso(at, "--at") if at else None
     request = check_request(load_document(request_file, "request"), str(request_file))
-    decision, evidence = check(open_app(), request, when, str(request_file), policy)  # its messages are more specific
-    validate(request, "access-request.schema.json", str(request_file))
+    if policy is None and embedded_settings().server_url:
+        validate(request, "access-request.schema.json", str(request_file))
+        doc = open_client().check(request, when)  # the server decides under the policy it publishes
+    else:
+        from governance.access import check
+
+        decision, evidence = check(open_app(), request, when or datetime.now(UTC), str(request_file), policy)
+        validate(request, "access-request.schema.json", str(request_file))  # check's messages are more specific
+        doc = decision.to_json() | evidence
     if as_json:
-        print_json(decision.to_json() | evidence)
+        print_json(doc)
         return
-    colour = {"approve": "green", "review": "yellow", "license_required": "magenta", "deny": "bold red"}[
-        decision.outcome
-    ]
-    console.print(f"[{colour}]{decision.outcome}[/] — item {decision.classification}")
-    for export in decision.exports:
-        basis = export.basis.replace("_", " ")
-        console.print(f"  {basis} to {export.country} (by {export.via}) [dim]{export.citation} ({export.status})[/]")
-    for reason in decision.reasons:
-        console.print(f"  {reason.outcome}: {reason.text}")
-        console.print(f"    [dim]{reason.rule}: {reason.citation} ({reason.status})[/]")
-    console.print(f"  [dim]policy {decision.policy_version[:16]}… at {decision.evaluated_at}; not legal advice[/]")
+    colour = {"approve": "green", "review": "yellow", "license_required": "magenta", "deny": "bold red"}[doc["outcome"]]
+    console.print(f"[{colour}]{doc['outcome']}[/] — item {doc['classification']}")
+    for export in doc["exports"]:
+        basis = export["basis"].replace("_", " ")
+        console.print(
+            f"  {basis} to {export['country']} (by {export['via']}) [dim]{export['citation']} ({export['status']})[/]"
+        )
+    for reason in doc["reasons"]:
+        console.print(f"  {reason['outcome']}: {escape(reason['text'])}")
+        console.print(f"    [dim]{reason['rule']}: {reason['citation']} ({reason['status']})[/]")
+    console.print(f"  [dim]policy {doc['policy_version'][:16]}… at {doc['evaluated_at']}; not legal advice[/]")
 
 
 access_app.command("check")(access_check_command)

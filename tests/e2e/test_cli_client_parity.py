@@ -157,6 +157,8 @@ CASES = [
     Case("person erase by an officer", "olga", ("person", "erase", "rob", "--reason", "r"), 3),
     Case("person erase", "alice", ("person", "erase", "rob", "--reason", "asked to be forgotten"), 0),
     Case("person erase, unknown", "alice", ("person", "erase", "nobody", "--reason", "r"), 4),
+    Case("access check", "li", ("access", "check", "{what_if}"), 0),
+    Case("access check, bad destination", "li", ("access", "check", "{bad_what_if}"), 2),
     Case("policy list", "li", ("policy", "list"), 0),
     Case("policy publish, unchanged", "alice", ("policy", "publish", "{empty_policy}", "--note", "same"), 0),
     Case("policy publish, bad YAML", "alice", ("policy", "publish", "{bad_policy}"), 2),
@@ -263,7 +265,14 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     (tmp / "empty-policy").mkdir()
     (tmp / "bad-policy").mkdir()
     (tmp / "bad-policy" / "rules.yaml").write_text("rules: [unclosed\n")
+    what_if, bad_what_if = tmp / "what-if.json", tmp / "bad-what-if.json"
+    requester = {"name": "Li Wei", "citizenships": ["CN"], "location": "US", "affiliation": "Univ."}
+    item = {"kind": "technology", "subject": {"type": "quantum_computer", "physical_qubits": 120, "cnot_error": 0.0008}}
+    what_if.write_text(json.dumps({"requester": requester, "item": item, "destination": "US"}))
+    bad_what_if.write_text(json.dumps({"requester": requester, "item": item, "destination": "Narnia"}))
     files = {
+        "what_if": str(what_if),
+        "bad_what_if": str(bad_what_if),
         "profile": str(profile),
         "bad_profile": str(bad),
         "empty_policy": str(tmp / "empty-policy"),
