@@ -41,15 +41,24 @@ def artifacts_doc(app: App, dataset: str | None = None) -> list[dict[str, Any]]:
 
 
 def artifact_doc(app: App, artifact: str) -> dict[str, Any]:
-    """One artifact with its classification, format and source, redacted for the caller."""
+    """One artifact with its classification and its history, format, source (DVC origin) and
+    provenance events, redacted for the caller (``qgov artifact show``)."""
+    from governance.classification import history
+    from qgov.canonical import iso_utc
+
     art = find_artifact(app, artifact)
     doc = art.summary() | {
-        "dataset": art.dataset,
         "classification": art.classification,
         "controlled": art.controlled,
         "classification_basis": art.classification_basis,
+        "classification_history": history(app, art.id),
+        "dataset": art.dataset,
         "format": art.format,
         "source": art.source,
+        "created_at": iso_utc(art.created_at),
+        "events": [
+            {k: e[k] for k in ("seq", "type", "occurred_at", "actor")} for e in list_events(app, subject=art.id)
+        ],
     }
     return dict(Disclosure(app).redact(doc))
 

@@ -39,6 +39,8 @@ class Operation:
 OPERATIONS: dict[str, Operation] = {
     op_name: Operation(service, method, path)
     for op_name, service, method, path in (
+        # the catalog (governance.api.catalog_routes)
+        ("artifact.show", "governance.catalog_views:artifact_doc", "GET", "/artifacts/{artifact}"),
         # retention, legal holds, deletion, erasure (governance.api.retention_routes)
         ("hold.place", "governance.retention:place_hold", "POST", "/holds"),
         ("hold.release", "governance.retention:release_hold", "POST", "/holds/{hold_id}/release"),

@@ -124,11 +124,12 @@ def list_artifacts(
     return _page(artifacts_doc(_acting(request, who), dataset), limit, offset)
 
 
-@router.get("/artifacts/{artifact_id}", tags=["catalog"])
-def show_artifact(artifact_id: str, request: Request, who: Who) -> dict[str, Any]:
+@router.get("/artifacts/{artifact}", tags=["catalog"])
+def show_artifact(artifact: str, request: Request, who: Who) -> dict[str, Any]:
+    """One artifact: classification and its history, format, source and provenance events."""
     from governance.catalog_views import artifact_doc
 
-    return artifact_doc(_acting(request, who), artifact_id)
+    return artifact_doc(_acting(request, who), artifact)
 
 
 @router.post("/classifications", tags=["catalog"])

@@ -12,6 +12,7 @@ from rich.table import Table
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
 
 from governance.cli._context import (
+    call,
     embedded_settings,
     open_app,
     open_client,
@@ -67,7 +68,6 @@ from governance.cli.run_cmds import runs_app, submit_ingest
 from governance.cli.server_cmds import account_app, roles_app, serve_command, token_app
 from governance.cli.tabletop_cmds import compliance_app
 from governance.cli.vendor_cmds import vendor_app, violation_app
-from qgov.canonical import iso_utc
 from qgov.errors import InputError, QgovError
 from qgov.private_files import set_private_umask
 
@@ -634,25 +634,7 @@ def artifact_list(
 @artifact_app.command("show")
 def artifact_show(artifact: str, as_json: JsonFlag = False) -> None:
     """Show an artifact: format metadata, DVC origin, and its provenance events."""
-    from governance.audit import list_events
-    from governance.catalog import find_artifact
-    from governance.classification import history
-    from governance.disclosure import Disclosure
-
-    qg = open_app()
-    art = find_artifact(qg, artifact)
-    doc = art.summary() | {
-        "classification": art.classification,
-        "controlled": art.controlled,
-        "classification_basis": art.classification_basis,
-        "classification_history": history(qg, art.id),
-        "dataset": art.dataset,
-        "format": art.format,
-        "source": art.source,
-        "created_at": iso_utc(art.created_at),
-        "events": [{k: e[k] for k in ("seq", "type", "occurred_at", "actor")} for e in list_events(qg, subject=art.id)],
-    }
-    doc = Disclosure(qg).redact(doc)
+    doc = call("artifact.show", artifact=artifact)
     if as_json:
         print_json(doc)
         return

@@ -167,6 +167,8 @@ CASES = [
     Case("dataset show", "li", ("dataset", "show", "generic"), 0),
     Case("dataset show, unknown", "li", ("dataset", "show", "nope"), 4),
     Case("artifact list", "li", ("artifact", "list", "--dataset", "generic"), 0),
+    Case("artifact show", "li", ("artifact", "show", "{generic}"), 0),
+    Case("artifact show, unknown", "li", ("artifact", "show", "nope"), 4),
     Case("anomaly scan", "olga", ("anomaly", "scan"), 0),
     Case("anomaly list", "olga", ("anomaly", "list"), 0),
     Case("anomaly list, bad status", "olga", ("anomaly", "list", "--status", "weird"), 2),
