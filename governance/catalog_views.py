@@ -16,6 +16,7 @@ from governance.audit import EventFilter, list_events
 from governance.catalog import find_artifact, find_dataset, list_artifacts, list_datasets, list_quarantine
 from governance.disclosure import Disclosure
 from policies.classify import check_item, classify
+from qgov.errors import InputError
 
 
 def datasets_doc(app: App) -> list[dict[str, Any]]:
@@ -30,6 +31,29 @@ def dataset_doc(app: App, name: str) -> dict[str, Any]:
     summaries = [a.summary() | {"classification": a.classification} for a in arts]
     listed, quarantined = Disclosure(app).redact([summaries, list_quarantine(app, name)])
     return ds.to_json(len(arts), sum(a.size for a in arts)) | {"artifact_list": listed, "quarantine": quarantined}
+
+
+def register_doc(
+    app: App,
+    spec: dict[str, Any],
+    privacy: Any = None,
+    source: str = "dataset",
+    privacy_source: str = "privacy profile",
+) -> dict[str, Any]:
+    """Register a dataset from its fields (DESIGN.md DATASET; the owner defaults to the caller)
+    and, when given, its privacy profile, checked before anything is registered."""
+    from governance.catalog import DatasetSpec, register_dataset
+    from governance.privacy import Profile, privacy_policy, set_profile
+
+    if not isinstance(spec, dict):
+        raise InputError(f"{source}: expected a mapping of dataset fields")
+    dataset_spec = DatasetSpec.from_mapping({"owner": app.user} | spec, source)
+    if privacy is not None:
+        Profile.parse(privacy, privacy_policy(app), privacy_source)  # a bad profile registers nothing
+    ds = register_dataset(app, dataset_spec)
+    if privacy is not None:
+        set_profile(app, ds.name, privacy, privacy_source)
+    return dict(ds.to_json(None, None))
 
 
 def artifacts_doc(app: App, dataset: str | None = None) -> list[dict[str, Any]]:

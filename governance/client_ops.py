@@ -41,6 +41,7 @@ OPERATIONS: dict[str, Operation] = {
     for op_name, service, method, path in (
         # the catalog (governance.api.catalog_routes)
         ("artifact.show", "governance.catalog_views:artifact_doc", "GET", "/artifacts/{artifact}"),
+        ("dataset.register", "governance.catalog_views:register_doc", "POST", "/datasets"),
         # retention, legal holds, deletion, erasure (governance.api.retention_routes)
         ("hold.place", "governance.retention:place_hold", "POST", "/holds"),
         ("hold.release", "governance.retention:release_hold", "POST", "/holds/{hold_id}/release"),

@@ -91,6 +91,23 @@ class DatasetChangesIn(BaseModel):
     research: dict[str, bool | None] = Field(default_factory=dict)
 
 
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: dict[str, Any] = Field(description="The dataset's fields (DESIGN.md DATASET); owner defaults to you.")
+    privacy: dict[str, Any] | None = Field(default=None, description="Its privacy profile, if any.")
+    source: str = Field(default="dataset", max_length=512, description="Names the spec in error messages.")
+    privacy_source: str = Field(default="privacy profile", max_length=512)
+
+
+@router.post("/datasets", tags=["catalog"], status_code=201)
+def register_dataset(body: RegisterIn, request: Request, who: Who) -> dict[str, Any]:
+    """Data managers, admins: register a dataset (and its privacy profile); it is classified at once."""
+    from governance.catalog_views import register_doc
+
+    return register_doc(_acting(request, who), body.spec, body.privacy, body.source, body.privacy_source)
+
+
 @router.get("/datasets", tags=["catalog"])
 def list_datasets(request: Request, who: Who, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     from governance.catalog_views import datasets_doc

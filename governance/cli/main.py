@@ -328,14 +328,10 @@ def dataset_register(
     as_json: JsonFlag = False,
 ) -> None:
     """Register a dataset: owner, research context, its technical subject and the jurisdictions that apply."""
-    from governance.catalog import DatasetSpec, register_dataset
-
-    qg = open_app()
     data: dict[str, Any] = dict(load_document(spec, "spec")) if spec else {}
     if spec and not isinstance(data, dict):
         raise InputError(f"spec file {spec}: expected a mapping of dataset fields")
     data["name"] = name
-    data.setdefault("owner", qg.user)
     for key, value in (("owner", owner), ("description", description), ("kind", kind), ("sponsor", sponsor)):
         if value is not None:
             data[key] = value
@@ -346,22 +342,21 @@ def dataset_register(
         data["expectations"] = load_document(expectations, "expectations")
     if jurisdiction:
         data["jurisdictions"] = list(data.get("jurisdictions") or []) + list(jurisdiction)
-    dataset_spec = DatasetSpec.from_mapping(data, str(spec) if spec else "dataset")
-    profile = None
-    if privacy is not None:
-        from governance.privacy import Profile, privacy_policy, set_profile
-
-        profile = load_document(privacy, "privacy profile")
-        Profile.parse(profile, privacy_policy(qg), str(privacy))  # a bad profile registers nothing
-    ds = register_dataset(qg, dataset_spec)
-    if profile is not None:
-        set_profile(qg, ds.name, profile, str(privacy))
+    profile = load_document(privacy, "privacy profile") if privacy is not None else None
+    # the files are read here; the fields go to the service (the server's, with QGOV_URL)
+    doc = call(
+        "dataset.register",
+        spec=data,
+        privacy=profile,
+        source=str(spec) if spec else "dataset",
+        privacy_source=str(privacy) if privacy else "privacy profile",
+    )
     if as_json:
-        print_json(_dataset_json(ds))
+        print_json(doc)
         return
     console.print(
-        f"registered dataset [bold]{ds.name}[/] ({ds.id}), owner {ds.owner}; "
-        f"jurisdictions: {', '.join(ds.jurisdictions)}"
+        f"registered dataset [bold]{doc['name']}[/] ({doc['id']}), owner {doc['owner']}; "
+        f"jurisdictions: {', '.join(doc['jurisdictions'])}"
     )
 
 
