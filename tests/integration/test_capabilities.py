@@ -146,6 +146,10 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("catalog_views", "artifacts_doc"): ("catalog.read", lambda a: _req("catalog_views", "artifacts_doc")(a)),
     ("catalog_views", "artifact_doc"): ("catalog.read", lambda a: _req("catalog_views", "artifact_doc")(a, NOPE)),
     ("catalog_views", "events_doc"): ("audit.read", lambda a: _req("catalog_views", "events_doc")(a)),
+    ("catalog_views", "register_doc"): (
+        "dataset.register",
+        lambda a: _req("catalog_views", "register_doc")(a, {"name": f"dsv-{a.user}"}),
+    ),
     ("audit", "iter_events"): ("audit.read", lambda a: list(_req("audit", "iter_events")(a))),
     ("audit", "export_events"): (
         "audit.read",
@@ -203,6 +207,10 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
     ("compliance.incidents", "open_incident"): (
         "incident.manage",
         lambda a: _req("compliance.incidents", "open_incident")(a, "t", alert=NOPE),
+    ),
+    ("operations", "contain_doc"): (
+        "incident.manage",
+        lambda a: _req("operations", "contain_doc")(a, NOPE, "why", suspend_grants=True),
     ),
     ("compliance.incidents", "contain"): (
         "incident.manage",
