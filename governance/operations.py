@@ -199,8 +199,18 @@ def contain_doc(
     return contain(app, incident_id, reason, suspend_grants, tuple(revoke or ()), hold)
 
 
+def record_violation_doc(
+    app: App, person: str, what: str, sanction: str, steps: list[str], evidence: list[str]
+) -> dict[str, Any]:
+    """Officers: record a violation (the API's field names: ``what``, ``steps``)."""
+    from governance.compliance.violations import record_violation
+
+    return record_violation(app, person, what, sanction, steps, evidence)
+
+
 __all__ = [
     "add_person",
+    "record_violation_doc",
     "contain_doc",
     "checkpoint_doc",
     "create_token_doc",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from governance.cli._context import open_app
+from governance.cli._context import call
 from governance.cli._render import console, escape, print_json
 
 vendor_app = typer.Typer(
@@ -54,18 +54,24 @@ def vendor_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer or admin: put a vendor in the register (unassessed: no controlled data goes to it yet)."""
-    from governance.vendors import register_vendor
 
-    doc = register_vendor(open_app(), name, kind, jurisdiction, max_classification, controlled, covers or [])
+    doc = call(
+        "vendor.add",
+        name=name,
+        kind=kind,
+        jurisdiction=jurisdiction,
+        max_classification=max_classification,
+        controlled=controlled,
+        covers=covers or [],
+    )
     print_json(doc) if as_json else _print_vendor(doc)
 
 
 @vendor_app.command("list")
 def vendor_list(as_json: JsonFlag = False) -> None:
     """The register: each vendor, its last assessment, review due, and whether it is cleared now."""
-    from governance.vendors import list_vendors
 
-    docs = list_vendors(open_app())
+    docs = call("vendor.list")
     if as_json:
         print_json(docs)
         return
@@ -88,9 +94,8 @@ def vendor_list(as_json: JsonFlag = False) -> None:
 @vendor_app.command("show")
 def vendor_show(name: Name, as_json: JsonFlag = False) -> None:
     """One vendor: what it receives, where, its assessment and review date."""
-    from governance.vendors import show_vendor
 
-    doc = show_vendor(open_app(), name)
+    doc = call("vendor.show", name=name)
     print_json(doc) if as_json else _print_vendor(doc)
 
 
@@ -102,9 +107,8 @@ def vendor_assess(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer or admin: record an assessment; the next review falls due per the tier (policy)."""
-    from governance.vendors import assess_vendor
 
-    doc = assess_vendor(open_app(), name, risk_tier, findings)
+    doc = call("vendor.assess", name=name, risk_tier=risk_tier, findings=findings)
     print_json(doc) if as_json else _print_vendor(doc)
 
 
@@ -115,9 +119,8 @@ def vendor_retire(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer or admin: no more data goes to this vendor; its record stays."""
-    from governance.vendors import retire_vendor
 
-    doc = retire_vendor(open_app(), name, reason)
+    doc = call("vendor.retire", name=name, reason=reason)
     print_json(doc) if as_json else _print_vendor(doc)
 
 
@@ -140,9 +143,8 @@ def violation_record(
     as_json: JsonFlag = False,
 ) -> None:
     """Officer: record a violation with its evidence, a proportionate sanction and remediation steps."""
-    from governance.compliance.violations import record_violation
 
-    doc = record_violation(open_app(), person, what, sanction, step, evidence)
+    doc = call("violation.record", person=person, what=what, sanction=sanction, steps=step, evidence=evidence)
     print_json(doc) if as_json else _print_violation(doc)
 
 
@@ -152,9 +154,8 @@ def violation_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Your own violations; officers, auditors and admins see every one (unless --mine)."""
-    from governance.compliance.violations import list_violations
 
-    docs = list_violations(open_app(), mine)
+    docs = call("violation.list", mine=mine)
     if as_json:
         print_json(docs)
         return
@@ -169,9 +170,8 @@ def violation_show(
     violation: Annotated[str, typer.Argument(help="Violation id (a unique prefix will do).")], as_json: JsonFlag = False
 ) -> None:
     """One violation: what happened, evidence, sanction, remediation steps and their due dates."""
-    from governance.compliance.violations import show_violation
 
-    doc = show_violation(open_app(), violation)
+    doc = call("violation.show", violation_id=violation)
     print_json(doc) if as_json else _print_violation(doc)
 
 
@@ -183,9 +183,8 @@ def violation_remediate(
     as_json: JsonFlag = False,
 ) -> None:
     """The person or an officer: record a remediation step as done."""
-    from governance.compliance.violations import complete_step
 
-    doc = complete_step(open_app(), violation, step, note)
+    doc = call("violation.remediate", violation_id=violation, step=step, note=note)
     print_json(doc) if as_json else _print_violation(doc)
 
 

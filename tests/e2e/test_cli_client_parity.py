@@ -38,6 +38,9 @@ class Case:
     save: dict[str, tuple[str, ...]] = field(default_factory=dict)  # placeholder -> path into the document
 
 
+VENDOR = ("vendor", "add", "QPU Cloud", "--kind", "quantum_processor", "--jurisdiction", "US")
+VENDOR += ("--max-classification", "4E906", "--controlled")
+
 CASES = [
     Case("budget set", "alice", ("budget", "set", "{ds}", "{profile}"), 0),
     Case("budget set by a researcher", "li", ("budget", "set", "{ds}", "{profile}"), 3),
@@ -221,6 +224,21 @@ CASES = [
     Case(
         "incident contain", "olga", ("incident", "contain", "{incident}", "--reason", "probing", "--suspend-grants"), 0
     ),
+    Case("vendor add by a researcher", "li", VENDOR, 3),
+    Case("vendor add", "olga", (*VENDOR, "--covers", "https://qpu.example"), 0),
+    Case(
+        "vendor assess, bad tier",
+        "olga",
+        ("vendor", "assess", "QPU Cloud", "--risk-tier", "extreme", "--findings", "f"),
+        2,
+    ),  # fmt: skip
+    Case("vendor assess", "olga", ("vendor", "assess", "QPU Cloud", "--risk-tier", "low", "--findings", "SOC 2"), 0),
+    Case("vendor list", "aud", ("vendor", "list"), 0),
+    Case("vendor show, unknown", "aud", ("vendor", "show", "Nobody Inc"), 4),
+    Case("vendor retire", "olga", ("vendor", "retire", "QPU Cloud", "--reason", "contract ended"), 0),
+    Case("violation list, mine", "li", ("violation", "list", "--mine"), 0),
+    Case("violation show, unknown", "olga", ("violation", "show", "nope"), 4),
+    Case("violation remediate, unknown", "li", ("violation", "remediate", "nope", "--step", "1", "--note", "n"), 4),
     Case("audit checkpoint", "aud", ("audit", "checkpoint"), 0),
     Case("audit verify", "aud", ("audit", "verify", "--no-witness"), 0),
     Case("audit verify by a researcher", "li", ("audit", "verify"), 3),

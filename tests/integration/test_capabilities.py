@@ -291,6 +291,12 @@ GATED: dict[tuple[str, str], tuple[str, Callable[[App], Any]]] = {
             a, "nobody", "what", "warning", ["step@2999-01-01"], [NOPE]
         ),
     ),
+    ("operations", "record_violation_doc"): (
+        "violation.manage",
+        lambda a: _req("operations", "record_violation_doc")(
+            a, "nobody", "what", "warning", ["step@2999-01-01"], [NOPE]
+        ),
+    ),
     ("compliance.violations", "complete_step"): (
         "access.request",
         lambda a: _req("compliance.violations", "complete_step")(a, NOPE, 1, "note"),
