@@ -29,7 +29,6 @@ from governance.email_address import check_email
 from governance.ids import resolve
 from governance.info_requests import review_waited_hours
 from governance.jurisdictions import as_one_decision, decide_artifact
-from governance.live_grants import granted_artifacts, valid_grant
 from governance.mailer import notifies
 from governance.os_account import check_account_name, map_account
 from governance.screening import screening_warnings
@@ -499,11 +498,9 @@ __all__ = [
     "approve",
     "deny",
     "get_person",
-    "granted_artifacts",
     "queue",
     "register_person",
     "request_access",
     "revoke",
     "sweep_expired",
-    "valid_grant",
 ]

@@ -360,10 +360,6 @@ def dataset_register(
     )
 
 
-def _dataset_json(ds: Any, count: int | None = None, size: int | None = None) -> dict[str, Any]:
-    return dict(ds.to_json(count, size))
-
-
 @dataset_app.command("list")
 def dataset_list(as_json: JsonFlag = False) -> None:
     """List registered datasets with their artifact counts."""

@@ -16,7 +16,8 @@ def incident_drill(app: App, settings: Any, console: Console, say: Any) -> dict[
 
     from governance.compliance.anomaly import scan
     from governance.compliance.incidents import close, contain, meet_deadline, open_incident
-    from governance.requests import granted_artifacts, request_access
+    from governance.live_grants import granted_artifacts
+    from governance.requests import request_access
 
     say(
         "An incident: detected, contained, closed",
